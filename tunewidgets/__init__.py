@@ -1,0 +1,53 @@
+"""tunewidgets: an interactive hyperparameter-tuning dashboard for Keras, in Jupyter.
+
+Importing this package is quick and does not import TensorFlow; Keras loads when
+a search runs or a model is asked for.
+
+    >>> import tunewidgets as tw
+    >>> spec = tw.Spec.from_file("examples/specs/quickstart.json")   # doctest: +SKIP
+    >>> results = tw.run(spec, "runs/quickstart")                    # doctest: +SKIP
+    >>> tw.load("runs/quickstart").trials                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .errors import DataError, Issue, ProjectError, SpecError
+from .spec import Choice, Fixed, Range, Spec, choice
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Search": "tunewidgets.search",
+    "run": "tunewidgets.search",
+    "load": "tunewidgets.results",
+    "Results": "tunewidgets.results",
+    "Dashboard": "tunewidgets.dashboard",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tunewidgets' has no attribute {name!r}")
+
+
+__all__ = [
+    "Choice",
+    "Dashboard",
+    "DataError",
+    "Fixed",
+    "Issue",
+    "ProjectError",
+    "Range",
+    "Results",
+    "Search",
+    "Spec",
+    "SpecError",
+    "choice",
+    "load",
+    "run",
+    "__version__",
+]

@@ -1,0 +1,175 @@
+"""keras-tuner tuners wired to tunewidgets events. Imports Keras: load it lazily.
+
+The bridge is keras-tuner's own: ``TunerCallback`` forwards each epoch to
+``Tuner.on_epoch_end``, and ``BaseTuner`` calls ``on_trial_begin`` /
+``on_trial_end``. Overriding those hooks (rather than passing a callback to
+``search``, which keras-tuner deep-copies per trial) keeps one live connection to
+the search's event bus.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+import keras_tuner as kt
+from keras_tuner.src import errors as kt_errors
+
+from .events import EpochEnded, TrialEnded, TrialStarted, TrialStatus
+from .spec.validate import resolve_objective
+
+if TYPE_CHECKING:
+    from .search import Search
+
+
+class StopRequested(kt_errors.FatalError):
+    """Raised inside the search loop when the user asked to stop."""
+
+
+class TooManyFailures(kt_errors.FatalError):
+    """keras-tuner's limit of consecutive failed trials was reached."""
+
+
+def short_message(text: str | None) -> str:
+    """The last line of a traceback, without the exception's module path."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    match = re.match(r"^([\w.]+):\s*(.*)$", last)
+    if match:
+        cls = match.group(1).rsplit(".", 1)[-1]
+        return match.group(2) if cls == "FailedTrialError" else f"{cls}: {match.group(2)}"
+    return last
+
+
+class _EventHooks:
+    """Mixin over a keras-tuner Tuner: publishes events, honours stop requests."""
+
+    _tw_search: Search
+
+    def _tw_init(self, search: Search) -> None:
+        self._tw_search = search
+        self._tw_started: dict[str, float] = {}
+        self._tw_execution = -1
+
+    def pre_create_trial(self) -> None:
+        if self._tw_search.stop_requested:
+            raise StopRequested("stopped before the next trial")
+        super().pre_create_trial()  # type: ignore[misc]
+
+    def on_trial_begin(self, trial: Any) -> None:
+        super().on_trial_begin(trial)  # type: ignore[misc]
+        self._tw_started[trial.trial_id] = time.time()
+        self._tw_execution = -1
+        self._tw_search.events.publish(
+            TrialStarted(trial.trial_id, dict(trial.hyperparameters.values), worker=self.tuner_id)  # type: ignore[attr-defined]
+        )
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        self._tw_execution += 1
+        return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
+
+    def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
+        metrics = {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
+        self._tw_search.events.publish(EpochEnded(trial.trial_id, epoch + 1, metrics, execution=self._tw_execution))
+        loss = metrics.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise kt_errors.FailedTrialError(f"loss became {loss} at epoch {epoch + 1}")
+        if self._tw_search.stop_requested:
+            raise StopRequested(f"stopped after epoch {epoch + 1}")
+
+    def _try_run_and_update_trial(self, trial: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            super()._try_run_and_update_trial(trial, *args, **kwargs)  # type: ignore[misc]
+        except StopRequested as e:
+            self._publish_end(trial, TrialStatus.STOPPED, str(e))
+            raise
+
+    def on_trial_end(self, trial: Any) -> None:
+        failure: RuntimeError | None = None
+        try:
+            super().on_trial_end(trial)  # type: ignore[misc]
+        except RuntimeError as e:
+            if "consecutive failures" not in str(e):
+                raise
+            failure = e
+        ended = self.oracle.get_trial(trial.trial_id)  # type: ignore[attr-defined]
+        status = TrialStatus.COMPLETED if ended.status == "COMPLETED" else TrialStatus.FAILED
+        message = short_message(ended.message) if status is TrialStatus.FAILED else ""
+        if status is TrialStatus.FAILED and not message:
+            message = "the objective was not a number"
+        self._publish_end(ended, status, message)
+        if failure is not None:
+            first = str(failure).splitlines()[0]
+            raise TooManyFailures(f"{first} (last failure: {message})")
+
+    def _publish_end(self, trial: Any, status: TrialStatus, message: str) -> None:
+        started = self._tw_started.pop(trial.trial_id, time.time())
+        score = trial.score if status is TrialStatus.COMPLETED else None
+        best_step = trial.best_step if status is TrialStatus.COMPLETED else None
+        self._tw_search.events.publish(
+            TrialEnded(
+                trial.trial_id,
+                status,
+                None if score is None else float(score),
+                None if best_step is None else int(best_step) + 1,
+                time.time() - started,
+                message,
+            )
+        )
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_BASES = {
+    "random": kt.RandomSearch,
+    "bayesian": kt.BayesianOptimization,
+    "hyperband": kt.Hyperband,
+    "grid": kt.GridSearch,
+}
+_CLASSES: dict[str, type] = {}
+
+
+def tuner_class(algorithm: str) -> type:
+    if algorithm not in _CLASSES:
+        base = _BASES[algorithm]
+        _CLASSES[algorithm] = type(f"TW{base.__name__}", (_EventHooks, base), {})
+    return _CLASSES[algorithm]
+
+
+def make_tuner(search: Search, hypermodel: Any, task: str, directory: str, project_name: str) -> Any:
+    """The keras-tuner tuner a spec asks for, with events going to ``search``."""
+    spec = search.spec
+    t = spec.tuner
+    objective, direction = resolve_objective(spec, task)
+    common: dict[str, Any] = dict(
+        hypermodel=hypermodel,
+        objective=kt.Objective(objective, direction=direction),
+        seed=t.seed,
+        executions_per_trial=t.executions_per_trial,
+        max_consecutive_failed_trials=t.max_consecutive_failed_trials,
+        directory=directory,
+        project_name=project_name,
+        overwrite=False,
+    )
+    if t.algorithm == "hyperband":
+        kwargs = dict(common, max_epochs=t.max_epochs, factor=t.factor, hyperband_iterations=t.hyperband_iterations)
+    elif t.algorithm == "bayesian":
+        kwargs = dict(common, max_trials=t.max_trials, num_initial_points=t.initial_points)
+    else:
+        kwargs = dict(common, max_trials=t.max_trials)
+    cls = tuner_class(t.algorithm)
+    tuner = cls.__new__(cls)
+    tuner._tw_init(search)
+    cls.__init__(tuner, **kwargs)
+    return tuner

@@ -1,0 +1,201 @@
+"""Command line: ``tunewidgets run | validate | demo``.
+
+Exit codes: 0 done, 1 the search failed, 2 bad input (spec, data, folder), 130 interrupted.
+Bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import ProjectError, SpecError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Progress:
+    """Prints a line per trial and, on a terminal, a live line per epoch."""
+
+    def __init__(self, out: TextIO = sys.stdout):
+        self.out = out
+        self.tty = out.isatty()
+        self.planned: int | None = None
+        self.done = 0
+        self.best: float | None = None
+        self.objective = "score"
+        self.direction = "max"
+        self.t0 = time.time()
+
+    def __call__(self, event: Any) -> None:
+        from .events import EpochEnded, SearchEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
+        from .results import better, trial_number
+
+        if isinstance(event, SearchStarted):
+            self.planned, self.objective, self.direction = event.planned_trials, event.objective, event.direction
+            verb = "Resuming" if event.resumed else "Starting"
+            self._line(f"{verb} {event.algorithm} search '{event.name}': up to {event.planned_trials} trials, "
+                       f"objective {event.objective} ({event.direction})")
+            self._line(f"Data: {event.data_summary}")
+        elif isinstance(event, TrialStarted):
+            self._live(f"trial {trial_number(event.trial_id)} starting")
+        elif isinstance(event, EpochEnded) and self.tty:
+            value = event.metrics.get(self.objective)
+            shown = f" {self.objective}={value:.4f}" if value is not None else ""
+            self._live(f"trial {trial_number(event.trial_id)} epoch {event.epoch}{shown}")
+        elif isinstance(event, TrialEnded):
+            if event.status is TrialStatus.STOPPED:
+                self._line(f"trial {trial_number(event.trial_id)} stopped ({event.message})")
+                return
+            self.done += 1
+            if event.score is not None and (self.best is None or better(event.score, self.best, self.direction)):
+                self.best = event.score
+            result = f"{self.objective}={event.score:.4f}" if event.score is not None else f"FAILED: {event.message}"
+            best = f"best {self.best:.4f}" if self.best is not None else "no best yet"
+            of = f"/{self.planned}" if self.planned else ""
+            self._line(f"[{self.done}{of}] trial {trial_number(event.trial_id)}: {result} ({event.duration:.1f}s) | "
+                       f"{best} | {time.time() - self.t0:.0f}s elapsed")
+        elif isinstance(event, SearchEnded):
+            self._line(f"Search {event.reason.value}" + (f": {event.message}" if event.message else ""))
+
+    def _live(self, text: str) -> None:
+        if self.tty:
+            self.out.write("\r\033[K" + text)
+            self.out.flush()
+
+    def _line(self, text: str) -> None:
+        self.out.write(("\r\033[K" if self.tty else "") + text + "\n")
+        self.out.flush()
+
+
+def _bad_input(err: Exception) -> int:
+    print("error: the input is not valid:" if isinstance(err, SpecError) else "error:", file=sys.stderr)
+    if isinstance(err, SpecError):
+        for issue in err.issues:
+            print(f"  {issue}", file=sys.stderr)
+    else:
+        print(f"  {err}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool) -> int:
+    from .search import Search
+
+    search = Search(spec, directory, overwrite=overwrite, tensorboard=tensorboard)
+    search.events.subscribe(Progress())
+    thread = search.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        print("\nStopping after the current epoch (Ctrl-C again to abort)...", file=sys.stderr)
+        search.stop()
+        try:
+            thread.join()
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED
+    if search.error is not None:
+        if isinstance(search.error, (SpecError, ProjectError)):
+            return _bad_input(search.error)
+        print(f"error: the search broke: {type(search.error).__name__}: {search.error}", file=sys.stderr)
+        return EXIT_FAILED
+    results = search.results
+    assert results is not None
+    print(f"Results in {Path(directory).resolve()} (trials.csv, curves.csv)")
+    best = results.best_trial
+    if best is None:
+        print("No trial completed.")
+        return EXIT_FAILED
+    print(f"Best trial {best.number}: {results.objective} = {best.score:.4f}")
+    for name, value in best.tuned_values().items():
+        print(f"  {name} = {value}")
+    if len(results.dataset.x_test):
+        print(f"Best model on the test split: {results.objective.removeprefix('val_')} = {results.test_score:.4f}")
+    return EXIT_OK if search.end_reason is not None and search.end_reason.value == "completed" else EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .space import describe
+    from .spec import read_spec
+
+    spec = read_spec(args.spec)
+    print(f"{args.spec}: valid. {describe(spec)}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .spec import read_spec
+
+    spec = read_spec(args.spec)
+    overrides = {}
+    if args.trials is not None:
+        overrides["tuner.max_trials"] = args.trials
+    if args.epochs is not None:
+        overrides["training.epochs"] = args.epochs
+    if overrides:
+        from .spec import check
+
+        spec = check(spec.replace(**overrides))
+    return _run_search(spec, args.dir, args.overwrite, args.tensorboard)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .spec import Range, Spec, choice
+
+    spec = Spec(name="demo").replace(**{
+        "data.name": "moons",
+        "data.samples": 600,
+        "data.noise": 0.25,
+        "model.layers": Range(1, 2),
+        "model.units": choice(8, 32),
+        "optimizer.learning_rate": Range(1e-3, 3e-2, log=True),
+        "training.epochs": args.epochs,
+        "tuner.max_trials": args.trials,
+        "tuner.seed": 1,
+    })
+    return _run_search(spec, args.dir, overwrite=True, tensorboard=False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tunewidgets", description="Hyperparameter search for Keras, from a spec.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run (or resume) a search headless and write its results")
+    p.add_argument("spec", help="spec file (JSON)")
+    p.add_argument("--dir", required=True, help="project directory for the results")
+    p.add_argument("--overwrite", action="store_true", help="replace a search of another spec in --dir")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs in DIR/tensorboard")
+    p.add_argument("--trials", type=int, help="override tuner.max_trials")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a spec file and report every problem")
+    p.add_argument("spec")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("demo", help="a small search on a built-in data set")
+    p.add_argument("--dir", default="runs/demo")
+    p.add_argument("--trials", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=10)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (SpecError, ProjectError) as e:
+        return _bad_input(e)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

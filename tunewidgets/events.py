@@ -1,0 +1,198 @@
+"""Search events and the dispatcher observers subscribe to.
+
+The engine publishes these; the dashboard, the live plots, the command line's
+progress display and the on-disk record all observe the same stream. Events are
+plain data and serialize to one JSON line each, so a recorded search can be
+replayed into the same views.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+log = logging.getLogger(__name__)
+
+
+class TrialStatus(str, enum.Enum):
+    """Where a trial stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"  # stopped by the user or cut off by a crash; re-run on resume
+
+    def is_finished(self) -> bool:
+        return self in (TrialStatus.COMPLETED, TrialStatus.FAILED)
+
+
+class EndReason(str, enum.Enum):
+    """Why a search ended."""
+
+    COMPLETED = "completed"  # every planned trial ran
+    STOPPED = "stopped"  # stopped by request; can be resumed
+    FAILED = "failed"  # too many trials failed in a row
+    ERROR = "error"  # the search itself broke
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class SearchStarted:
+    name: str
+    objective: str
+    direction: str
+    algorithm: str
+    planned_trials: int | None
+    epochs: int
+    resumed: bool
+    data_summary: str = ""
+    time: float = field(default_factory=_now)
+    kind = "search_started"
+
+
+@dataclass(frozen=True)
+class TrialStarted:
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    worker: str = "tuner0"
+    time: float = field(default_factory=_now)
+    kind = "trial_started"
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    trial_id: str
+    epoch: int  # 1-based
+    metrics: dict[str, float]
+    execution: int = 0
+    time: float = field(default_factory=_now)
+    kind = "epoch_ended"
+
+
+@dataclass(frozen=True)
+class TrialEnded:
+    trial_id: str
+    status: TrialStatus
+    score: float | None
+    best_epoch: int | None
+    duration: float
+    message: str = ""
+    time: float = field(default_factory=_now)
+    kind = "trial_ended"
+
+
+@dataclass(frozen=True)
+class SearchEnded:
+    reason: EndReason
+    message: str = ""
+    best_trial_id: str | None = None
+    best_score: float | None = None
+    time: float = field(default_factory=_now)
+    kind = "search_ended"
+
+
+Event = Union[SearchStarted, TrialStarted, EpochEnded, TrialEnded, SearchEnded]
+EVENT_TYPES: dict[str, type] = {
+    cls.kind: cls for cls in (SearchStarted, TrialStarted, EpochEnded, TrialEnded, SearchEnded)
+}
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: non-finite floats become None, numpy scalars become Python ones."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _restore_float(value: Any) -> Any:
+    if value is None:
+        return math.nan
+    if value == "inf":
+        return math.inf
+    if value == "-inf":
+        return -math.inf
+    return value
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    out = {"event": event.kind}
+    out.update(_clean(dataclasses.asdict(event)))
+    return out
+
+
+def event_from_dict(raw: dict[str, Any]) -> Event:
+    raw = dict(raw)
+    cls = EVENT_TYPES[raw.pop("event")]
+    names = {f.name for f in dataclasses.fields(cls)}
+    raw = {k: v for k, v in raw.items() if k in names}
+    if cls is EpochEnded:
+        raw["metrics"] = {k: _restore_float(v) for k, v in raw["metrics"].items()}
+    if cls is TrialEnded:
+        raw["status"] = TrialStatus(raw["status"])
+    if cls is SearchEnded:
+        raw["reason"] = EndReason(raw["reason"])
+    return cls(**raw)
+
+
+Handler = Callable[[Event], None]
+
+
+class EventBus:
+    """Delivers events to every subscriber; one failing handler does not stop the others.
+
+    Handlers run on the thread that publishes (the search thread for a
+    background search), so they should be quick; views throttle themselves.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: list[tuple[Handler, tuple[type, ...] | None]] = []
+        self._lock = threading.Lock()
+        self.errors: list[BaseException] = []
+
+    def subscribe(self, handler: Handler, *kinds: type, remove: bool = False) -> Callable[[], None]:
+        """Calls ``handler(event)`` for every event (or only the given event classes).
+
+        Returns a function that unsubscribes. ``remove=True`` unsubscribes now.
+        """
+        entry = (handler, kinds or None)
+        with self._lock:
+            if remove:
+                self._handlers = [h for h in self._handlers if h[0] is not handler]
+                return lambda: None
+            self._handlers.append(entry)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if entry in self._handlers:
+                    self._handlers.remove(entry)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            handlers = list(self._handlers)
+        for handler, kinds in handlers:
+            if kinds is not None and not isinstance(event, kinds):
+                continue
+            try:
+                handler(event)
+            except Exception as e:  # noqa: BLE001 - an observer must not break the search
+                self.errors.append(e)
+                log.exception("event handler %r failed on %s", handler, event.kind)

@@ -1,0 +1,435 @@
+"""Search results: a record built from events, kept on disk as it happens.
+
+A project directory holds:
+
+* ``spec.json``: the spec that produced the search;
+* ``data.npz`` / ``data.json``: the prepared data splits and what was done to them;
+* ``events.jsonl``: one line per event, appended and flushed as it happens, so a
+  crash loses at most the epoch in progress;
+* ``keras_tuner/``: keras-tuner's own project (oracle state, per-trial checkpoints);
+* ``trials.csv`` / ``curves.csv``: tables written when a search ends.
+
+:func:`load` replays ``events.jsonl`` into the same :class:`SearchRecord` the
+live views use. Nothing here imports TensorFlow until a model is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .events import (
+    EndReason,
+    EpochEnded,
+    Event,
+    SearchEnded,
+    SearchStarted,
+    TrialEnded,
+    TrialStarted,
+    TrialStatus,
+    event_from_dict,
+    event_to_dict,
+)
+
+if TYPE_CHECKING:
+    import keras
+    import pandas as pd
+
+    from .data import Dataset
+    from .spec import Spec
+
+EVENTS_FILE = "events.jsonl"
+SPEC_FILE = "spec.json"
+TUNER_DIR = "keras_tuner"
+
+
+def trial_number(trial_id: str) -> int:
+    """1-based trial number from keras-tuner's zero-padded id."""
+    try:
+        return int(trial_id) + 1
+    except ValueError:
+        return 0
+
+
+@dataclass
+class TrialRecord:
+    """Everything known about one trial."""
+
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    status: TrialStatus = TrialStatus.RUNNING
+    score: float | None = None
+    best_epoch: int | None = None
+    duration: float | None = None
+    message: str = ""
+    worker: str = "tuner0"
+    started: float = 0.0
+    #: ``(execution, metric) -> [(epoch, value), ...]``
+    curves: dict[tuple[int, str], list[tuple[int, float]]] = field(default_factory=dict)
+
+    @property
+    def number(self) -> int:
+        return trial_number(self.trial_id)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs trained (the last epoch number seen)."""
+        return max((pts[-1][0] for pts in self.curves.values() if pts), default=0)
+
+    def last(self, metric: str) -> float | None:
+        """The metric's latest value (first execution)."""
+        pts = self.curves.get((0, metric))
+        return pts[-1][1] if pts else None
+
+    def tuned_values(self) -> dict[str, Any]:
+        """Hyperparameters without keras-tuner's internal ``tuner/...`` entries."""
+        return {k: v for k, v in self.hyperparameters.items() if not k.startswith("tuner/")}
+
+
+def better(a: float, b: float, direction: str) -> bool:
+    return a > b if direction == "max" else a < b
+
+
+class SearchRecord:
+    """The state of a search as its events describe it; feed it with :meth:`apply`."""
+
+    def __init__(self) -> None:
+        self.trials: dict[str, TrialRecord] = {}
+        self.started: SearchStarted | None = None
+        self.ended: SearchEnded | None = None
+        self.sessions = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ events
+    def apply(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, SearchStarted):
+                self.started = event
+                self.ended = None
+                self.sessions += 1
+            elif isinstance(event, TrialStarted):
+                self.trials[event.trial_id] = TrialRecord(
+                    event.trial_id, dict(event.hyperparameters), worker=event.worker, started=event.time
+                )
+            elif isinstance(event, EpochEnded):
+                trial = self.trials.get(event.trial_id)
+                if trial is not None:
+                    for metric, value in event.metrics.items():
+                        trial.curves.setdefault((event.execution, metric), []).append((event.epoch, float(value)))
+            elif isinstance(event, TrialEnded):
+                trial = self.trials.get(event.trial_id)
+                if trial is not None:
+                    trial.status = event.status
+                    trial.score = event.score
+                    trial.best_epoch = event.best_epoch
+                    trial.duration = event.duration
+                    trial.message = event.message
+            elif isinstance(event, SearchEnded):
+                self.ended = event
+
+    def mark_interrupted(self) -> None:
+        """Trials left running by a process that is gone become STOPPED."""
+        with self._lock:
+            for trial in self.trials.values():
+                if trial.status is TrialStatus.RUNNING:
+                    trial.status = TrialStatus.STOPPED
+                    trial.message = trial.message or "interrupted before it finished"
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def objective(self) -> str:
+        return self.started.objective if self.started else "val_loss"
+
+    @property
+    def direction(self) -> str:
+        return self.started.direction if self.started else "min"
+
+    def ordered(self) -> list[TrialRecord]:
+        with self._lock:
+            return sorted(self.trials.values(), key=lambda t: (t.number, t.trial_id))
+
+    def completed(self) -> list[TrialRecord]:
+        return [t for t in self.ordered() if t.status is TrialStatus.COMPLETED and _finite(t.score)]
+
+    def best(self) -> TrialRecord | None:
+        best: TrialRecord | None = None
+        for t in self.completed():
+            if best is None or better(t.score, best.score, self.direction):  # type: ignore[arg-type]
+                best = t
+        return best
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in TrialStatus}
+        for t in self.ordered():
+            out[t.status.value] += 1
+        return out
+
+    def trials_frame(self) -> pd.DataFrame:
+        """One row per trial: id, number, status, score, epochs, duration, message, hyperparameters."""
+        import pandas as pd
+
+        rows = []
+        for t in self.ordered():
+            row: dict[str, Any] = {
+                "trial_id": t.trial_id,
+                "number": t.number,
+                "status": t.status.value,
+                "score": t.score,
+                "best_epoch": t.best_epoch,
+                "epochs": t.epochs,
+                "duration": t.duration,
+                "worker": t.worker,
+                "message": t.message,
+            }
+            for name, value in t.tuned_values().items():
+                row.setdefault(name, value)
+            rows.append(row)
+        base = ["trial_id", "number", "status", "score", "best_epoch", "epochs", "duration", "worker", "message"]
+        return pd.DataFrame(rows, columns=None if rows else base)
+
+    def curves_frame(self) -> pd.DataFrame:
+        """One row per trial, execution, epoch and metric."""
+        import pandas as pd
+
+        rows = [
+            (t.trial_id, execution, epoch, metric, value)
+            for t in self.ordered()
+            for (execution, metric), points in sorted(t.curves.items())
+            for epoch, value in points
+        ]
+        return pd.DataFrame(rows, columns=["trial_id", "execution", "epoch", "metric", "value"])
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+# ---------------------------------------------------------------------- on disk
+
+
+class EventLog:
+    """Appends events to ``events.jsonl``: flushed each line, synced at trial ends."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _repair_tail(self.path)
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        line = json.dumps(event_to_dict(event), allow_nan=False)
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.write(line + "\n")
+            self._file.flush()
+            if isinstance(event, (TrialEnded, SearchEnded, SearchStarted)):
+                os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+
+
+def _repair_tail(path: Path) -> None:
+    """Cuts a half-written last line (left by a crash) so new lines start clean."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return
+        data = path.read_bytes()
+        cut = data.rfind(b"\n") + 1
+        f.truncate(cut)
+
+
+def read_events(path: Path) -> list[Event]:
+    """Events from ``events.jsonl``; a damaged line (from a crash) is skipped."""
+    events: list[Event] = []
+    if not Path(path).exists():
+        return events
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                events.append(event_from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return events
+
+
+def write_tables(record: SearchRecord, directory: Path) -> None:
+    """Writes ``trials.csv`` and ``curves.csv`` atomically."""
+    from ._atomic import atomic_write_text
+
+    atomic_write_text(directory / "trials.csv", record.trials_frame().to_csv(index=False))
+    atomic_write_text(directory / "curves.csv", record.curves_frame().to_csv(index=False))
+
+
+# ---------------------------------------------------------------------- results
+
+
+class Results:
+    """A search's results, live or from disk: trials, curves, the best model.
+
+    Get one with :func:`tunewidgets.load` or from ``Search.run()``.
+    """
+
+    def __init__(self, directory: Path, spec: Spec, record: SearchRecord):
+        self.directory = Path(directory)
+        self.spec = spec
+        self.record = record
+        self._dataset: Dataset | None = None
+        self._best_model: keras.Model | None = None
+        self._evaluation: dict[str, float] | None = None
+
+    def __repr__(self) -> str:
+        best = self.record.best()
+        score = f"{best.score:.4g}" if best and best.score is not None else "none"
+        return (
+            f"<Results {self.directory} status={self.status} trials={len(self.record.trials)} "
+            f"best {self.objective}={score}>"
+        )
+
+    # tables ---------------------------------------------------------------
+    @property
+    def trials(self) -> pd.DataFrame:
+        """One row per trial: status, score, epochs, duration, message and every hyperparameter."""
+        return self.record.trials_frame()
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        """One row per trial-epoch-metric: ``trial_id, execution, epoch, metric, value``."""
+        return self.record.curves_frame()
+
+    @property
+    def objective(self) -> str:
+        return self.record.objective
+
+    @property
+    def direction(self) -> str:
+        return self.record.direction
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``stopped``, ``failed``, ``error``, ``interrupted`` or ``running``."""
+        if self.record.ended is not None:
+            return self.record.ended.reason.value
+        return "running" if any(t.status is TrialStatus.RUNNING for t in self.record.trials.values()) else "interrupted"
+
+    # best -----------------------------------------------------------------
+    @property
+    def best_trial(self) -> TrialRecord | None:
+        return self.record.best()
+
+    @property
+    def best_score(self) -> float | None:
+        best = self.record.best()
+        return best.score if best else None
+
+    @property
+    def best_hyperparameters(self) -> dict[str, Any]:
+        best = self.record.best()
+        if best is None:
+            raise LookupError("no trial has completed yet")
+        return best.tuned_values()
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data splits the search used (read from the project directory)."""
+        if self._dataset is None:
+            from .data import Dataset
+
+            self._dataset = Dataset.load(self.directory)
+        return self._dataset
+
+    def model(self, trial_id: str) -> keras.Model:
+        """The trained model of one trial (weights of its best epoch)."""
+        from .hypermodel import SpecHyperModel, build_model, values_from_hp
+
+        trial = self.record.trials.get(trial_id)
+        if trial is None:
+            raise KeyError(f"no trial {trial_id!r} (trials: {', '.join(self.record.trials)})")
+        checkpoint = self.directory / TUNER_DIR / f"trial_{trial_id}" / "checkpoint.weights.h5"
+        if not checkpoint.exists():
+            raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
+        values = values_from_hp(self.spec, self.dataset, trial.hyperparameters)
+        model = build_model(values, self.dataset, SpecHyperModel(self.spec, self.dataset).epochs())
+        model.optimizer.build(model.trainable_variables)  # the checkpoint holds optimizer state too
+        model.load_weights(str(checkpoint))
+        return model
+
+    def best_model(self) -> keras.Model:
+        """The best trial's trained model; save it with ``.save("best.keras")``."""
+        if self._best_model is None:
+            best = self.record.best()
+            if best is None:
+                raise LookupError("no trial has completed yet")
+            self._best_model = self.model(best.trial_id)
+        return self._best_model
+
+    def evaluate(self) -> dict[str, float]:
+        """The best model's metrics on the held-out test split."""
+        if self._evaluation is None:
+            ds = self.dataset
+            if len(ds.x_test) == 0:
+                raise LookupError("this search kept no test split (data.test_split is 0)")
+            model = self.best_model()
+            values = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)
+            self._evaluation = {k: float(v) for k, v in values.items()}
+        return self._evaluation
+
+    @property
+    def test_score(self) -> float:
+        """The objective's metric (without ``val_``) for the best model on the test split."""
+        metric = self.objective.removeprefix("val_")
+        return self.evaluate()[metric]
+
+    def save_best_model(self, path: str | os.PathLike[str]) -> Path:
+        """Saves the best model as a ``.keras`` file."""
+        p = Path(path)
+        if p.suffix != ".keras":
+            raise ValueError(f"a Keras model file ends in .keras, got {p.name}")
+        self.best_model().save(p)
+        return p
+
+    def write_tables(self) -> None:
+        write_tables(self.record, self.directory)
+
+
+def load(directory: str | os.PathLike[str]) -> Results:
+    """Opens the results of a search (finished, stopped, interrupted or running).
+
+    Example:
+        >>> r = tunewidgets.load("runs/quickstart")   # doctest: +SKIP
+        >>> r.trials.sort_values("score").tail(3)      # doctest: +SKIP
+    """
+    from .errors import ProjectError
+    from .spec import read_spec
+    from .lock import is_locked
+
+    d = Path(directory)
+    if not (d / SPEC_FILE).exists():
+        raise ProjectError(f"{d} holds no tunewidgets search (no {SPEC_FILE})")
+    spec = read_spec(d / SPEC_FILE)
+    record = SearchRecord()
+    for event in read_events(d / EVENTS_FILE):
+        record.apply(event)
+    if record.ended is None and not is_locked(d):
+        record.mark_interrupted()
+    return Results(d, spec, record)
+
+
+__all__ = ["EndReason", "Results", "SearchRecord", "TrialRecord", "load"]

@@ -1,0 +1,297 @@
+"""The engine: turns a spec into a keras-tuner search that others can watch and stop.
+
+``Search`` knows nothing of widgets or plots. Observers subscribe to
+``search.events``; the dashboard and the command line are two of them. Keras is
+imported when a search runs, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from .errors import ProjectError, SpecError
+from .events import EndReason, Event, EventBus, SearchEnded, SearchStarted
+from .lock import ProjectLock
+from .results import EVENTS_FILE, SPEC_FILE, TUNER_DIR, EventLog, Results, SearchRecord, read_events, write_tables
+from .spec import Spec, read_spec, spec_to_dict
+from .spec.validate import check, objective_issues, resolve_objective
+
+log = logging.getLogger(__name__)
+
+#: Files and folders a search writes in its project directory (removed by ``overwrite``).
+PROJECT_ENTRIES = (
+    SPEC_FILE,
+    EVENTS_FILE,
+    TUNER_DIR,
+    "data.npz",
+    "data.json",
+    "trials.csv",
+    "curves.csv",
+    "tensorboard",
+)
+
+
+class Search:
+    """A hyperparameter search of one spec in one project directory.
+
+    Args:
+        spec: what to search (validated here; a bad spec raises :class:`SpecError`).
+        directory: the project directory; results are written there as they happen.
+        data: the DataFrame or ``(X, y)`` arrays for a spec with ``data.source="dataframe"``.
+        overwrite: start afresh when the directory holds another search.
+        tensorboard: also write TensorBoard logs (scalars and HParams) under ``directory/tensorboard``.
+
+    A directory that holds a stopped or interrupted search of the same spec is
+    resumed: finished trials are kept, an interrupted one runs again.
+
+    Example:
+        >>> s = Search(Spec(), "runs/demo")          # doctest: +SKIP
+        >>> s.events.subscribe(print)                 # doctest: +SKIP
+        >>> results = s.run()                         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        directory: str | os.PathLike[str],
+        *,
+        data: Any = None,
+        overwrite: bool = False,
+        tensorboard: bool = False,
+    ):
+        self.spec = check(spec)
+        self.directory = Path(directory)
+        self.data = data
+        self.overwrite = overwrite
+        self.tensorboard = tensorboard
+        self.events = EventBus()
+        self.record = SearchRecord()
+        self.events.subscribe(self._apply)
+        self.error: BaseException | None = None
+        self.end_reason: EndReason | None = None
+        self.results: Results | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._running = threading.Lock()
+        self._done = threading.Event()
+
+    # ------------------------------------------------------------------ control
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def running(self) -> bool:
+        return self._running.locked()
+
+    def stop(self) -> None:
+        """Asks the search to stop: the current epoch finishes and everything so far is kept."""
+        self._stop.set()
+
+    def start(self) -> threading.Thread:
+        """Runs the search in a background thread and returns at once.
+
+        Errors are kept in ``self.error`` and published as a ``SearchEnded`` event.
+        """
+        if self.running:
+            raise RuntimeError("this search is already running")
+        self._done.clear()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run_quietly, name=f"tunewidgets:{self.spec.name}", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def wait(self, timeout: float | None = None) -> Results | None:
+        """Waits for a background search; returns its results (``None`` on timeout)."""
+        if self._thread is None:
+            return self.results
+        self._thread.join(timeout)
+        return None if self._thread.is_alive() else self.results
+
+    def _run_quietly(self) -> None:
+        try:
+            self.run()
+        except BaseException as e:  # noqa: BLE001 - kept for the caller, published as an event
+            self.error = e
+
+    def _apply(self, event: Event) -> None:
+        self.record.apply(event)
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> Results:
+        """Runs (or resumes) the search here and returns its results when it ends."""
+        if not self._running.acquire(blocking=False):
+            raise RuntimeError("this search is already running")
+        lock = ProjectLock(self.directory)
+        try:
+            lock.acquire()
+            self.error = None
+            self.end_reason = None
+            return self._run_locked()
+        finally:
+            lock.release()
+            self._stop.clear()
+            self._running.release()
+            self._done.set()
+
+    def _run_locked(self) -> Results:
+        resumed = self._prepare_directory()
+        dataset = self._prepare_data()
+        self.record = SearchRecord()
+        for event in read_events(self.directory / EVENTS_FILE):
+            self.record.apply(event)
+        self.record.mark_interrupted()
+        eventlog = EventLog(self.directory / EVENTS_FILE)
+        unsubscribe = self.events.subscribe(eventlog)
+        reason, message = EndReason.ERROR, ""
+        try:
+            objective, direction = resolve_objective(self.spec, dataset.task)
+            from .space import planned_trials
+
+            self.events.publish(
+                SearchStarted(
+                    name=self.spec.name,
+                    objective=objective,
+                    direction=direction,
+                    algorithm=self.spec.tuner.algorithm,
+                    planned_trials=planned_trials(self.spec),
+                    epochs=self.spec.tuner.max_epochs
+                    if self.spec.tuner.algorithm == "hyperband"
+                    else self.spec.training.epochs,
+                    resumed=resumed,
+                    data_summary=dataset.summary(),
+                )
+            )
+            reason, message = self._search(dataset)
+        except BaseException as e:
+            reason, message = EndReason.ERROR, f"{type(e).__name__}: {e}"
+            self.error = e
+            raise
+        finally:
+            best = self.record.best()
+            self.end_reason = reason
+            self.events.publish(
+                SearchEnded(reason, message, best.trial_id if best else None, best.score if best else None)
+            )
+            unsubscribe()
+            eventlog.close()
+            write_tables(self.record, self.directory)
+            self.results = Results(self.directory, self.spec, self.record)
+        return self.results
+
+    def _search(self, dataset: Any) -> tuple[EndReason, str]:
+        _configure_backend()
+        import keras
+
+        from ._tuner import StopRequested, TooManyFailures, make_tuner
+        from .hypermodel import SpecHyperModel
+
+        hypermodel = SpecHyperModel(self.spec, dataset)
+        tuner = make_tuner(self, hypermodel, dataset.task, str(self.directory), TUNER_DIR)
+        callbacks = []
+        if self.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(self.directory / "tensorboard")))
+        try:
+            tuner.search(
+                dataset.x_train,
+                dataset.y_train,
+                validation_data=(dataset.x_val, dataset.y_val),
+                epochs=hypermodel.epochs(),
+                callbacks=callbacks,
+                verbose=0,
+            )
+        except StopRequested:
+            return EndReason.STOPPED, "stopped by request; resume to continue"
+        except TooManyFailures as e:
+            return EndReason.FAILED, str(e)
+        finally:
+            keras.backend.clear_session()
+        return EndReason.COMPLETED, ""
+
+    # ------------------------------------------------------------------ project
+    def _prepare_directory(self) -> bool:
+        """Checks or clears the project directory; returns whether this resumes a search."""
+        d = self.directory
+        if d.exists() and not d.is_dir():
+            raise ProjectError(f"{d} is a file, not a folder")
+        d.mkdir(parents=True, exist_ok=True)
+        spec_path = d / SPEC_FILE
+        if spec_path.exists() and not self.overwrite:
+            try:
+                existing = read_spec(spec_path)
+            except SpecError as e:
+                raise ProjectError(f"{d} holds a search whose spec cannot be read ({e}); use overwrite") from None
+            if spec_to_dict(existing) != spec_to_dict(self.spec):
+                changed = _differences(spec_to_dict(existing), spec_to_dict(self.spec))
+                raise ProjectError(
+                    f"{d} holds a search of another spec (differs in {', '.join(changed[:5])}); "
+                    "choose another folder, or overwrite it"
+                )
+            return (d / EVENTS_FILE).exists()
+        if self.overwrite:
+            for name in PROJECT_ENTRIES:
+                p = d / name
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+        elif any(p.name not in (".lock",) for p in d.iterdir()):
+            strays = [p.name for p in d.iterdir() if p.name != ".lock"]
+            raise ProjectError(
+                f"{d} is not empty and holds no tunewidgets search ({', '.join(sorted(strays)[:5])}); "
+                "choose an empty or new folder"
+            )
+        self.spec.save(spec_path)
+        return False
+
+    def _prepare_data(self) -> Any:
+        from .data import Dataset, prepare
+
+        d = self.directory
+        if (d / "data.npz").exists() and (d / "data.json").exists():
+            return Dataset.load(d)
+        dataset = prepare(self.spec.data, self.data)
+        issues = objective_issues(self.spec, dataset.task)
+        if issues:
+            raise SpecError(issues)
+        dataset.save(d)
+        return dataset
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict) and not ({"min", "choices"} & (set(va) | set(vb))):
+            out.extend(_differences(va, vb, f"{prefix}{key}."))
+        elif va != vb:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def _configure_backend() -> None:
+    """Lets TensorFlow grow GPU memory as needed instead of taking it all."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialized
+            pass
+
+
+def run(spec: Spec, directory: str | os.PathLike[str], **kwargs: Any) -> Results:
+    """Runs a search to its end (see :class:`Search` for the arguments)."""
+    return Search(spec, directory, **kwargs).run()
+
+
+__all__ = ["Search", "run"]

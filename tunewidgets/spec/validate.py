@@ -1,0 +1,296 @@
+"""Checks a spec before anything runs and reports every problem at once.
+
+Each problem is an :class:`~tunewidgets.errors.Issue` naming the field path and
+what is wrong, e.g. ``model.units: min 256 is above max 64``. Validation never
+raises on odd input (wrong types, garbage values): it reports them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from ..errors import Issue, SpecError
+from .knobs import Choice, Fixed, Range
+from .model import SECTIONS, FieldInfo, Spec, is_active, section_fields
+
+IMAGE_DATASETS = ("digits",)
+BUILTIN_TASKS = {
+    "classification": None,  # binary or multiclass, from data.classes
+    "moons": "binary",
+    "circles": "binary",
+    "regression": "regression",
+    "iris": "multiclass",
+    "wine": "multiclass",
+    "breast_cancer": "binary",
+    "digits": "multiclass",
+    "diabetes": "regression",
+}
+CLASSIFICATION_OBJECTIVES = ("accuracy", "val_accuracy")
+REGRESSION_OBJECTIVES = ("mae", "val_mae")
+
+
+def _fmt(v: Any) -> str:
+    return repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def _type_problem(value: Any, kind: str) -> str | None:
+    if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            return f"expected a whole number, got {_fmt(value)}"
+        return None if _is_int(value) else f"expected a whole number, got {value!r}"
+    if kind == "float":
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite number, got {value}"
+        return None if _is_number(value) else f"expected a number, got {value!r}"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+    if kind == "str":
+        return None if isinstance(value, str) else f"expected text, got {value!r}"
+    if kind == "strlist":
+        ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+        return None if ok else f"expected a list of column names, got {value!r}"
+    return f"unknown kind {kind}"  # pragma: no cover - a bug in the model, not in input
+
+
+def _bounds_problem(value: Any, info: FieldInfo, what: str = "") -> str | None:
+    lead = f"{what} " if what else ""
+    if info.lo is not None:
+        if value < info.lo or (info.lo_open and value == info.lo):
+            rel = "above" if info.lo_open else "at least"
+            return f"{lead}{_fmt(value)} is out of range: must be {rel} {_fmt(info.lo)}"
+    if info.hi is not None:
+        if value > info.hi or (info.hi_open and value == info.hi):
+            rel = "below" if info.hi_open else "at most"
+            return f"{lead}{_fmt(value)} is out of range: must be {rel} {_fmt(info.hi)}"
+    return None
+
+
+def _check_scalar(value: Any, info: FieldInfo, path: str, issues: list[Issue], what: str = "") -> bool:
+    problem = _type_problem(value, info.kind)
+    if problem is None and info.options is not None and value not in info.options:
+        problem = f"unknown value {value!r} (choose from {', '.join(map(str, info.options))})"
+    if problem is None and info.kind in ("int", "float"):
+        problem = _bounds_problem(value, info, what)
+    if problem is not None:
+        issues.append(Issue(path, f"{what}: {problem}" if what and not problem.startswith(what) else problem))
+        return False
+    return True
+
+
+def _check_knob(value: Any, info: FieldInfo, path: str, issues: list[Issue]) -> None:
+    if isinstance(value, Fixed):
+        _check_scalar(value.value, info, path, issues)
+    elif isinstance(value, Choice):
+        if not isinstance(value.options, tuple) or len(value.options) == 0:
+            issues.append(Issue(path, "choices must list at least one value"))
+            return
+        for v in value.options:
+            if not _check_scalar(v, info, path, issues, "choice"):
+                return
+        try:
+            distinct = len(set(value.options))
+        except TypeError:
+            distinct = len(value.options)
+        if distinct != len(value.options):
+            issues.append(Issue(path, "choices repeat a value"))
+    elif isinstance(value, Range):
+        if info.kind not in ("int", "float"):
+            issues.append(Issue(path, f"a range needs numbers; use choices for {info.kind} values"))
+            return
+        ok = _check_scalar(value.min, info, path, issues, "min")
+        ok = _check_scalar(value.max, info, path, issues, "max") and ok
+        if not isinstance(value.log, bool):
+            issues.append(Issue(path, f"log must be true or false, got {value.log!r}"))
+            ok = False
+        if not ok:
+            return
+        if value.min > value.max:
+            issues.append(Issue(path, f"min {_fmt(value.min)} is above max {_fmt(value.max)}"))
+        if value.log and value.min <= 0:
+            issues.append(Issue(path, "log scale needs min > 0"))
+        if value.step is not None:
+            kind_problem = _type_problem(value.step, info.kind if info.kind == "int" else "float")
+            if kind_problem:
+                issues.append(Issue(path, f"step: {kind_problem}"))
+            elif value.log and value.step <= 1:
+                issues.append(Issue(path, f"step {_fmt(value.step)} on a log scale is a factor and must be above 1"))
+            elif value.step <= 0:
+                issues.append(Issue(path, f"step {_fmt(value.step)} must be positive"))
+            elif not value.log and value.min <= value.max and value.step > value.max - value.min > 0:
+                issues.append(
+                    Issue(path, f"step {_fmt(value.step)} is larger than the range {_fmt(value.min)}..{_fmt(value.max)}")
+                )
+    else:
+        issues.append(Issue(path, f"expected a value, a range or choices, got {value!r}"))
+
+
+def _check_fields(spec: Spec, issues: list[Issue]) -> None:
+    if not isinstance(spec.name, str) or not spec.name.strip():
+        issues.append(Issue("name", "give the search a name"))
+    for section, cls in SECTIONS.items():
+        sec = getattr(spec, section)
+        if not isinstance(sec, cls):
+            issues.append(Issue(section, f"expected the {section} section, got {type(sec).__name__}"))
+            continue
+        for name, info in section_fields(section):
+            value = getattr(sec, name)
+            path = f"{section}.{name}"
+            if info.tunable:
+                _check_knob(value, info, path, issues)
+            elif value is None:
+                if not info.nullable:
+                    issues.append(Issue(path, "a value is required"))
+            else:
+                _check_scalar(value, info, path, issues)
+
+
+def builtin_task(spec: Spec) -> str | None:
+    """The task of the spec's built-in data set, or ``None`` for other sources."""
+    d = spec.data
+    if d.source != "builtin" or d.name not in BUILTIN_TASKS:
+        return None
+    task = BUILTIN_TASKS[d.name]
+    if task is None:
+        task = "binary" if d.classes == 2 else "multiclass"
+    return task
+
+
+def known_task(spec: Spec) -> str | None:
+    """The task as far as it is known without loading data."""
+    if spec.data.task != "auto":
+        return spec.data.task
+    return builtin_task(spec)
+
+
+def _check_data(spec: Spec, issues: list[Issue], check_files: bool) -> None:
+    d = spec.data
+    if d.source == "csv":
+        if not d.path:
+            issues.append(Issue("data.path", "choose a CSV file"))
+        if not d.target:
+            issues.append(Issue("data.target", "choose the target column"))
+        if d.path and check_files:
+            _check_csv_header(spec, issues)
+    if d.source == "builtin":
+        native = builtin_task(spec)
+        if native and d.task != "auto" and d.task != native:
+            compatible = native == "binary" and d.task == "multiclass"
+            if not compatible:
+                issues.append(Issue("data.task", f"'{d.name}' is a {native} data set, it cannot be used for {d.task}"))
+        if d.name == "classification" and _is_int(d.classes) and _is_int(d.features):
+            needed = informative_features(d.classes)
+            if needed > d.features:
+                issues.append(
+                    Issue("data.features", f"{d.classes} classes need at least {needed} features (got {d.features})")
+                )
+    if d.source == "dataframe" and d.path:
+        issues.append(Issue("data.path", "a path is only used with source 'csv'"))
+
+
+def informative_features(classes: int) -> int:
+    """Informative features make_classification needs for ``classes`` classes."""
+    return max(2, math.ceil(math.log2(max(classes, 2))) + 1)
+
+
+def _check_csv_header(spec: Spec, issues: list[Issue]) -> None:
+    from ..data import read_csv_header
+
+    d = spec.data
+    try:
+        columns = read_csv_header(Path(d.path))
+    except Exception as e:  # noqa: BLE001 - every reading problem is reported, not raised
+        issues.append(Issue("data.path", str(e)))
+        return
+    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+    if d.target and d.target not in columns:
+        issues.append(Issue("data.target", f"column '{d.target}' not in file (columns: {shown})"))
+    for col in d.columns or ():
+        if col not in columns:
+            issues.append(Issue("data.columns", f"column '{col}' not in file (columns: {shown})"))
+        elif col == d.target:
+            issues.append(Issue("data.columns", f"'{col}' is the target; it cannot also be an input"))
+
+
+def _check_model(spec: Spec, issues: list[Issue]) -> None:
+    if spec.model.architecture == "cnn":
+        image = spec.data.source == "builtin" and spec.data.name in IMAGE_DATASETS
+        if spec.data.source == "builtin" and not image:
+            issues.append(
+                Issue("model.architecture", f"cnn needs image data (the digits data set); '{spec.data.name}' is a table")
+            )
+
+
+def resolve_objective(spec: Spec, task: str | None) -> tuple[str, str]:
+    """The objective name and direction ('max'/'min') for a task."""
+    objective = spec.tuner.objective
+    if objective == "auto":
+        objective = "val_loss" if task == "regression" else "val_accuracy"
+    direction = spec.tuner.direction
+    if direction == "auto":
+        direction = "max" if objective.endswith("accuracy") else "min"
+    return objective, direction
+
+
+def objective_issues(spec: Spec, task: str | None) -> list[Issue]:
+    """Problems of the objective for a (possibly inferred) task."""
+    issues: list[Issue] = []
+    objective = spec.tuner.objective
+    if task == "regression" and objective in CLASSIFICATION_OBJECTIVES:
+        issues.append(Issue("tuner.objective", f"{objective} needs a classification task; this is regression"))
+    if task in ("binary", "multiclass") and objective in REGRESSION_OBJECTIVES:
+        issues.append(Issue("tuner.objective", f"{objective} needs a regression task; this is {task} classification"))
+    name, direction = resolve_objective(spec, task)
+    natural = "max" if name.endswith("accuracy") else "min"
+    if spec.tuner.direction != "auto" and direction != natural:
+        issues.append(Issue("tuner.direction", f"{name} should be {'maximized' if natural == 'max' else 'minimized'}"))
+    return issues
+
+
+def _check_tuner(spec: Spec, issues: list[Issue]) -> None:
+    t = spec.tuner
+    if t.algorithm == "grid":
+        for section in ("model", "regularization", "optimizer", "training"):
+            for name, info in section_fields(section):
+                value = getattr(getattr(spec, section), name)
+                if info.tunable and isinstance(value, Range) and value.step is None and is_active(spec, section, name):
+                    issues.append(
+                        Issue(f"{section}.{name}", "grid search needs a step for every range (or use choices)")
+                    )
+    issues.extend(objective_issues(spec, known_task(spec)))
+
+
+def validate(spec: Spec, *, check_files: bool = True) -> list[Issue]:
+    """Every problem of ``spec``; an empty list means it can run.
+
+    Args:
+        spec: the spec to check.
+        check_files: also open a CSV file's header to check the column names.
+    """
+    issues: list[Issue] = []
+    if not isinstance(spec, Spec):
+        return [Issue("", f"expected a Spec, got {type(spec).__name__}")]
+    _check_fields(spec, issues)
+    if issues:  # cross-field checks assume well-typed fields
+        return issues
+    _check_data(spec, issues, check_files)
+    _check_model(spec, issues)
+    _check_tuner(spec, issues)
+    return issues
+
+
+def check(spec: Spec, *, check_files: bool = True) -> Spec:
+    """Raises :class:`SpecError` with every problem; returns ``spec`` when valid."""
+    issues = validate(spec, check_files=check_files)
+    if issues:
+        raise SpecError(issues)
+    return spec
