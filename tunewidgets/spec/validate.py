@@ -208,8 +208,11 @@ def _check_csv_header(spec: Spec, issues: list[Issue]) -> None:
     d = spec.data
     try:
         columns = read_csv_header(Path(d.path))
+    except SpecError as e:
+        issues.extend(e.issues)
+        return
     except Exception as e:  # noqa: BLE001 - every reading problem is reported, not raised
-        issues.append(Issue("data.path", str(e)))
+        issues.append(Issue("data.path", f"cannot read {d.path}: {e}"))
         return
     shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
     if d.target and d.target not in columns:
