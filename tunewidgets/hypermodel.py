@@ -107,13 +107,16 @@ def _layer_units(space: SpaceBuilder, n_layers: int) -> list[int]:
     per_layer: dict[int, Any] = {}
     if free_possible:
         for i in range(1, int(max_layers)):
+            # keras-tuner scopes cannot nest two unrelated parents, so units_i hangs on
+            # the layer count when that is tuned (unused unless the shape is free),
+            # else on the shape.
             extra: list[tuple[str, list[Any]]] = []
-            if not isinstance(spec.model.shape, Fixed):
-                extra.append(("shape", ["free"]))
             if not isinstance(layers_knob, Fixed):
                 extra.append(("layers", [v for v in _possible(layers_knob) if v > i]))
             elif layers_knob.value <= i:
                 continue
+            elif not isinstance(spec.model.shape, Fixed):
+                extra.append(("shape", ["free"]))
             per_layer[i] = space.value("model", "units", extra=extra, as_name=f"units_{i}")
     out = []
     for i in range(n_layers):

@@ -140,16 +140,18 @@ class Search:
             self._done.set()
 
     def _run_locked(self) -> Results:
-        resumed = self._prepare_directory()
-        dataset = self._prepare_data()
-        self.record = SearchRecord()
-        for event in read_events(self.directory / EVENTS_FILE):
-            self.record.apply(event)
-        self.record.mark_interrupted()
-        eventlog = EventLog(self.directory / EVENTS_FILE)
-        unsubscribe = self.events.subscribe(eventlog)
+        eventlog: EventLog | None = None
+        unsubscribe = None
         reason, message = EndReason.ERROR, ""
         try:
+            resumed = self._prepare_directory()
+            self.record = SearchRecord()
+            for event in read_events(self.directory / EVENTS_FILE):
+                self.record.apply(event)
+            self.record.mark_interrupted()
+            eventlog = EventLog(self.directory / EVENTS_FILE)
+            unsubscribe = self.events.subscribe(eventlog)
+            dataset = self._prepare_data()
             objective, direction = resolve_objective(self.spec, dataset.task)
             from .space import planned_trials
 
@@ -178,9 +180,11 @@ class Search:
             self.events.publish(
                 SearchEnded(reason, message, best.trial_id if best else None, best.score if best else None)
             )
-            unsubscribe()
-            eventlog.close()
-            write_tables(self.record, self.directory)
+            if unsubscribe is not None:
+                unsubscribe()
+            if eventlog is not None:
+                eventlog.close()
+                write_tables(self.record, self.directory)
             self.results = Results(self.directory, self.spec, self.record)
         return self.results
 
