@@ -136,12 +136,20 @@ def test_stop_between_trials_keeps_finished_ones(tmp_path, quickstart):
 
 def nan_spec(base):
     """Trial 1 diverges (SGD with a huge learning rate), trial 2 learns."""
-    return tiny(base, trials=2, epochs=3).replace(**{
-        "data.name": "regression", "tuner.objective": "val_loss", "tuner.algorithm": "grid",
-        "model.layers": Fixed(2), "model.units": Fixed(64), "model.activation": Fixed("relu"),
-        "optimizer.name": Fixed("sgd"), "optimizer.momentum": Fixed(0.9),
-        "optimizer.learning_rate": Choice((10.0, 0.01)), "training.batch_size": Fixed(8),
-    })
+    return tiny(base, trials=2, epochs=3).replace(
+        **{
+            "data.name": "regression",
+            "tuner.objective": "val_loss",
+            "tuner.algorithm": "grid",
+            "model.layers": Fixed(2),
+            "model.units": Fixed(64),
+            "model.activation": Fixed("relu"),
+            "optimizer.name": Fixed("sgd"),
+            "optimizer.momentum": Fixed(0.9),
+            "optimizer.learning_rate": Choice((10.0, 0.01)),
+            "training.batch_size": Fixed(8),
+        }
+    )
 
 
 def test_nan_loss_fails_the_trial_and_the_search_goes_on(tmp_path, quickstart):
@@ -158,9 +166,14 @@ def test_nan_loss_fails_the_trial_and_the_search_goes_on(tmp_path, quickstart):
 
 
 def test_too_many_failures_in_a_row_is_a_clear_stop_reason(tmp_path, quickstart):
-    spec = nan_spec(quickstart).replace(**{"optimizer.learning_rate": Fixed(10.0),
-                                            "model.units": choice(32, 64), "tuner.max_trials": 5,
-                                            "tuner.max_consecutive_failed_trials": 2})
+    spec = nan_spec(quickstart).replace(
+        **{
+            "optimizer.learning_rate": Fixed(10.0),
+            "model.units": choice(32, 64),
+            "tuner.max_trials": 5,
+            "tuner.max_consecutive_failed_trials": 2,
+        }
+    )
     search = Search(spec, tmp_path)
     events = collect(search)
     search.run()

@@ -31,14 +31,16 @@ def space_of(spec, ds):
 
 
 def test_knobs_map_to_keras_tuner_types(moons):
-    spec = Spec().replace(**{
-        "model.layers": Range(1, 3),
-        "model.units": Range(8, 64, 8),
-        "model.batch_norm": choice(False, True),
-        "optimizer.learning_rate": Range(1e-4, 1e-1, log=True),
-        "optimizer.name": Fixed("adam"),
-        "training.batch_size": choice(16, 32),
-    })
+    spec = Spec().replace(
+        **{
+            "model.layers": Range(1, 3),
+            "model.units": Range(8, 64, 8),
+            "model.batch_norm": choice(False, True),
+            "optimizer.learning_rate": Range(1e-4, 1e-1, log=True),
+            "optimizer.name": Fixed("adam"),
+            "training.batch_size": choice(16, 32),
+        }
+    )
     hp = space_of(spec, moons)
     kinds = {p.name: p for p in hp.space}
     assert isinstance(kinds["layers"], kt.engine.hyperparameters.Int)
@@ -84,11 +86,17 @@ def test_network_shape(moons, shape, expected):
 
 
 def test_regularization_dropout_residual_batchnorm(moons):
-    spec = Spec().replace(**{
-        "model.layers": Fixed(2), "model.units": Fixed(16), "model.residual": Fixed(True),
-        "model.batch_norm": Fixed(True), "regularization.penalty": Fixed("l1_l2"),
-        "regularization.strength": Fixed(0.01), "regularization.dropout": Fixed(0.3),
-    })
+    spec = Spec().replace(
+        **{
+            "model.layers": Fixed(2),
+            "model.units": Fixed(16),
+            "model.residual": Fixed(True),
+            "model.batch_norm": Fixed(True),
+            "regularization.penalty": Fixed("l1_l2"),
+            "regularization.strength": Fixed(0.01),
+            "regularization.dropout": Fixed(0.3),
+        }
+    )
     model = SpecHyperModel(spec, moons).build(space_of(spec, moons))
     names = [layer.name for layer in model.layers]
     assert {"bn_0", "dropout_0", "add_0", "add_1", "skip_0"} <= set(names)
@@ -124,14 +132,17 @@ def test_optimizers(name, extra, cls):
     ],
 )
 def test_learning_rate_schedules(schedule, extra, lr_after_20_steps):
-    opt = make_optimizer({"optimizer": "sgd", "learning_rate": 0.1, "lr_schedule": schedule, **extra},
-                         steps_per_epoch=10, epochs=5)
+    opt = make_optimizer(
+        {"optimizer": "sgd", "learning_rate": 0.1, "lr_schedule": schedule, **extra}, steps_per_epoch=10, epochs=5
+    )
     lr = opt.learning_rate if schedule == "constant" else opt._learning_rate(20)
     assert float(lr) == pytest.approx(lr_after_20_steps, rel=1e-5)
 
 
-@pytest.mark.parametrize("task_data,units,loss", [("moons", 1, "binary_crossentropy"), ("iris", 3,
-                         "sparse_categorical_crossentropy"), ("diabetes", 1, "mse")])
+@pytest.mark.parametrize(
+    "task_data,units,loss",
+    [("moons", 1, "binary_crossentropy"), ("iris", 3, "sparse_categorical_crossentropy"), ("diabetes", 1, "mse")],
+)
 def test_output_head_follows_task(task_data, units, loss):
     ds = prepare(DataSpec(name=task_data, samples=60))
     spec = Spec().replace(**{"data.name": task_data, "tuner.objective": "val_loss"})
@@ -151,18 +162,31 @@ def test_cnn_on_digits(digits):
 
 
 def test_build_model_from_values_predicts(moons):
-    values = {"layers": 1, "units_per_layer": [4], "activation": "relu", "batch_norm": False, "residual": False,
-              "penalty": "none", "penalty_strength": None, "dropout": 0.0, "optimizer": "adam",
-              "learning_rate": 0.01, "batch_size": 16}
+    values = {
+        "layers": 1,
+        "units_per_layer": [4],
+        "activation": "relu",
+        "batch_norm": False,
+        "residual": False,
+        "penalty": "none",
+        "penalty_strength": None,
+        "dropout": 0.0,
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "batch_size": 16,
+    }
     model = build_model(values, moons, epochs=2)
     assert model.predict(moons.x_test[:3], verbose=0).shape == (3, 1)
 
 
 def test_space_size_matches_grid_enumeration(moons, tmp_path):
-    spec = Spec.from_file("examples/specs/grid.json").replace(**{
-        "optimizer.name": choice("sgd", "adam"), "optimizer.momentum": choice(0.0, 0.9),
-        "tuner.max_trials": 1000,
-    })
+    spec = Spec.from_file("examples/specs/grid.json").replace(
+        **{
+            "optimizer.name": choice("sgd", "adam"),
+            "optimizer.momentum": choice(0.0, 0.9),
+            "tuner.max_trials": 1000,
+        }
+    )
     # 2 layers x 2 units x 2 lr x 2 batch x (sgd: 2 momentum + adam: 1) = 48
     assert search_space_size(spec) == 48
     assert planned_trials(spec) == 48
@@ -184,14 +208,15 @@ def test_space_size_matches_grid_enumeration(moons, tmp_path):
 
 @pytest.mark.parametrize("max_epochs,factor,iterations", [(9, 3, 1), (10, 3, 1), (27, 3, 2), (8, 2, 1)])
 def test_hyperband_plan_matches_keras_tuner(max_epochs, factor, iterations, tmp_path):
-    oracle = kt.oracles.HyperbandOracle(objective="val_loss", max_epochs=max_epochs, factor=factor,
-                                        hyperband_iterations=iterations, seed=1)
+    oracle = kt.oracles.HyperbandOracle(
+        objective="val_loss", max_epochs=max_epochs, factor=factor, hyperband_iterations=iterations, seed=1
+    )
     hp = kt.HyperParameters()
     hp.Float("x", 0, 1)
     oracle.hyperparameters = hp
     oracle._set_project_dir(str(tmp_path), "hb")
     runs = []
-    for i in range(1000):
+    for _ in range(1000):
         trial = oracle.create_trial("t0")
         if trial.status == "STOPPED":
             break
@@ -204,10 +229,17 @@ def test_hyperband_plan_matches_keras_tuner(max_epochs, factor, iterations, tmp_
 
 
 def test_space_size_counts_conditionals_and_continuous():
-    spec = Spec().replace(**{"model.layers": Fixed(1), "model.units": choice(8, 16), "model.activation": Fixed("relu"),
-                             "optimizer.learning_rate": Fixed(0.01), "training.batch_size": Fixed(32),
-                             "regularization.penalty": choice("none", "l2"),
-                             "regularization.strength": choice(0.1, 0.01, 0.001)})
+    spec = Spec().replace(
+        **{
+            "model.layers": Fixed(1),
+            "model.units": choice(8, 16),
+            "model.activation": Fixed("relu"),
+            "optimizer.learning_rate": Fixed(0.01),
+            "training.batch_size": Fixed(32),
+            "regularization.penalty": choice("none", "l2"),
+            "regularization.strength": choice(0.1, 0.01, 0.001),
+        }
+    )
     assert search_space_size(spec) == 2 * (1 + 3)
     assert math.isinf(search_space_size(Spec()))
     assert isinstance(Choice(("a",)), Choice)

@@ -43,7 +43,10 @@ def scalar_for(info):
 
 def knob_for(info):
     scalar = scalar_for(info)
-    options = [st.builds(Fixed, scalar), st.builds(lambda xs: Choice(tuple(xs)), st.lists(scalar, min_size=1, max_size=4))]
+    options = [
+        st.builds(Fixed, scalar),
+        st.builds(lambda xs: Choice(tuple(xs)), st.lists(scalar, min_size=1, max_size=4)),
+    ]
     if info.kind in ("int", "float"):
         options.append(st.builds(Range, scalar, scalar, st.none() | scalar, st.booleans()))
     return st.one_of(options)
@@ -112,10 +115,16 @@ def test_replace_reaches_into_sections():
 
 BAD_SPECS = [
     ({"model": {"units": {"min": 256, "max": 64}}}, "model.units", "min 256 is above max 64"),
-    ({"optimizer": {"learning_rate": {"min": 0.0, "max": 0.1, "log": True}}}, "optimizer.learning_rate",
-     "out of range: must be above 0"),
-    ({"regularization": {"strength": {"min": -1.0, "max": 0.1, "log": True}}}, "regularization.strength",
-     "out of range"),
+    (
+        {"optimizer": {"learning_rate": {"min": 0.0, "max": 0.1, "log": True}}},
+        "optimizer.learning_rate",
+        "out of range: must be above 0",
+    ),
+    (
+        {"regularization": {"strength": {"min": -1.0, "max": 0.1, "log": True}}},
+        "regularization.strength",
+        "out of range",
+    ),
     ({"model": {"layers": "three"}}, "model.layers", "expected a whole number, got 'three'"),
     ({"model": {"layers": 2.5}}, "model.layers", "expected a whole number"),
     ({"model": {"activation": {"choices": ["relu", "swoosh"]}}}, "model.activation", "unknown value 'swoosh'"),
@@ -139,8 +148,11 @@ BAD_SPECS = [
     ({"tuner": {"max_trials": -1}}, "tuner.max_trials", "must be at least 1"),
     ({"tuner": {"factor": 1}}, "tuner.factor", "must be at least 2"),
     ({"tuner": {"algorithm": "grid"}}, "optimizer.learning_rate", "grid search needs a step"),
-    ({"data": {"name": "diabetes"}, "tuner": {"objective": "val_accuracy"}}, "tuner.objective",
-     "needs a classification task"),
+    (
+        {"data": {"name": "diabetes"}, "tuner": {"objective": "val_accuracy"}},
+        "tuner.objective",
+        "needs a classification task",
+    ),
     ({"data": {"name": "iris"}, "tuner": {"objective": "val_mae"}}, "tuner.objective", "needs a regression task"),
     ({"tuner": {"objective": "val_loss", "direction": "max"}}, "tuner.direction", "should be minimized"),
     ({"data": {"name": "iris", "task": "regression"}}, "data.task", "'iris' is a multiclass data set"),
@@ -178,8 +190,11 @@ def test_bad_spec_messages_are_distinct():
 
 
 def test_every_problem_is_reported_at_once():
-    raw = {"model": {"units": {"min": 256, "max": 64}, "layers": -1},
-           "optimizer": {"learning_rate": {"min": 0.0, "max": 1.0, "log": True}}, "tuner": {"max_trials": 0}}
+    raw = {
+        "model": {"units": {"min": 256, "max": 64}, "layers": -1},
+        "optimizer": {"learning_rate": {"min": 0.0, "max": 1.0, "log": True}},
+        "tuner": {"max_trials": 0},
+    }
     with pytest.raises(SpecError) as info:
         spec_from_dict(raw)
     paths = {i.path for i in info.value.issues}

@@ -38,8 +38,10 @@ class Progress:
         if isinstance(event, SearchStarted):
             self.planned, self.objective, self.direction = event.planned_trials, event.objective, event.direction
             verb = "Resuming" if event.resumed else "Starting"
-            self._line(f"{verb} {event.algorithm} search '{event.name}': up to {event.planned_trials} trials, "
-                       f"objective {event.objective} ({event.direction})")
+            self._line(
+                f"{verb} {event.algorithm} search '{event.name}': up to {event.planned_trials} trials, "
+                f"objective {event.objective} ({event.direction})"
+            )
             self._line(f"Data: {event.data_summary}")
         elif isinstance(event, TrialStarted):
             self._live(f"trial {trial_number(event.trial_id)} starting")
@@ -57,8 +59,10 @@ class Progress:
             result = f"{self.objective}={event.score:.4f}" if event.score is not None else f"FAILED: {event.message}"
             best = f"best {self.best:.4f}" if self.best is not None else "no best yet"
             of = f"/{self.planned}" if self.planned else ""
-            self._line(f"[{self.done}{of}] trial {trial_number(event.trial_id)}: {result} ({event.duration:.1f}s) | "
-                       f"{best} | {time.time() - self.t0:.0f}s elapsed")
+            self._line(
+                f"[{self.done}{of}] trial {trial_number(event.trial_id)}: {result} ({event.duration:.1f}s) | "
+                f"{best} | {time.time() - self.t0:.0f}s elapsed"
+            )
         elif isinstance(event, SearchEnded):
             self._line(f"Search {event.reason.value}" + (f": {event.message}" if event.message else ""))
 
@@ -147,17 +151,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .spec import Range, Spec, choice
 
-    spec = Spec(name="demo").replace(**{
-        "data.name": "moons",
-        "data.samples": 600,
-        "data.noise": 0.25,
-        "model.layers": Range(1, 2),
-        "model.units": choice(8, 32),
-        "optimizer.learning_rate": Range(1e-3, 3e-2, log=True),
-        "training.epochs": args.epochs,
-        "tuner.max_trials": args.trials,
-        "tuner.seed": 1,
-    })
+    spec = Spec(name="demo").replace(
+        **{
+            "data.name": "moons",
+            "data.samples": 600,
+            "data.noise": 0.25,
+            "model.layers": Range(1, 2),
+            "model.units": choice(8, 32),
+            "optimizer.learning_rate": Range(1e-3, 3e-2, log=True),
+            "training.epochs": args.epochs,
+            "tuner.max_trials": args.trials,
+            "tuner.seed": 1,
+        }
+    )
     return _run_search(spec, args.dir, overwrite=True, tensorboard=False)
 
 

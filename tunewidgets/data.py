@@ -69,9 +69,9 @@ class Dataset:
 
     def save(self, directory: Path) -> None:
         """Writes ``data.npz`` and ``data.json`` into ``directory`` atomically."""
-        from ._atomic import atomic_write_bytes, atomic_write_json
-
         import io
+
+        from ._atomic import atomic_write_bytes, atomic_write_json
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **{k: getattr(self, k) for k in self._ARRAYS})
@@ -116,8 +116,13 @@ def _builtin(spec: DataSpec) -> tuple[Any, np.ndarray, list[str], list[str] | No
             flip_y=noise,
             random_state=seed,
         )
-        return x, y, [f"x{i}" for i in range(spec.features)], [str(c) for c in range(spec.classes)], False, (
-            f"make_classification: {n} samples, {spec.features} features, {spec.classes} classes"
+        return (
+            x,
+            y,
+            [f"x{i}" for i in range(spec.features)],
+            [str(c) for c in range(spec.classes)],
+            False,
+            (f"make_classification: {n} samples, {spec.features} features, {spec.classes} classes"),
         )
     if name == "moons":
         x, y = sk.make_moons(n_samples=n, noise=noise, random_state=seed)
@@ -240,9 +245,7 @@ def _infer_task(y: Any, requested: str, target: str) -> str:
     if requested == "regression":
         if not numeric:
             sample = ", ".join(repr(v) for v in y.dropna().unique()[:3])
-            raise DataError(
-                Issue("data.target", f"column '{target}' holds text ({sample}); regression needs numbers")
-            )
+            raise DataError(Issue("data.target", f"column '{target}' holds text ({sample}); regression needs numbers"))
         return "regression"
     if requested in ("binary", "multiclass"):
         if requested == "binary" and n_unique != 2:
@@ -299,7 +302,9 @@ def _encode_features(x: Any, report: list[str]) -> tuple[np.ndarray, list[str]]:
     return table.to_numpy(dtype=np.float32), [str(n) for n in names]
 
 
-def _from_frame(frame: Any, spec: DataSpec, report: list[str]) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None, str]:
+def _from_frame(
+    frame: Any, spec: DataSpec, report: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None, str]:
     target = spec.target
     if not target:
         raise DataError(Issue("data.target", "choose the target column"))
@@ -337,7 +342,9 @@ def _factorize(y: Any) -> tuple[np.ndarray, list[Any]]:
     return np.array([index[v] for v in y], dtype=np.int64), uniques
 
 
-def _from_arrays(data: Any, spec: DataSpec, report: list[str]) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None, str]:
+def _from_arrays(
+    data: Any, spec: DataSpec, report: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None, str]:
     import pandas as pd
 
     if not (isinstance(data, tuple) and len(data) == 2):
@@ -407,8 +414,11 @@ def prepare(spec: DataSpec, data: Any = None) -> Dataset:
     if spec.source == "builtin":
         x, y, names, classes, image, description = _builtin(spec)
         report.append(description)
-        task = spec.task if spec.task != "auto" else ("regression" if classes is None else
-                                                      "binary" if len(classes) == 2 else "multiclass")
+        task = (
+            spec.task
+            if spec.task != "auto"
+            else ("regression" if classes is None else "binary" if len(classes) == 2 else "multiclass")
+        )
         x = np.asarray(x, dtype=np.float32)
     elif spec.source == "csv":
         if not spec.path:
@@ -470,5 +480,5 @@ def _scale(how: str, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     flat = [a.reshape(len(a), -1) for a in arrays]
     scaler.fit(flat[0])
     return tuple(
-        (scaler.transform(f) if len(f) else f).reshape(a.shape).astype(np.float32) for f, a in zip(flat, arrays)
+        (scaler.transform(f) if len(f) else f).reshape(a.shape).astype(np.float32) for f, a in zip(flat, arrays, strict=True)
     )

@@ -60,14 +60,17 @@ class SpaceBuilder:
         if isinstance(k, Range):
             sampling = "log" if k.log else "linear"
             if kind == "int":
-                return hp.Int(name, int(k.min), int(k.max), step=None if k.step is None else int(k.step), sampling=sampling)
+                return hp.Int(
+                    name, int(k.min), int(k.max), step=None if k.step is None else int(k.step), sampling=sampling
+                )
             return hp.Float(name, float(k.min), float(k.max), step=k.step, sampling=sampling)
         if kind == "bool" and set(k.options) == {True, False}:
             return hp.Boolean(name, default=bool(k.options[0]))
         return hp.Choice(name, list(k.options), ordered=kind in ("int", "float"))
 
-    def value(self, section: str, name: str, *, extra: list[tuple[str, list[Any]]] | None = None,
-              as_name: str | None = None) -> Any:
+    def value(
+        self, section: str, name: str, *, extra: list[tuple[str, list[Any]]] | None = None, as_name: str | None = None
+    ) -> Any:
         """The value of ``section.name`` for this trial; ``None`` when it does not apply.
 
         ``extra`` adds conditions ``(hp name, values)`` beside the field's own.
@@ -148,7 +151,9 @@ def make_optimizer(values: dict[str, Any], steps_per_epoch: int, epochs: int) ->
     lr: Any = float(values["learning_rate"])
     schedule = values.get("lr_schedule") or "constant"
     if schedule == "exponential":
-        lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=steps_per_epoch, decay_rate=values["decay_rate"])
+        lr = keras.optimizers.schedules.ExponentialDecay(
+            lr, decay_steps=steps_per_epoch, decay_rate=values["decay_rate"]
+        )
     elif schedule == "step":
         lr = keras.optimizers.schedules.ExponentialDecay(
             lr,
@@ -160,12 +165,14 @@ def make_optimizer(values: dict[str, Any], steps_per_epoch: int, epochs: int) ->
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * epochs))
     name = values["optimizer"]
     if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=float(values.get("momentum") or 0.0),
-                                    nesterov=bool(values.get("nesterov")))
+        return keras.optimizers.SGD(
+            lr, momentum=float(values.get("momentum") or 0.0), nesterov=bool(values.get("nesterov"))
+        )
     if name == "adamw":
         return keras.optimizers.AdamW(lr, weight_decay=float(values.get("weight_decay") or 0.0))
-    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
-            "adagrad": keras.optimizers.Adagrad}[name](lr)
+    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad}[
+        name
+    ](lr)
 
 
 def head(task: str, n_classes: int | None) -> tuple[int, str | None, str, list[str]]:
@@ -200,8 +207,16 @@ class SpecHyperModel(kt.HyperModel):
         v["penalty"] = s.value("regularization", "penalty")
         v["penalty_strength"] = s.value("regularization", "strength")
         v["dropout"] = s.value("regularization", "dropout")
-        for name in ("name", "learning_rate", "momentum", "nesterov", "weight_decay", "schedule", "decay_rate",
-                     "decay_epochs"):
+        for name in (
+            "name",
+            "learning_rate",
+            "momentum",
+            "nesterov",
+            "weight_decay",
+            "schedule",
+            "decay_rate",
+            "decay_epochs",
+        ):
             v[hp_name("optimizer", name)] = s.value("optimizer", name)
         v["batch_size"] = s.value("training", "batch_size")
         return v
@@ -234,8 +249,13 @@ def build_model(v: dict[str, Any], dataset: Dataset, epochs: int) -> keras.Model
     x = inputs
     if v.get("conv_blocks"):
         for i in range(int(v["conv_blocks"])):
-            x = keras.layers.Conv2D(int(v["filters"]) * 2**i, int(v["kernel_size"]), padding="same",
-                                    kernel_regularizer=reg, name=f"conv_{i}")(x)
+            x = keras.layers.Conv2D(
+                int(v["filters"]) * 2**i,
+                int(v["kernel_size"]),
+                padding="same",
+                kernel_regularizer=reg,
+                name=f"conv_{i}",
+            )(x)
             if v["batch_norm"]:
                 x = keras.layers.BatchNormalization(name=f"conv_bn_{i}")(x)
             x = _activation(v["activation"])(x)

@@ -417,8 +417,8 @@ def load(directory: str | os.PathLike[str]) -> Results:
         >>> r.trials.sort_values("score").tail(3)      # doctest: +SKIP
     """
     from .errors import ProjectError
-    from .spec import read_spec
     from .lock import is_locked
+    from .spec import read_spec
 
     d = Path(directory)
     if not (d / SPEC_FILE).exists():

@@ -7,6 +7,7 @@ imported when a search runs, not when this module is imported.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -287,10 +288,8 @@ def _configure_backend() -> None:
     import tensorflow as tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
-        try:
+        with contextlib.suppress(RuntimeError):  # already initialized
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialized
-            pass
 
 
 def run(spec: Spec, directory: str | os.PathLike[str], **kwargs: Any) -> Results:

@@ -43,7 +43,7 @@ def search_space_size(spec: Spec) -> float:
         fields = dict(section_fields(section))
         children: dict[str, list[str]] = {}
         for name, info in fields.items():
-            if info.tunable and info.active_when and fields.get(info.active_when[0], None) is not None:
+            if info.tunable and info.active_when and fields.get(info.active_when[0]) is not None:
                 parent = info.active_when[0]
                 if fields[parent].tunable:
                     children.setdefault(parent, []).append(name)

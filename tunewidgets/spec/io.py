@@ -90,9 +90,7 @@ def spec_from_dict(raw: Any, *, validate: bool = True) -> Spec:
         raise SpecError(Issue("", f"a spec is a JSON object, got {type(raw).__name__}"))
     version = raw.get("version", SPEC_VERSION)
     if version != SPEC_VERSION:
-        raise SpecError(
-            Issue("version", f"this spec is version {version!r}; tunewidgets reads version {SPEC_VERSION}")
-        )
+        raise SpecError(Issue("version", f"this spec is version {version!r}; tunewidgets reads version {SPEC_VERSION}"))
     for key in raw:
         if key not in _TOP_KEYS:
             issues.append(Issue(str(key), _unknown(str(key), list(_TOP_KEYS))))

@@ -118,8 +118,7 @@ def knob_from_json(raw: Any) -> Knob:
         if "value" in keys and keys == {"value"}:
             return Fixed(raw["value"])
         raise ValueError(
-            "expected a value, a range {min, max, step, log} or {choices: [...]}, "
-            f"got keys {sorted(keys)}"
+            f"expected a value, a range {{min, max, step, log}} or {{choices: [...]}}, got keys {sorted(keys)}"
         )
     if raw is None:
         raise ValueError("a value is required")

@@ -210,8 +210,7 @@ class ModelSpec:
         "str",
         options=("dense", "cnn"),
         label="Architecture",
-        help="dense: fully connected layers; cnn: convolution blocks for images "
-        "(digits), then dense layers.",
+        help="dense: fully connected layers; cnn: convolution blocks for images (digits), then dense layers.",
     )
     layers: Knob = knob(
         Range(1, 3),
@@ -219,8 +218,7 @@ class ModelSpec:
         lo=0,
         hi=32,
         label="Hidden layers",
-        help="Number of hidden dense layers. More layers can learn more complex "
-        "patterns but also overfit more easily.",
+        help="Number of hidden dense layers. More layers can learn more complex patterns but also overfit more easily.",
     )
     units: Knob = knob(
         Range(16, 128, 16),
@@ -255,8 +253,7 @@ class ModelSpec:
         Fixed(False),
         "bool",
         label="Skip connections",
-        help="Add each layer's input to its output (residual connections), which "
-        "helps deeper networks train.",
+        help="Add each layer's input to its output (residual connections), which helps deeper networks train.",
     )
     conv_blocks: Knob = knob(
         Range(1, 2),
@@ -313,8 +310,7 @@ class RegularizationSpec:
         hi=1.0,
         hi_open=True,
         label="Dropout",
-        help="Fraction of units switched off at random during training, so the "
-        "network cannot rely on any single one.",
+        help="Fraction of units switched off at random during training, so the network cannot rely on any single one.",
     )
 
 
@@ -325,8 +321,7 @@ class OptimizerSpec:
         "str",
         options=OPTIMIZERS,
         label="Optimizer",
-        help="The rule that updates the weights. Adam is a robust default; SGD "
-        "with momentum is the classic.",
+        help="The rule that updates the weights. Adam is a robust default; SGD with momentum is the classic.",
     )
     learning_rate: Knob = knob(
         Range(1e-4, 1e-2, log=True),
@@ -335,8 +330,7 @@ class OptimizerSpec:
         hi=10.0,
         lo_open=True,
         label="Learning rate",
-        help="Step size of each update. Too large diverges, too small crawls: "
-        "search it on a log scale.",
+        help="Step size of each update. Too large diverges, too small crawls: search it on a log scale.",
     )
     momentum: Knob = knob(
         Fixed(0.9),
@@ -454,8 +448,7 @@ class TunerSpec:
         lo=1,
         hi=100,
         label="Runs per trial",
-        help="Train each combination this many times from scratch and average, "
-        "so a lucky start does not decide.",
+        help="Train each combination this many times from scratch and average, so a lucky start does not decide.",
     )
     objective: str = setting(
         "auto",
@@ -470,8 +463,7 @@ class TunerSpec:
         "str",
         options=("auto", "max", "min"),
         label="Direction",
-        help="Whether the objective should go up (max) or down (min); "
-        "'auto' knows it for accuracy and losses.",
+        help="Whether the objective should go up (max) or down (min); 'auto' knows it for accuracy and losses.",
     )
     seed: int | None = setting(
         None,

@@ -64,9 +64,8 @@ def _type_problem(value: Any, kind: str) -> str | None:
 
 def _bounds_problem(value: Any, info: FieldInfo, what: str = "") -> str | None:
     lead = f"{what} " if what else ""
-    if info.lo is not None:
-        if value < info.lo or (info.lo_open and value == info.lo):
-            rel = "above" if info.lo_open else "at least"
+    if info.lo is not None and (value < info.lo or (info.lo_open and value == info.lo)):
+        rel = "above" if info.lo_open else "at least"
             return f"{lead}{_fmt(value)} is out of range: must be {rel} {_fmt(info.lo)}"
     if info.hi is not None:
         if value > info.hi or (info.hi_open and value == info.hi):
@@ -128,7 +127,9 @@ def _check_knob(value: Any, info: FieldInfo, path: str, issues: list[Issue]) -> 
                 issues.append(Issue(path, f"step {_fmt(value.step)} must be positive"))
             elif not value.log and value.min <= value.max and value.step > value.max - value.min > 0:
                 issues.append(
-                    Issue(path, f"step {_fmt(value.step)} is larger than the range {_fmt(value.min)}..{_fmt(value.max)}")
+                    Issue(
+                        path, f"step {_fmt(value.step)} is larger than the range {_fmt(value.min)}..{_fmt(value.max)}"
+                    )
                 )
     else:
         issues.append(Issue(path, f"expected a value, a range or choices, got {value!r}"))
@@ -229,7 +230,9 @@ def _check_model(spec: Spec, issues: list[Issue]) -> None:
         image = spec.data.source == "builtin" and spec.data.name in IMAGE_DATASETS
         if spec.data.source == "builtin" and not image:
             issues.append(
-                Issue("model.architecture", f"cnn needs image data (the digits data set); '{spec.data.name}' is a table")
+                Issue(
+                    "model.architecture", f"cnn needs image data (the digits data set); '{spec.data.name}' is a table"
+                )
             )
 
 
