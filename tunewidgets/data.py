@@ -479,6 +479,5 @@ def _scale(how: str, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     scaler = StandardScaler() if how == "standard" else MinMaxScaler()
     flat = [a.reshape(len(a), -1) for a in arrays]
     scaler.fit(flat[0])
-    return tuple(
-        (scaler.transform(f) if len(f) else f).reshape(a.shape).astype(np.float32) for f, a in zip(flat, arrays, strict=True)
-    )
+    scaled = [scaler.transform(f) if len(f) else f for f in flat]
+    return tuple(s.reshape(a.shape).astype(np.float32) for s, a in zip(scaled, arrays, strict=True))

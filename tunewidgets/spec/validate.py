@@ -66,11 +66,10 @@ def _bounds_problem(value: Any, info: FieldInfo, what: str = "") -> str | None:
     lead = f"{what} " if what else ""
     if info.lo is not None and (value < info.lo or (info.lo_open and value == info.lo)):
         rel = "above" if info.lo_open else "at least"
-            return f"{lead}{_fmt(value)} is out of range: must be {rel} {_fmt(info.lo)}"
-    if info.hi is not None:
-        if value > info.hi or (info.hi_open and value == info.hi):
-            rel = "below" if info.hi_open else "at most"
-            return f"{lead}{_fmt(value)} is out of range: must be {rel} {_fmt(info.hi)}"
+        return f"{lead}{_fmt(value)} is out of range: must be {rel} {_fmt(info.lo)}"
+    if info.hi is not None and (value > info.hi or (info.hi_open and value == info.hi)):
+        rel = "below" if info.hi_open else "at most"
+        return f"{lead}{_fmt(value)} is out of range: must be {rel} {_fmt(info.hi)}"
     return None
 
 
