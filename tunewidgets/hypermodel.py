@@ -18,6 +18,7 @@ import keras
 import keras_tuner as kt
 
 from .data import Dataset
+from .data import output_head as head
 from .spec.knobs import Choice, Fixed, Knob, Range
 from .spec.model import Spec, field_info
 
@@ -173,15 +174,6 @@ def make_optimizer(values: dict[str, Any], steps_per_epoch: int, epochs: int) ->
     return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad}[
         name
     ](lr)
-
-
-def head(task: str, n_classes: int | None) -> tuple[int, str | None, str, list[str]]:
-    """``(units, activation, loss, metrics)`` of the output layer for a task."""
-    if task == "binary":
-        return 1, "sigmoid", "binary_crossentropy", ["accuracy"]
-    if task == "multiclass":
-        return int(n_classes or 2), "softmax", "sparse_categorical_crossentropy", ["accuracy"]
-    return 1, None, "mse", ["mae"]
 
 
 class SpecHyperModel(kt.HyperModel):

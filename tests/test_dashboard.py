@@ -1,0 +1,252 @@
+"""The dashboard without a browser: set values, click buttons, assert."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+import tunewidgets as tw
+from tunewidgets.dashboard import Dashboard, safe_folder_name
+from tunewidgets.spec import Choice, Fixed, Range, Spec, spec_to_dict
+
+from .conftest import SPECS, tiny
+
+
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*.json")), ids=lambda p: p.stem)
+def test_spec_to_dashboard_to_spec_is_unchanged(path):
+    spec = Spec.from_file(path)
+    dash = Dashboard(spec)
+    assert spec_to_dict(dash.spec) == spec_to_dict(spec)
+    assert dash.issues == []
+    assert not dash.run_button.disabled
+
+
+def test_every_spec_field_has_a_control_with_help():
+    dash = Dashboard()
+    fields = {f"{s}.{n}" for s in tw.spec.SECTIONS for n, _ in tw.spec.section_fields(s)}
+    assert set(dash.controls) == fields
+    for control in dash.controls.values():
+        assert control.info.help, control.path
+
+
+def test_knob_modes_read_back():
+    dash = Dashboard()
+    units = dash.controls["model.units"]
+    units.mode.value = "fixed"
+    units.fixed.value = 48
+    assert dash.spec.model.units == Fixed(48)
+    units.mode.value = "choices"
+    units.choices.value = [16, 64]
+    assert dash.spec.model.units == Choice((16, 64))
+    lr = dash.controls["optimizer.learning_rate"]
+    lr.mode.value = "range"
+    lr.min.value, lr.max.value, lr.log.value = 1e-5, 1e-1, True
+    assert dash.spec.optimizer.learning_rate == Range(1e-5, 1e-1, None, True)
+    act = dash.controls["model.activation"]
+    act.mode.value = "choices"
+    act.choices.value = ("relu", "gelu")
+    assert dash.spec.model.activation == Choice(("relu", "gelu"))
+    bn = dash.controls["model.batch_norm"]
+    bn.mode.value = "choices"
+    bn.choices.value = (True, False)
+    assert dash.spec.model.batch_norm == Choice((True, False))
+
+
+def test_invalid_value_disables_run_and_shows_its_message():
+    dash = Dashboard()
+    units = dash.controls["model.units"]
+    units.mode.value = "range"
+    units.min.value, units.max.value = 256, 64
+    assert dash.run_button.disabled
+    assert "min 256 is above max 64" in units.message
+    assert "1 problem to fix" in dash.summary.value
+    with pytest.raises(tw.SpecError, match="model.units: min 256 is above max 64"):
+        _ = dash.spec
+    units.max.value = 512
+    assert not dash.run_button.disabled
+    assert units.message == ""
+
+
+def test_unparseable_step_is_marked_on_its_control():
+    dash = Dashboard()
+    units = dash.controls["model.units"]
+    units.mode.value = "range"
+    units.step.value = "abc"
+    assert dash.run_button.disabled
+    assert "step: 'abc' is not a number" in units.message
+
+
+def test_cross_field_problems_land_on_the_right_control():
+    dash = Dashboard()
+    dash.controls["data.name"].set("diabetes")
+    dash.controls["tuner.objective"].set("val_accuracy")
+    assert "needs a classification task" in dash.controls["tuner.objective"].message
+    assert dash.run_button.disabled
+
+
+def test_controls_that_do_not_apply_are_hidden():
+    dash = Dashboard()
+    momentum = dash.controls["optimizer.momentum"]
+    assert not momentum.visible  # adam only
+    opt = dash.controls["optimizer.name"]
+    opt.mode.value = "choices"
+    opt.choices.value = ("adam", "sgd")
+    assert momentum.visible and dash.controls["optimizer.nesterov"].visible
+    assert not dash.controls["tuner.factor"].visible
+    dash.controls["tuner.algorithm"].set("hyperband")
+    assert dash.controls["tuner.factor"].visible and dash.controls["tuner.max_epochs"].visible
+    assert not dash.controls["tuner.max_trials"].visible
+    assert not dash.controls["data.path"].visible
+    dash.controls["data.source"].set("csv")
+    assert dash.controls["data.path"].visible and dash.controls["data.target"].visible
+    assert not dash.controls["model.filters"].visible
+
+
+def test_summary_shows_space_size_trials_and_epochs():
+    dash = Dashboard(Spec.from_file(SPECS / "grid.json"))
+    assert "16 combinations; grid search runs up to 12 trials, 120 epochs in all" in dash.summary.value
+    dash.controls["tuner.max_trials"].set(100)
+    assert "up to 16 trials, 160 epochs" in dash.summary.value
+
+
+def test_csv_columns_are_offered_and_checked(tmp_path):
+    csv = tmp_path / "houses.csv"
+    csv.write_text("rooms,area,price\n" + "".join(f"{i % 5},{50 + i},{100 + 3 * i}\n" for i in range(40)))
+    dash = Dashboard()
+    dash.controls["data.source"].set("csv")
+    dash.controls["data.path"].set(str(csv))
+    assert dash.controls["data.target"].input.options == ("rooms", "area", "price")
+    assert "choose the target column" in dash.controls["data.target"].message
+    dash.controls["data.target"].set("cost")
+    assert "column 'cost' not in file (columns: rooms, area, price)" in dash.controls["data.target"].message
+    dash.controls["data.target"].set("price")
+    dash.controls["tuner.objective"].set("val_loss")
+    assert dash.issues == []
+
+
+def test_spec_files_save_and_load(tmp_path):
+    dash = Dashboard(Spec.from_file(SPECS / "bayesian.json"))
+    path = dash.save_spec(tmp_path / "class.json")
+    assert Spec.from_file(path) == Spec.from_file(SPECS / "bayesian.json")
+    other = Dashboard()
+    assert other.load_spec(path)
+    assert other.spec == Spec.from_file(SPECS / "bayesian.json")
+    (tmp_path / "bad.json").write_text('{"model": {"units": {"min": 9, "max": 1}}}')
+    assert not other.load_spec(tmp_path / "bad.json")
+    assert "model.units: min 9 is above max 1" in other.files_message.value
+    assert other.spec == Spec.from_file(SPECS / "bayesian.json")  # kept
+
+
+def test_spec_upload_is_read_as_data():
+    dash = Dashboard()
+    content = Spec.from_file(SPECS / "grid.json").to_json().encode()
+    dash._on_spec_upload({"new": [{"name": "grid.json", "content": memoryview(content)}]})
+    assert dash.spec == Spec.from_file(SPECS / "grid.json")
+
+
+def test_folder_names_cannot_escape_the_base_folder(tmp_path):
+    assert safe_folder_name("../../etc/passwd") == "etc-passwd"
+    assert safe_folder_name("/abs/path") == "abs-path"
+    assert safe_folder_name("..") == "search"
+    dash = Dashboard(base_dir=tmp_path)
+    folder = dash._new_folder("../../evil")
+    assert folder.parent == tmp_path.resolve()
+
+
+def _wait_done(dash, timeout=300):
+    deadline = time.time() + timeout
+    while dash.search is None or dash.search.running or dash.run_button.disabled and not dash.issues:
+        if time.time() > deadline:
+            raise TimeoutError(dash.status.value)
+        time.sleep(0.05)
+        if dash.search is not None and not dash.search.running and dash.search.end_reason is not None:
+            break
+
+
+def test_run_button_runs_a_search_and_shows_results(tmp_path):
+    dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=2, epochs=2), base_dir=tmp_path)
+    dash.run_button.click()
+    dash.run_button.click()  # a double click starts nothing twice
+    assert dash.run_button.disabled and not dash.stop_button.disabled
+    results = dash.wait(300)
+    _wait_done(dash)
+    assert results is not None
+    assert len(list(tmp_path.iterdir())) == 1
+    assert len(results.trials) == 2
+    assert "Search completed." in dash.status.value
+    assert dash.progress.value == 2 and dash.progress.max == 2
+    assert "Best so far: trial" in dash.best_so_far.value
+    assert "Best trial" in dash.best_box.value and "learning_rate" in dash.best_box.value
+    assert not dash.run_button.disabled and dash.resume_button.disabled
+    dash.evaluate_button.click()
+    assert "Best model on the test split" in dash.results_output.value and "accuracy" in dash.results_output.value
+    dash.model_path.value = str(tmp_path / "best.keras")
+    dash.save_model_button.click()
+    assert (tmp_path / "best.keras").exists()
+    dash.code_button.click()
+    assert "keras.Input(shape=(20,))" in dash.code.value
+    # Run again: a new folder, the first results stay
+    dash.run_button.click()
+    dash.wait(300)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["quickstart", "quickstart-2"]
+
+
+def test_stop_and_resume_buttons(tmp_path):
+    spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=3, epochs=40, samples=200)
+    dash = Dashboard(spec, base_dir=tmp_path)
+    dash.run_button.click()
+    deadline = time.time() + 120
+    while "epoch 2/" not in dash.progress_text.value:
+        assert time.time() < deadline, dash.status.value
+        time.sleep(0.02)
+    dash.stop_button.click()
+    assert dash.stop_button.description == "Stopping..."
+    dash.wait(120)
+    _wait_done(dash)
+    assert "Stopped." in dash.status.value
+    assert not dash.resume_button.disabled
+    first = dash.search.directory
+    dash.resume_button.click()
+    results = dash.wait(300)
+    assert dash.search.directory == first
+    assert results.trials["status"].tolist() == ["completed"] * 3
+    assert "Search completed." in dash.status.value
+
+
+def test_an_error_inside_the_search_is_shown(tmp_path):
+    csv = tmp_path / "one.csv"
+    csv.write_text("a,y\n" + "".join(f"{i},same\n" for i in range(30)))
+    spec = Spec().replace(**{"data.source": "csv", "data.path": str(csv), "data.target": "y"})
+    dash = Dashboard(spec, base_dir=tmp_path / "runs")
+    dash.run_button.click()
+    dash.wait(120)
+    _wait_done(dash)
+    assert "The search broke." in dash.status.value
+    assert "column &#x27;y&#x27; has only one value" in dash.status.value
+    assert not dash.run_button.disabled
+
+
+def test_dataframe_dashboard(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    frame["label"] = (frame.a > frame.b).map({True: "x", False: "o"})
+    dash = Dashboard(
+        tiny(Spec(), trials=1, epochs=1).replace(**{"data.target": "label"}), data=frame, base_dir=tmp_path
+    )
+    assert dash.spec.data.source == "dataframe"
+    dash.run_button.click()
+    results = dash.wait(300)
+    assert results.dataset.class_names == ["o", "x"]
+
+
+def test_showing_the_dashboard_does_not_import_tensorflow():
+    code = "import sys, tunewidgets; tunewidgets.Dashboard(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'keras_tuner')))"
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert "tensorflow" not in out.stderr

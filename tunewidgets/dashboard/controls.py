@@ -1,0 +1,296 @@
+"""One control per spec field, generated from its :class:`FieldInfo`.
+
+A tunable knob gets a fixed / range / choices switch with the right inputs for
+each; a plain setting gets one input. Each control reads back a spec value,
+shows a validation message under itself, and carries the field's help text as
+its tooltip.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from ..spec.knobs import Choice, Fixed, Knob, Range
+from ..spec.model import FieldInfo
+
+LABEL_WIDTH = "190px"
+
+
+class ParseError(ValueError):
+    """A control holds text that is not a value (a step that is not a number...)."""
+
+
+def _label(info: FieldInfo, name: str) -> w.HTML:
+    text = html.escape(info.label or name.replace("_", " ").capitalize())
+    tip = html.escape(info.help, quote=True)
+    return w.HTML(
+        f'<span title="{tip}" style="cursor:help">{text} <span style="color:#888">&#9432;</span></span>',
+        layout=w.Layout(width=LABEL_WIDTH, min_width=LABEL_WIDTH),
+        tooltip=info.help,
+    )
+
+
+def _scalar_input(info: FieldInfo, value: Any, tip: str, width: str = "140px") -> w.Widget:
+    layout = w.Layout(width=width)
+    if info.kind == "bool":
+        return w.Checkbox(value=bool(value), indent=False, tooltip=tip, layout=w.Layout(width="auto"))
+    if info.kind == "str" and info.options:
+        return w.Dropdown(
+            options=list(info.options),
+            value=value if value in info.options else info.options[0],
+            tooltip=tip,
+            layout=layout,
+        )
+    if info.kind == "int":
+        return w.IntText(value=int(value) if _is_number(value) else 0, tooltip=tip, layout=layout)
+    if info.kind == "float":
+        return w.FloatText(value=float(value) if _is_number(value) else 0.0, tooltip=tip, layout=layout)
+    return w.Text(
+        value="" if value is None else str(value), tooltip=tip, layout=w.Layout(width="320px"), continuous_update=False
+    )
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _parse_number(text: str, kind: str, what: str) -> float | int | None:
+    text = text.strip()
+    if not text or text.lower() == "none":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise ParseError(f"{what}: '{text}' is not a number") from None
+    if kind == "int":
+        if not number.is_integer():
+            raise ParseError(f"{what}: '{text}' is not a whole number")
+        return int(number)
+    return number
+
+
+class Control:
+    """Base: a row with a label, inputs and a message line."""
+
+    path: str
+    widget: w.Widget
+
+    def __init__(self, section: str, name: str, info: FieldInfo):
+        self.section, self.name, self.info = section, name, info
+        self.path = f"{section}.{name}"
+        self.error = w.HTML("", layout=w.Layout(margin="0 0 0 " + LABEL_WIDTH))
+        self._callbacks: list[Callable[[Control], None]] = []
+
+    def on_change(self, callback: Callable[[Control], None]) -> None:
+        self._callbacks.append(callback)
+
+    def _changed(self, _change: Any = None) -> None:
+        for callback in self._callbacks:
+            callback(self)
+
+    def _watch(self, *widgets: w.Widget) -> None:
+        for widget in widgets:
+            widget.observe(self._changed, names="value")
+
+    def show_error(self, message: str | None) -> None:
+        self._message = message or ""
+        self.error.value = f'<span style="color:#c0392b">&#9888; {html.escape(message)}</span>' if message else ""
+
+    _message = ""
+
+    @property
+    def message(self) -> str:
+        """The validation message shown under the control (plain text; empty when fine)."""
+        return self._message
+
+    def set_visible(self, visible: bool) -> None:
+        self.widget.layout.display = None if visible else "none"
+
+    @property
+    def visible(self) -> bool:
+        return self.widget.layout.display != "none"
+
+    def get(self) -> Any:
+        raise NotImplementedError
+
+    def set(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+class KnobControl(Control):
+    """A tunable knob: fixed value, range (min, max, step, log) or choices."""
+
+    def __init__(self, section: str, name: str, info: FieldInfo, value: Knob):
+        super().__init__(section, name, info)
+        numeric = info.kind in ("int", "float")
+        modes = (
+            [("fixed", "fixed"), ("range", "range"), ("choices", "choices")]
+            if numeric
+            else [("fixed", "fixed"), ("choices", "choices")]
+        )
+        tip = info.help
+        self.mode = w.ToggleButtons(
+            options=modes, value="fixed", tooltip=tip, style={"button_width": "62px"}, layout=w.Layout(width="auto")
+        )
+        self.fixed = _scalar_input(info, _first(value), tip)
+        self.min = _scalar_input(info, 0, "smallest value") if numeric else None
+        self.max = _scalar_input(info, 0, "largest value") if numeric else None
+        self.step = w.Text(
+            value="",
+            placeholder="none",
+            tooltip="distance between values (a factor on a log scale); empty for any value",
+            layout=w.Layout(width="80px"),
+            continuous_update=False,
+        )
+        self.log = w.Checkbox(
+            value=False,
+            description="log scale",
+            indent=False,
+            tooltip="sample evenly in orders of magnitude (1e-4, 1e-3, 1e-2...)",
+            layout=w.Layout(width="auto"),
+        )
+        self.choices = self._choices_widget(info)
+        self._range_box = (
+            w.HBox([w.Label("min"), self.min, w.Label("max"), self.max, w.Label("step"), self.step, self.log])
+            if numeric
+            else w.HBox([])
+        )
+        self._inputs = w.HBox([])
+        self.widget = w.VBox([w.HBox([_label(info, name), self.mode, self._inputs]), self.error])
+        self.set(value)
+        self.mode.observe(self._mode_changed, names="value")
+        self._watch(self.fixed, self.step, self.log, self.choices)
+        if numeric:
+            self._watch(self.min, self.max)
+
+    def _choices_widget(self, info: FieldInfo) -> w.Widget:
+        tip = info.help
+        if info.kind == "int":
+            return w.IntsInput(value=[], tooltip=tip, layout=w.Layout(width="320px"))
+        if info.kind == "float":
+            return w.FloatsInput(value=[], format=".4g", tooltip=tip, layout=w.Layout(width="320px"))
+        if info.kind == "bool":
+            return w.SelectMultiple(
+                options=[("true", True), ("false", False)], rows=2, tooltip=tip, layout=w.Layout(width="140px")
+            )
+        options = list(info.options or ())
+        return w.SelectMultiple(options=options, rows=min(len(options), 5), tooltip=tip, layout=w.Layout(width="180px"))
+
+    def _mode_changed(self, _change: Any = None) -> None:
+        self._show_mode()
+        self._changed()
+
+    def _show_mode(self) -> None:
+        mode = self.mode.value
+        self._inputs.children = (
+            [self.fixed] if mode == "fixed" else [self._range_box] if mode == "range" else [self.choices]
+        )
+
+    def get(self) -> Knob:
+        mode = self.mode.value
+        if mode == "fixed":
+            return Fixed(self.fixed.value)
+        if mode == "range":
+            step = _parse_number(self.step.value, self.info.kind if not self.log.value else "float", "step")
+            return Range(self.min.value, self.max.value, step, bool(self.log.value))
+        return Choice(tuple(self.choices.value))
+
+    def set(self, value: Knob) -> None:
+        if isinstance(value, Fixed):
+            self.mode.value = "fixed"
+            self.fixed.value = value.value
+        elif isinstance(value, Range):
+            self.mode.value = "range"
+            assert self.min is not None and self.max is not None
+            self.min.value, self.max.value = value.min, value.max
+            self.step.value = "" if value.step is None else f"{value.step:g}"
+            self.log.value = bool(value.log)
+        elif isinstance(value, Choice):
+            self.mode.value = "choices"
+            self.choices.value = list(value.options) if self.info.kind in ("int", "float") else tuple(value.options)
+        self._show_mode()
+
+
+class SettingControl(Control):
+    """A plain setting: one input (text, number, dropdown, checkbox, column names)."""
+
+    def __init__(self, section: str, name: str, info: FieldInfo, value: Any):
+        super().__init__(section, name, info)
+        tip = info.help
+        if info.kind == "strlist":
+            self.input: w.Widget = w.TagsInput(
+                value=list(value or []),
+                allowed_tags=[],
+                allow_duplicates=False,
+                tooltip=tip,
+                layout=w.Layout(width="420px"),
+            )
+        elif info.nullable and info.kind in ("int", "float"):
+            self.input = w.Text(
+                value="" if value is None else str(value),
+                placeholder="empty",
+                tooltip=tip,
+                layout=w.Layout(width="140px"),
+                continuous_update=False,
+            )
+        elif name == "target":
+            self.input = w.Combobox(
+                value=value or "",
+                options=[],
+                placeholder="column name",
+                ensure_option=False,
+                tooltip=tip,
+                layout=w.Layout(width="320px"),
+                continuous_update=False,
+            )
+        else:
+            self.input = _scalar_input(info, value, tip)
+        self.widget = w.VBox([w.HBox([_label(info, name), self.input]), self.error])
+        self._watch(self.input)
+
+    def get(self) -> Any:
+        info, value = self.info, self.input.value
+        if info.kind == "strlist":
+            return tuple(value) or None
+        if info.nullable and info.kind in ("int", "float"):
+            return _parse_number(value, info.kind, "value")
+        if info.nullable and info.kind == "str":
+            return value.strip() or None
+        return value
+
+    def set(self, value: Any) -> None:
+        info = self.info
+        if info.kind == "strlist":
+            self.input.value = list(value or [])
+        elif info.nullable and info.kind in ("int", "float") or info.kind == "str" and not info.options:
+            self.input.value = "" if value is None else str(value)
+        else:
+            self.input.value = value
+
+    def set_columns(self, columns: list[str]) -> None:
+        """Offers a CSV file's columns (target and feature columns)."""
+        if isinstance(self.input, w.Combobox):
+            self.input.options = tuple(columns)
+        elif isinstance(self.input, w.TagsInput):
+            self.input.allowed_tags = list(columns)
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, Fixed):
+        return value.value
+    if isinstance(value, Range):
+        return value.min
+    if isinstance(value, Choice) and value.options:
+        return value.options[0]
+    return value
+
+
+def make_control(section: str, name: str, info: FieldInfo, value: Any) -> Control:
+    if info.tunable:
+        return KnobControl(section, name, info, value)
+    return SettingControl(section, name, info, value)
