@@ -246,7 +246,10 @@ def test_dataframe_dashboard(tmp_path):
 
 
 def test_showing_the_dashboard_does_not_import_tensorflow():
-    code = "import sys, tunewidgets; tunewidgets.Dashboard(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'keras_tuner')))"
+    code = (
+        "import sys, tunewidgets; tunewidgets.Dashboard(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'keras_tuner')))"
+    )
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert "tensorflow" not in out.stderr
