@@ -145,3 +145,16 @@ def test_killed_search_keeps_finished_trials_and_resumes(tmp_path):
     final = tw.load(out)
     assert final.trials["status"].tolist() == ["completed"] * 4
     assert final.trials.loc[0, "score"] == partial.trials.loc[0, "score"]
+
+
+def test_report_command_writes_one_html_file(tmp_path):
+    spec = tiny(tw.Spec.from_file(SPECS / "quickstart.json"), trials=2, epochs=2)
+    tw.run(spec, tmp_path / "d")
+    out = tmp_path / "r.html"
+    result = cli("report", str(tmp_path / "d"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "it opens in any browser, with no kernel" in result.stdout
+    text = out.read_text()
+    assert "best model on the test split (accuracy)" in text
+    missing = cli("report", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr

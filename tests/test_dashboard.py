@@ -253,3 +253,24 @@ def test_showing_the_dashboard_does_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert "tensorflow" not in out.stderr
+
+
+def test_live_views_plug_into_the_dashboard_and_reopen_from_disk(tmp_path):
+    spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=3, epochs=3)
+    dash = Dashboard(spec, base_dir=tmp_path)
+    dash.run_button.click()
+    results = dash.wait(300)
+    _wait_done(dash)
+    (views,) = dash.views
+    assert dash.views_box.children == (views.widget,)
+    curves = views.curves.data
+    drawn = curves[0].customdata + curves[3].customdata
+    assert {t for t in drawn if t} == set(results.trials["trial_id"])
+    assert len(views.best.data[0].x) == 3
+    # the same views from disk, after a restart
+    again = Dashboard.open(results.directory, base_dir=tmp_path)
+    (reopened,) = again.views
+    assert reopened.curves.data[0].x == views.curves.data[0].x
+    assert "Opened" in again.status.value and "completed" in again.status.value
+    assert not again.code_button.disabled and again.resume_button.disabled
+    assert "keras.Input" in again.best_model_code()

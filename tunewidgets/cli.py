@@ -1,4 +1,4 @@
-"""Command line: ``tunewidgets run | validate | demo``.
+"""Command line: ``tunewidgets run | validate | report | demo``.
 
 Exit codes: 0 done, 1 the search failed, 2 bad input (spec, data, folder), 130 interrupted.
 Bad input never shows a traceback.
@@ -167,6 +167,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_search(spec, args.dir, overwrite=True, tensorboard=False)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .errors import ProjectError
+    from .plots import write_report
+
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        raise ProjectError(f"{directory} is not a folder")
+    out = write_report(directory, args.output, evaluate=not args.no_test)
+    print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB); it opens in any browser, with no kernel")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunewidgets", description="Hyperparameter search for Keras, from a spec.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a spec file and report every problem")
     p.add_argument("spec")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("report", help="write every plot of a search into one self-contained HTML file")
+    p.add_argument("dir", help="project directory of a search")
+    p.add_argument("-o", "--output", default="report.html", help="HTML file to write")
+    p.add_argument("--no-test", action="store_true", help="do not score the best model on the test split")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="a small search on a built-in data set")
     p.add_argument("--dir", default="runs/demo")

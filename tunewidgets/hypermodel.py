@@ -19,20 +19,9 @@ import keras_tuner as kt
 
 from .data import Dataset
 from .data import output_head as head
+from .space import hp_name
 from .spec.knobs import Choice, Fixed, Knob, Range
 from .spec.model import Spec, field_info
-
-#: hyperparameter names that differ from their spec field names
-HP_NAMES = {
-    ("optimizer", "name"): "optimizer",
-    ("optimizer", "schedule"): "lr_schedule",
-    ("regularization", "strength"): "penalty_strength",
-}
-
-
-def hp_name(section: str, name: str) -> str:
-    """The keras-tuner hyperparameter name of a spec field."""
-    return HP_NAMES.get((section, name), name)
 
 
 def _possible(value: Any) -> tuple[Any, ...]:

@@ -15,6 +15,7 @@ live views use. Nothing here imports TensorFlow until a model is asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -152,6 +153,16 @@ class SearchRecord:
     def ordered(self) -> list[TrialRecord]:
         with self._lock:
             return sorted(self.trials.values(), key=lambda t: (t.number, t.trial_id))
+
+    def snapshot(self) -> list[TrialRecord]:
+        """A copy of every trial, in trial order, safe to read while the search goes on."""
+        with self._lock:
+            return [
+                dataclasses.replace(
+                    t, hyperparameters=dict(t.hyperparameters), curves={k: list(v) for k, v in t.curves.items()}
+                )
+                for t in self.ordered()
+            ]
 
     def completed(self) -> list[TrialRecord]:
         return [t for t in self.ordered() if t.status is TrialStatus.COMPLETED and _finite(t.score)]

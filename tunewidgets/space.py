@@ -10,6 +10,31 @@ from .spec.model import Spec, field_info, is_active, section_fields
 
 TUNED_SECTIONS = ("model", "regularization", "optimizer", "training")
 
+#: hyperparameter names that differ from their spec field names
+HP_NAMES = {
+    ("optimizer", "name"): "optimizer",
+    ("optimizer", "schedule"): "lr_schedule",
+    ("regularization", "strength"): "penalty_strength",
+}
+
+
+def hp_name(section: str, name: str) -> str:
+    """The keras-tuner hyperparameter name of a spec field."""
+    return HP_NAMES.get((section, name), name)
+
+
+def log_scaled(spec: Spec) -> set[str]:
+    """Hyperparameter names searched on a log scale (``units_1``... follow ``units``)."""
+    out = set()
+    for section in TUNED_SECTIONS:
+        for name, info in section_fields(section):
+            value = getattr(getattr(spec, section), name)
+            if info.tunable and isinstance(value, Range) and value.log:
+                out.add(hp_name(section, name))
+    if "units" in out:
+        out |= {f"units_{i}" for i in range(1, 64)}
+    return out
+
 
 def knob_size(k: Knob, kind: str) -> float:
     """Distinct values a knob can take (``inf`` for a continuous range)."""

@@ -408,18 +408,48 @@ class Dashboard:
             search.events.subscribe(view.on_event)
         search.start()
 
-    def _attach_views(self, search: Any) -> list[Any]:
+    def _ensure_views(self) -> list[Any]:
         if self._views is None:
-            try:
-                from ..plots import default_views
-            except ImportError:
-                self._views = []
-            else:
-                self._views = default_views()
-            self.views_box.children = [v.widget for v in self._views]
-        for view in self._views:
-            view.reset(search.record)
+            from ..plots import default_views
+
+            self._views = default_views()
+        self.views_box.children = [v.widget for v in self._views]
         return self._views
+
+    def _attach_views(self, search: Any) -> list[Any]:
+        views = self._ensure_views()
+        for view in views:
+            view.reset(search)
+        return views
+
+    @property
+    def views(self) -> list[Any]:
+        """The live views (plots and trial table) shown under the controls."""
+        return self._ensure_views()
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard:
+        """A dashboard showing a finished (or stopped) search from disk: its spec, plots and results.
+
+        Resume continues it when it was stopped or interrupted.
+        """
+        from ..results import load
+        from ..search import Search
+
+        results = load(directory)
+        dash = cls(results.spec, **kwargs)
+        dash.search = Search(results.spec, results.directory, data=dash.data)
+        dash.search.record = results.record
+        dash.results = results
+        dash._attach_views(results)
+        dash.progress.max = max(1, len(results.record.trials))
+        dash.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
+        dash.status.value = (
+            f"Opened <code>{html.escape(str(results.directory))}</code>: search {html.escape(results.status)}."
+        )
+        dash.resume_button.disabled = results.status not in ("stopped", "interrupted", "failed")
+        dash._show_results()
+        return dash
 
     def wait(self, timeout: float | None = None) -> Any:
         """Waits for the running search to end (for scripts and tests)."""
@@ -497,18 +527,23 @@ class Dashboard:
         self.stop_button.description = "Stop"
         self.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)
         self._refresh_run_button()
-        best = search.record.best()
-        if best is not None:
-            from ..results import Results
+        from ..results import Results
 
-            self.results = Results(search.directory, search.spec, search.record)
-            self.best_box.value = (
-                f"<h4 style='margin:6px 0'>Best trial {best.number}: "
-                f"{html.escape(search.record.objective)} = {best.score:.4f}</h4>"
-                f"{_table(best.tuned_values())}"
-            )
-            for button in (self.evaluate_button, self.save_model_button, self.code_button):
-                button.disabled = False
+        self.results = Results(search.directory, search.spec, search.record)
+        self._show_results()
+
+    def _show_results(self) -> None:
+        record = self.results.record
+        best = record.best()
+        if best is None:
+            return
+        self.best_box.value = (
+            f"<h4 style='margin:6px 0'>Best trial {best.number}: "
+            f"{html.escape(record.objective)} = {best.score:.4f}</h4>"
+            f"{_table(best.tuned_values())}"
+        )
+        for button in (self.evaluate_button, self.save_model_button, self.code_button):
+            button.disabled = False
 
     def _refresh_run_button(self) -> None:
         self.run_button.disabled = bool(self.issues)

@@ -1,0 +1,254 @@
+"""Live views: FigureWidgets fed by search events, throttled, with one shared selection.
+
+Events arrive on the search thread. The views only mark themselves dirty; a
+:class:`Throttle` redraws at most a few times a second (and once more after the
+last event), so a long search neither floods the browser nor slows training.
+Redraws write new data into existing traces: figures are never rebuilt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from ..events import EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
+from ..results import SearchRecord
+from ..space import log_scaled
+from . import _data as data
+from . import _figures as figures
+
+
+class Throttle:
+    """Calls ``flush`` at most once per ``interval`` seconds, and always once after the last request.
+
+    Flushes run on a timer thread, so the thread that requests (the search) only
+    pays for starting a timer.
+    """
+
+    def __init__(self, flush: Callable[[], None], interval: float = 0.25, clock: Callable[[], float] = time.monotonic):
+        self._flush = flush
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._last = -float("inf")
+        self._timer: threading.Timer | None = None
+        self.flushes = 0
+
+    def request(self) -> None:
+        """Asks for a flush; it runs on a timer thread, never on the caller's (the search's) thread."""
+        with self._lock:
+            if self._timer is not None:
+                return  # the pending flush will show this change too
+            wait = max(0.0, self._last + self.interval - self._clock())
+            self._timer = threading.Timer(wait, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._last = self._clock()
+        self._run()
+
+    def flush_now(self) -> None:
+        """Redraws now (after a search ends, or when a view is first shown)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._last = self._clock()
+        self._run()
+
+    def _run(self) -> None:
+        with self._flush_lock:
+            self.flushes += 1
+            self._flush()
+
+
+class LiveViews:
+    """The dashboard's plots: training curves, best so far, parallel coordinates,
+    a hyperparameter against the objective, importance, and the trial table.
+
+    Feed it with ``on_event`` (the dashboard does), or show a finished search
+    with :func:`tunewidgets.plots.show`. ``select(trial_id)`` highlights a trial
+    everywhere; clicking a point or a table row does the same.
+    """
+
+    #: seconds between two importance estimates while a search runs (each fits a small forest)
+    importance_every = 5.0
+
+    def __init__(self, source: Any = None, *, interval: float = 0.25):
+        self._source: Any = source if source is not None else SearchRecord()
+        self.log_names: set[str] = set()
+        self.selected: str | None = None
+        self._dirty_table = True
+        self._dirty_importance = True
+        self._importance_at = -float("inf")
+        self._final = False
+        self._table_trials: list[str] = []
+        self._drawn_curves: dict[str, data.Line] = {}
+        self._last_metrics: list[str] = []
+        record = self.record
+        self.metric = w.Dropdown(
+            description="Metric",
+            options=[],
+            layout=w.Layout(width="260px"),
+            tooltip="Which logged metric the curves show",
+        )
+        self.hyperparameter = w.Dropdown(
+            description="Hyperparameter",
+            options=[],
+            style={"description_width": "initial"},
+            layout=w.Layout(width="320px"),
+        )
+        self.curves = figures.curves_figure(data.curves_data(record), widget=True)
+        self.best = figures.best_so_far_figure(data.best_so_far_data(record), widget=True)
+        self.parallel = figures.parallel_figure(data.parallel_data(record), widget=True)
+        self.scatter = figures.scatter_figure(data.scatter_data(record, ""), record.objective, widget=True)
+        self.importance = figures.importance_figure(data.importance_data(record), widget=True)
+        self.table = _make_table()
+        self.selection_text = w.HTML()
+        self.metric.observe(lambda _: self._redraw_curves(), names="value")
+        self.hyperparameter.observe(lambda _: self._redraw_scatter(), names="value")
+        for fig in (self.curves, self.best, self.scatter):
+            for trace in fig.data:
+                trace.on_click(self._clicked)
+        if self.table is not None:
+            self.table.observe(self._table_selected, names="selected_rows")
+        table_box: list[Any] = [self.table] if self.table is not None else [w.HTML("itables is not installed")]
+        self.widget = w.Tab(
+            children=[
+                w.VBox([self.metric, self.curves]),
+                self.best,
+                self.parallel,
+                w.VBox([self.hyperparameter, w.HBox([self.scatter, self.importance])]),
+                w.VBox([self.selection_text, *table_box]),
+            ],
+            titles=["Training curves", "Best so far", "Parallel coordinates", "Hyperparameters", "Trials"],
+        )
+        self.throttle = Throttle(self.redraw, interval)
+        self.throttle.flush_now()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # ---------------------------------------------------------------- sources
+    @property
+    def record(self) -> SearchRecord:
+        """The trials shown: a Search's live record, or a record of its own."""
+        source = self._source
+        return source.record if hasattr(source, "record") and not isinstance(source, SearchRecord) else source
+
+    def reset(self, source: Any) -> None:
+        """Follows another search (or record, or results) from now on."""
+        self._source = source
+        spec = getattr(source, "spec", None)
+        self.log_names = log_scaled(spec) if spec is not None else set()
+        self.selected = None
+        self._dirty_table = self._dirty_importance = True
+        self._final = True
+        self.throttle.flush_now()
+        self._final = False
+
+    def on_event(self, event: Event) -> None:
+        """Marks what an event changed and asks for a (throttled) redraw."""
+        if isinstance(event, (TrialStarted, TrialEnded, SearchStarted)):
+            self._dirty_table = True
+        if isinstance(event, (TrialEnded, SearchStarted)):
+            self._dirty_importance = True
+        if isinstance(event, SearchEnded):
+            self._dirty_table = self._dirty_importance = True
+            self._final = True
+            self.throttle.flush_now()
+            self._final = False
+        elif isinstance(event, (EpochEnded, TrialStarted, TrialEnded, SearchStarted)):
+            self.throttle.request()
+
+    # ---------------------------------------------------------------- drawing
+    def redraw(self) -> None:
+        """Writes the current trials into every figure (what the throttle calls)."""
+        record = self.record
+        metrics = data.metrics_of(record)
+        if metrics != self._last_metrics:
+            self._last_metrics = metrics
+            current = self.metric.value
+            self.metric.options = metrics
+            if metrics:
+                self.metric.value = current if current in metrics else metrics[0]
+        self._redraw_curves()
+        figures.update_best_so_far(self.best, data.best_so_far_data(record), self.selected)
+        figures.update_parallel(self.parallel, data.parallel_data(record, self.log_names))
+        names = data.varying_hyperparameters(record.completed())
+        if list(self.hyperparameter.options) != names:
+            current = self.hyperparameter.value
+            self.hyperparameter.options = names
+            if names:
+                self.hyperparameter.value = current if current in names else names[0]
+        self._redraw_scatter()
+        now = time.monotonic()
+        if self._dirty_importance and (self._final or now - self._importance_at >= self.importance_every):
+            self._dirty_importance = False
+            self._importance_at = now
+            figures.update_importance(self.importance, data.importance_data(record, self.log_names))
+        if self._dirty_table:
+            self._dirty_table = False
+            self._redraw_table()
+
+    def _redraw_curves(self) -> None:
+        curves = data.curves_data(self.record, self.metric.value or None, self.selected)
+        figures.update_curves(self.curves, curves, self._drawn_curves)
+
+    def _redraw_scatter(self) -> None:
+        if self.hyperparameter.value:
+            scatter = data.scatter_data(self.record, self.hyperparameter.value, self.log_names)
+            figures.update_scatter(self.scatter, scatter, self.selected)
+
+    def _redraw_table(self) -> None:
+        if self.table is None:
+            return
+        frame = data.table_frame(self.record)
+        self._table_trials = list(frame["trial_id"]) if "trial_id" in frame else []
+        selected = [self._table_trials.index(self.selected)] if self.selected in self._table_trials else []
+        shown = frame.round({"score": 4, "duration": 1}) if not frame.empty else frame
+        self.table.update(shown, selected_rows=selected)
+
+    # ---------------------------------------------------------------- selection
+    def select(self, trial_id: str | None) -> None:
+        """Highlights one trial in every view (``None`` clears)."""
+        if trial_id == self.selected:
+            return
+        self.selected = trial_id
+        trial = self.record.trials.get(trial_id) if trial_id else None
+        self.selection_text.value = f"Selected: <b>trial {trial.number}</b>" if trial else ""
+        self._dirty_table = True
+        self.throttle.flush_now()
+
+    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
+        if points.point_inds:
+            ids = trace.customdata
+            if ids is not None:
+                trial_id = ids[points.point_inds[0]]
+                if trial_id is not None:
+                    self.select(str(trial_id))
+
+    def _table_selected(self, change: Any) -> None:
+        rows = change["new"]
+        if rows and rows[0] < len(self._table_trials):
+            self.select(self._table_trials[rows[0]])
+
+
+def _make_table() -> Any:
+    try:
+        from itables.widget import ITable
+    except ImportError:  # pragma: no cover - itables is a dependency
+        return None
+    import pandas as pd
+
+    return ITable(pd.DataFrame(), select={"style": "single"}, classes="display compact", scrollX=True, pageLength=15)
