@@ -111,7 +111,8 @@ def curves_data(record: SearchRecord, metric: str | None = None, selected: str |
     metric = metric or record.objective
     objective = record.objective
     trials = record.snapshot()
-    best = _best(trials, record.direction)
+    best_record = record.best()
+    best = next((t for t in trials if best_record and t.trial_id == best_record.trial_id), None)
     by_status: dict[TrialStatus, list[Line]] = {s: [] for s in TrialStatus}
     for t in trials:
         status = TrialStatus.FAILED if t.status is TrialStatus.STOPPED else t.status
@@ -128,15 +129,6 @@ def curves_data(record: SearchRecord, metric: str | None = None, selected: str |
         selected_pair=segment(chosen, counterpart(metric), objective) if chosen else Line(),
         best_trial=best.trial_id if best else None,
     )
-
-
-def _best(trials: list[TrialRecord], direction: str) -> TrialRecord | None:
-    best = None
-    for t in trials:
-        if t.status is TrialStatus.COMPLETED and t.score is not None and math.isfinite(t.score):
-            if best is None or better(t.score, best.score, direction):  # type: ignore[arg-type]
-                best = t
-    return best
 
 
 class BestSoFarData(NamedTuple):
