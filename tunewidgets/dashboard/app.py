@@ -183,7 +183,32 @@ class Dashboard:
             tooltip="Copy a CSV file into the data folder and use it",
         )
         self.upload.observe(self._on_upload, names="value")
-        return w.HBox([w.HTML("", layout=w.Layout(width="190px")), self.upload])
+        self.preview_button = w.Button(
+            description="Preview data",
+            icon="table",
+            tooltip="Load the data now and show what was inferred: task, classes, columns, rows dropped",
+        )
+        self.preview_button.on_click(lambda _: self.preview_data())
+        self.data_report = w.HTML()
+        return w.VBox(
+            [w.HBox([w.HTML("", layout=w.Layout(width="190px")), self.upload, self.preview_button]), self.data_report]
+        )
+
+    def preview_data(self) -> Any:
+        """Loads the data as a search would and shows what was inferred (no training, no TensorFlow)."""
+        from ..data import prepare
+
+        try:
+            spec = self.spec
+            dataset = prepare(spec.data, self.data)
+        except SpecError as e:
+            self.data_report.value = "".join(
+                f'<div style="color:#c0392b">&#9888; {html.escape(str(i))}</div>' for i in e.issues
+            )
+            return None
+        lines = "".join(f"<li>{html.escape(line)}</li>" for line in dataset.report)
+        self.data_report.value = f"<b>What the search will use</b><ul style='margin:2px 0'>{lines}</ul>"
+        return dataset
 
     def _build_results(self) -> None:
         self.best_box = w.HTML()

@@ -25,47 +25,54 @@ from . import _figures as figures
 class Throttle:
     """Calls ``flush`` at most once per ``interval`` seconds, and always once after the last request.
 
-    Flushes run on a timer thread, so the thread that requests (the search) only
-    pays for starting a timer.
+    Flushes run on one worker thread of the throttle's own: ``request`` only sets a
+    flag, so the thread that requests (the search) pays next to nothing.
     """
 
-    def __init__(self, flush: Callable[[], None], interval: float = 0.25, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, flush: Callable[[], None], interval: float = 0.5, clock: Callable[[], float] = time.monotonic):
         self._flush = flush
         self.interval = interval
         self._clock = clock
-        self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._flush_lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._last = -float("inf")
-        self._timer: threading.Timer | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
         self.flushes = 0
 
     def request(self) -> None:
-        """Asks for a flush; it runs on a timer thread, never on the caller's (the search's) thread."""
-        with self._lock:
-            if self._timer is not None:
-                return  # the pending flush will show this change too
-            wait = max(0.0, self._last + self.interval - self._clock())
-            self._timer = threading.Timer(wait, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+        """Asks for a flush; it runs on the worker thread within ``interval`` seconds."""
+        self._wake.set()
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._loop, name="tunewidgets-views", daemon=True)
+                    self._thread.start()
 
-    def _fire(self) -> None:
-        with self._lock:
-            self._timer = None
-            self._last = self._clock()
-        self._run()
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._closed:
+                return
+            wait = self._last + self.interval - self._clock()
+            if wait > 0:
+                time.sleep(wait)
+            self._wake.clear()
+            self._run()
 
     def flush_now(self) -> None:
-        """Redraws now (after a search ends, or when a view is first shown)."""
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._last = self._clock()
+        """Flushes now, on the caller's thread (after a search ends, or on a click)."""
         self._run()
+
+    def close(self) -> None:
+        """Stops the worker thread."""
+        self._closed = True
+        self._wake.set()
 
     def _run(self) -> None:
         with self._flush_lock:
+            self._last = self._clock()
             self.flushes += 1
             self._flush()
 
@@ -80,15 +87,19 @@ class LiveViews:
     """
 
     #: seconds between two importance estimates while a search runs (each fits a small forest)
-    importance_every = 5.0
+    importance_every = 30.0
+    #: seconds between two redraws of the views that change only when trials end (curves redraw every interval)
+    trials_every = 2.0
 
-    def __init__(self, source: Any = None, *, interval: float = 0.25):
+    def __init__(self, source: Any = None, *, interval: float = 0.5):
         self._source: Any = source if source is not None else SearchRecord()
         self.log_names: set[str] = set()
         self.selected: str | None = None
         self._dirty_table = True
+        self._dirty_trials = True
         self._dirty_importance = True
         self._importance_at = -float("inf")
+        self._trials_at = -float("inf")
         self._final = False
         self._table_trials: list[str] = []
         self._drawn_curves: dict[str, data.Line] = {}
@@ -152,7 +163,7 @@ class LiveViews:
         spec = getattr(source, "spec", None)
         self.log_names = log_scaled(spec) if spec is not None else set()
         self.selected = None
-        self._dirty_table = self._dirty_importance = True
+        self._dirty_table = self._dirty_trials = self._dirty_importance = True
         self._final = True
         self.throttle.flush_now()
         self._final = False
@@ -160,11 +171,11 @@ class LiveViews:
     def on_event(self, event: Event) -> None:
         """Marks what an event changed and asks for a (throttled) redraw."""
         if isinstance(event, (TrialStarted, TrialEnded, SearchStarted)):
-            self._dirty_table = True
+            self._dirty_table = self._dirty_trials = True
         if isinstance(event, (TrialEnded, SearchStarted)):
             self._dirty_importance = True
         if isinstance(event, SearchEnded):
-            self._dirty_table = self._dirty_importance = True
+            self._dirty_table = self._dirty_trials = self._dirty_importance = True
             self._final = True
             self.throttle.flush_now()
             self._final = False
@@ -173,31 +184,44 @@ class LiveViews:
 
     # ---------------------------------------------------------------- drawing
     def redraw(self) -> None:
-        """Writes the current trials into every figure (what the throttle calls)."""
+        """Writes the current trials into the figures (what the throttle calls).
+
+        During an epoch only the training curves change; the other views change
+        when a trial starts or ends, and are redrawn at most every
+        ``trials_every`` seconds (at once when the search ends or a trial is selected).
+        """
         record = self.record
-        metrics = data.metrics_of(record)
-        if metrics != self._last_metrics:
-            self._last_metrics = metrics
-            current = self.metric.value
-            self.metric.options = metrics
-            if metrics:
-                self.metric.value = current if current in metrics else metrics[0]
-        self._redraw_curves()
-        figures.update_best_so_far(self.best, data.best_so_far_data(record), self.selected)
-        figures.update_parallel(self.parallel, data.parallel_data(record, self.log_names))
-        names = data.varying_hyperparameters(record.completed())
-        if list(self.hyperparameter.options) != names:
-            current = self.hyperparameter.value
-            self.hyperparameter.options = names
-            if names:
-                self.hyperparameter.value = current if current in names else names[0]
-        self._redraw_scatter()
         now = time.monotonic()
+        trials_changed = self._dirty_trials and (self._final or now - self._trials_at >= self.trials_every)
+        if trials_changed:
+            self._dirty_trials = False
+            self._trials_at = now
+        elif self._dirty_trials:
+            self.throttle.request()  # come back for them
+        if trials_changed or not self._last_metrics:
+            metrics = data.metrics_of(record)
+            if metrics != self._last_metrics:
+                self._last_metrics = metrics
+                current = self.metric.value
+                self.metric.options = metrics
+                if metrics:
+                    self.metric.value = current if current in metrics else metrics[0]
+        self._redraw_curves()
+        if trials_changed:
+            figures.update_best_so_far(self.best, data.best_so_far_data(record), self.selected)
+            figures.update_parallel(self.parallel, data.parallel_data(record, self.log_names))
+            names = data.varying_hyperparameters(record.completed())
+            if list(self.hyperparameter.options) != names:
+                current = self.hyperparameter.value
+                self.hyperparameter.options = names
+                if names:
+                    self.hyperparameter.value = current if current in names else names[0]
+            self._redraw_scatter()
         if self._dirty_importance and (self._final or now - self._importance_at >= self.importance_every):
             self._dirty_importance = False
             self._importance_at = now
             figures.update_importance(self.importance, data.importance_data(record, self.log_names))
-        if self._dirty_table:
+        if self._dirty_table and trials_changed:
             self._dirty_table = False
             self._redraw_table()
 
@@ -227,8 +251,10 @@ class LiveViews:
         self.selected = trial_id
         trial = self.record.trials.get(trial_id) if trial_id else None
         self.selection_text.value = f"Selected: <b>trial {trial.number}</b>" if trial else ""
-        self._dirty_table = True
+        self._dirty_table = self._dirty_trials = True
+        self._final = True
         self.throttle.flush_now()
+        self._final = False
 
     def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
         if points.point_inds:

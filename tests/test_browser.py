@@ -1,0 +1,211 @@
+"""End to end in a real browser: JupyterLab and Voila on 127.0.0.1, driven by Playwright in
+Debian's Chromium. What is checked is read from the page, not from Python.
+
+Screenshots land in ``artifacts/`` (kept by CI as test artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "artifacts"
+
+pytestmark = pytest.mark.browser
+
+# points drawn in every plotly figure of the page, read from plotly.js's own graph divs
+POINTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
+    gd => (gd.data || []).reduce((n, t) => n + (t.x ? Array.from(t.x).filter(v => v !== null).length : 0), 0))"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("runs", ".ipynb_*"))
+    (root / "examples").symlink_to(ROOT / "examples")
+    return root
+
+
+def _env(root: Path, trials: int, epochs: int) -> dict[str, str]:
+    env = dict(os.environ, TW_TRIALS=str(trials), TW_EPOCHS=str(epochs), TF_CPP_MIN_LOG_LEVEL="3")
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        path = root / ".jupyter" / name.lower()
+        path.mkdir(parents=True, exist_ok=True)
+        env[name] = str(path)
+    return env
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def lab(workspace) -> Iterator[str]:
+    port, token = _free_port(), secrets.token_hex(16)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={workspace}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        env=_env(workspace, trials=4, epochs=30),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc)
+        yield f"http://127.0.0.1:{port}/lab/tree/notebooks/01_quickstart.ipynb?token={token}"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _poll(page, predicate, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        page.wait_for_timeout(250)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(lab)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    # run the first cells (title, budget, dashboard) as a person would: Shift+Enter
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    for _ in range(3):
+        page.keyboard.press("Shift+Enter")
+    run = page.get_by_role("button", name="Run", exact=True)
+    run.wait_for(timeout=120_000)
+    assert page.get_by_text("Search space:").first.is_visible()
+    assert max(page.evaluate(POINTS_JS), default=0) == 0
+
+    run.click()
+    first = _poll(
+        page,
+        lambda: page.evaluate(POINTS_JS)[0] if page.evaluate(POINTS_JS) else 0,
+        120,
+        "the training curves to show points",
+    )
+    later = _poll(
+        page,
+        lambda: (n := page.evaluate(POINTS_JS)[0]) > first + 2 and n,
+        120,
+        "the training curves to gain points while the search runs",
+    )
+    assert later > first
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-mid-search.png"))
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    assert stop.is_enabled()
+    stop.click()
+    page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
+    assert page.get_by_role("button", name="Resume", exact=True).is_enabled()
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-stopped.png"))
+    page.close()
+
+
+@pytest.fixture
+def voila(workspace) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            "notebooks/01_quickstart.ipynb",
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+        ],
+        cwd=workspace,
+        env=_env(workspace, trials=1, epochs=2),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/", proc, timeout=120)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_dashboard_in_voila_app_mode(voila, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(voila, timeout=300_000)
+    run = page.get_by_role("button", name="Run", exact=True)
+    run.wait_for(timeout=300_000)
+    # no code cells in app mode, only outputs
+    assert page.locator(".jp-InputArea-editor").count() == 0
+    page.get_by_text("Search completed.").first.wait_for(timeout=120_000)
+    run.click()
+    page.get_by_text("quickstart-2").first.wait_for(timeout=120_000)
+    page.get_by_text("Search completed.").first.wait_for(timeout=120_000)
+    points = _poll(page, lambda: (p := page.evaluate(POINTS_JS)) and p[0], 60, "curves in Voila")
+    assert points > 0
+    page.screenshot(path=str(ARTIFACTS / "voila-dashboard.png"))
+    page.close()

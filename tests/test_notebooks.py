@@ -1,0 +1,44 @@
+"""Every notebook executes top to bottom, headless, with a small budget."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from .conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_six_notebooks_with_a_kernelspec_and_a_budget_cell():
+    assert len(NOTEBOOKS) == 6
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "python3", path.name
+        budget = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(budget) == 1 and "TW_TRIALS" in budget[0].source, path.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    shutil.copy(path, work / path.name)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.setenv("TW_TRIALS", "2")
+    monkeypatch.setenv("TW_EPOCHS", "2")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    nb = nbformat.read(work / path.name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    runs = work / "runs"
+    assert runs.is_dir() and any(runs.iterdir()), "the notebook ran no search"
+    for folder in (p for p in runs.iterdir() if (p / "spec.json").exists()):
+        assert (folder / "trials.csv").exists(), folder
+    os.sync()
