@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import nbformat
@@ -12,6 +11,8 @@ from nbclient import NotebookClient
 from .conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# the kernel's own peak resident memory (Linux), printed by a cell the test appends
+PEAK_MEMORY = "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM')))"
 
 
 def test_there_are_six_notebooks_with_a_kernelspec_and_a_budget_cell():
@@ -34,11 +35,14 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     monkeypatch.setenv("TW_EPOCHS", "2")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     nb = nbformat.read(work / path.name, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY))
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    peak_kb = int(nb.cells[-1].outputs[0]["text"].split()[1])
+    print(f"{path.name}: kernel peak memory {peak_kb / 1024:.0f} MB")
+    assert peak_kb < 2 * 1024 * 1024, f"{path.name} peaked at {peak_kb / 1024:.0f} MB (Binder gives about 2 GB)"
     runs = work / "runs"
     assert runs.is_dir() and any(runs.iterdir()), "the notebook ran no search"
     for folder in (p for p in runs.iterdir() if (p / "spec.json").exists()):
         assert (folder / "trials.csv").exists(), folder
-    os.sync()

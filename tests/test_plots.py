@@ -198,10 +198,12 @@ def test_a_long_search_stream_stays_bounded_and_complete():
         record.apply(event)
         views.on_event(event)
         n += 1
+    assert views.settle(60)
     elapsed = time.monotonic() - t0
     flushes = views.throttle.flushes - flushes_before
     assert n == 1 + 500 * 52 + 1
     assert flushes <= elapsed / 0.25 + 3, (flushes, elapsed)
+    assert views.throttle.interval == 0.25
     curves = views.curves.data
     assert len(curves[0].x) == 498 * 50 + 497  # every completed point, gaps between trials
     assert len(curves[1].x) == 2 * 50 + 1

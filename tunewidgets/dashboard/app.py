@@ -477,10 +477,13 @@ class Dashboard:
         return dash
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Waits for the running search to end (for scripts and tests)."""
+        """Waits for the running search to end and the views to show it; returns its results."""
         if self.search is None:
             return None
-        return self.search.wait(timeout)
+        results = self.search.wait(timeout)
+        for view in self._views or []:
+            view.settle(30)
+        return results
 
     # ---------------------------------------------------------------- events (search thread)
     def _on_event(self, event: Event) -> None:

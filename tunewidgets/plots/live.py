@@ -39,10 +39,13 @@ class Throttle:
         self._last = -float("inf")
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._idle = threading.Event()
+        self._idle.set()
         self.flushes = 0
 
     def request(self) -> None:
         """Asks for a flush; it runs on the worker thread within ``interval`` seconds."""
+        self._idle.clear()
         self._wake.set()
         if self._thread is None:
             with self._start_lock:
@@ -60,6 +63,12 @@ class Throttle:
                 time.sleep(wait)
             self._wake.clear()
             self._run()
+            if not self._wake.is_set():
+                self._idle.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Waits until every requested flush has run; ``False`` on timeout."""
+        return self._idle.wait(timeout)
 
     def flush_now(self) -> None:
         """Flushes now, on the caller's thread (after a search ends, or on a click)."""
@@ -101,6 +110,7 @@ class LiveViews:
         self._importance_at = -float("inf")
         self._trials_at = -float("inf")
         self._final = False
+        self._final_pending = False
         self._table_trials: list[str] = []
         self._drawn_curves: dict[str, data.Line] = {}
         self._last_metrics: list[str] = []
@@ -175,10 +185,10 @@ class LiveViews:
         if isinstance(event, (TrialEnded, SearchStarted)):
             self._dirty_importance = True
         if isinstance(event, SearchEnded):
+            # everything is redrawn once more, on the views' thread: the search returns at once
             self._dirty_table = self._dirty_trials = self._dirty_importance = True
-            self._final = True
-            self.throttle.flush_now()
-            self._final = False
+            self._final_pending = True
+            self.throttle.request()
         elif isinstance(event, (EpochEnded, TrialStarted, TrialEnded, SearchStarted)):
             self.throttle.request()
 
@@ -192,6 +202,9 @@ class LiveViews:
         """
         record = self.record
         now = time.monotonic()
+        if self._final_pending:
+            self._final_pending = False
+            self._final = True
         trials_changed = self._dirty_trials and (self._final or now - self._trials_at >= self.trials_every)
         if trials_changed:
             self._dirty_trials = False
@@ -224,6 +237,11 @@ class LiveViews:
         if self._dirty_table and trials_changed:
             self._dirty_table = False
             self._redraw_table()
+        self._final = False
+
+    def settle(self, timeout: float | None = 30) -> bool:
+        """Waits until the views show everything received so far (for scripts and tests)."""
+        return self.throttle.wait(timeout)
 
     def _redraw_curves(self) -> None:
         curves = data.curves_data(self.record, self.metric.value or None, self.selected)
