@@ -88,6 +88,9 @@ class _EventHooks:
         except StopRequested as e:
             self._publish_end(trial, TrialStatus.STOPPED, str(e))
             raise
+        except KeyboardInterrupt:
+            self._publish_end(trial, TrialStatus.STOPPED, "interrupted")
+            raise
 
     def on_trial_end(self, trial: Any) -> None:
         failure: RuntimeError | None = None
@@ -100,6 +103,12 @@ class _EventHooks:
         ended = self.oracle.get_trial(trial.trial_id)  # type: ignore[attr-defined]
         status = TrialStatus.COMPLETED if ended.status == "COMPLETED" else TrialStatus.FAILED
         message = short_message(ended.message) if status is TrialStatus.FAILED else ""
+        oversized = re.match(r"Oversized model: (\d+) parameters", message)
+        if oversized:
+            limit = self._tw_search.spec.training.max_parameters
+            message = (
+                f"the model has {int(oversized.group(1)):,} weights, more than training.max_parameters ({limit:,})"
+            )
         if status is TrialStatus.FAILED and not message:
             message = "the objective was not a number"
         self._publish_end(ended, status, message)
@@ -154,6 +163,7 @@ def make_tuner(search: Search, hypermodel: Any, task: str, directory: str, proje
     objective, direction = resolve_objective(spec, task)
     common: dict[str, Any] = dict(
         hypermodel=hypermodel,
+        max_model_size=spec.training.max_parameters,
         objective=kt.Objective(objective, direction=direction),
         seed=t.seed,
         executions_per_trial=t.executions_per_trial,

@@ -15,7 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError, SpecError
+from ._gc import frozen_heap
+from .errors import Issue, ProjectError, SpecError
 from .events import EndReason, Event, EventBus, SearchEnded, SearchStarted
 from .lock import ProjectLock
 from .results import EVENTS_FILE, SPEC_FILE, TUNER_DIR, EventLog, Results, SearchRecord, read_events, write_tables
@@ -46,6 +47,8 @@ class Search:
         data: the DataFrame or ``(X, y)`` arrays for a spec with ``data.source="dataframe"``.
         overwrite: start afresh when the directory holds another search.
         tensorboard: also write TensorBoard logs (scalars and HParams) under ``directory/tensorboard``.
+        callbacks: Keras callbacks for every trial's ``fit`` (copied for each trial, as keras-tuner
+            does); one that raises fails that trial, and the search goes on.
 
     A directory that holds a stopped or interrupted search of the same spec is
     resumed: finished trials are kept, an interrupted one runs again.
@@ -64,8 +67,10 @@ class Search:
         data: Any = None,
         overwrite: bool = False,
         tensorboard: bool = False,
+        callbacks: list[Any] | None = None,
     ):
         self.spec = check(spec)
+        self.callbacks = _copyable(callbacks or [])
         self.directory = Path(directory)
         self.data = data
         self.overwrite = overwrite
@@ -133,7 +138,11 @@ class Search:
             lock.acquire()
             self.error = None
             self.end_reason = None
-            return self._run_locked()
+            self._interrupt: KeyboardInterrupt | None = None
+            results = self._run_locked()
+            if self._interrupt is not None:
+                raise self._interrupt  # recorded as stopped; the caller still sees the interrupt
+            return results
         finally:
             lock.release()
             self._stop.clear()
@@ -198,20 +207,24 @@ class Search:
 
         hypermodel = SpecHyperModel(self.spec, dataset)
         tuner = make_tuner(self, hypermodel, dataset.task, str(self.directory), TUNER_DIR)
-        callbacks = []
+        callbacks = list(self.callbacks)
         if self.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(self.directory / "tensorboard")))
         try:
-            tuner.search(
-                dataset.x_train,
-                dataset.y_train,
-                validation_data=(dataset.x_val, dataset.y_val),
-                epochs=hypermodel.epochs(),
-                callbacks=callbacks,
-                verbose=0,
-            )
+            with frozen_heap():
+                tuner.search(
+                    dataset.x_train,
+                    dataset.y_train,
+                    validation_data=(dataset.x_val, dataset.y_val),
+                    epochs=hypermodel.epochs(),
+                    callbacks=callbacks,
+                    verbose=0,
+                )
         except StopRequested:
             return EndReason.STOPPED, "stopped by request; resume to continue"
+        except KeyboardInterrupt as e:  # Ctrl-C or a kernel interrupt while run() blocks
+            self._interrupt = e
+            return EndReason.STOPPED, "interrupted; resume to continue"
         except TooManyFailures as e:
             return EndReason.FAILED, str(e)
         finally:
@@ -266,6 +279,24 @@ class Search:
             raise SpecError(issues)
         dataset.save(d)
         return dataset
+
+
+def _copyable(callbacks: list[Any]) -> list[Any]:
+    """keras-tuner deep-copies callbacks for every trial; refuse early those it cannot copy."""
+    import copy
+
+    for callback in callbacks:
+        try:
+            copy.deepcopy(callback)
+        except Exception as e:  # noqa: BLE001 - any failure to copy is the same problem
+            raise SpecError(
+                Issue(
+                    "callbacks",
+                    f"{type(callback).__name__} cannot be copied for each trial ({e}); "
+                    "keep references to locks, files or widgets out of it",
+                )
+            ) from None
+    return list(callbacks)
 
 
 def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

@@ -420,6 +420,16 @@ class TrainingSpec:
         label="Patience",
         help="Epochs without improvement before early stopping ends the trial.",
     )
+    max_parameters: int | None = setting(
+        None,
+        "int",
+        lo=1,
+        hi=10**12,
+        nullable=True,
+        label="Largest model (weights)",
+        help="Skip a trial whose model has more trainable weights than this, so a search cannot "
+        "build a model too large for the machine. Empty: no limit.",
+    )
 
 
 @dataclass(frozen=True)
