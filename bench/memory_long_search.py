@@ -1,0 +1,72 @@
+"""Memory over a long search: 200 small trials in one process, resident memory sampled after every
+trial. Prints the memory after the first 20 trials (the baseline, measured in this run), at the end,
+and the growth per 100 trials from a straight-line fit over the rest: flat means no leak.
+
+    python bench/memory_long_search.py
+    python bench/memory_long_search.py --trials 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--views", action="store_true", help="attach the live views too")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    import tunewidgets as tw
+    from tunewidgets.events import TrialEnded
+    from tunewidgets.search import Search
+    from tunewidgets.spec import Fixed, Range, choice
+
+    spec = tw.Spec(name="long").replace(**{
+        "data.name": "moons", "data.samples": 300, "model.layers": Range(1, 3), "model.units": choice(8, 16, 32),
+        "optimizer.learning_rate": Range(1e-3, 1e-1, log=True), "training.epochs": 2,
+        "training.batch_size": Fixed(32), "tuner.max_trials": args.trials, "tuner.seed": 1,
+    })
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as d:
+        search = Search(spec, d)
+        search.events.subscribe(lambda e: samples.append(rss_mb()), TrialEnded)
+        if args.views:
+            from tunewidgets.plots import LiveViews
+
+            views = LiveViews()
+            views.reset(search)
+            search.events.subscribe(views.on_event)
+        search.run()
+    warm = 20
+    baseline = statistics.mean(samples[warm - 5:warm])
+    xs = list(range(warm, len(samples)))
+    ys = samples[warm:]
+    slope = statistics.linear_regression(xs, ys).slope if len(xs) > 2 else 0.0
+    print(f"{len(samples)} trials; resident memory after {warm} trials {baseline:.0f} MB, "
+          f"at the end {samples[-1]:.0f} MB ({samples[-1] / baseline:.3f}x); "
+          f"growth {slope * 100:+.1f} MB per 100 trials after the first {warm}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rss_mb": samples, "baseline_mb": baseline,
+                                               "growth_mb_per_100_trials": slope * 100}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
