@@ -28,9 +28,14 @@ _LAZY = {
 }
 
 
+_SUBMODULES = ("plots", "space", "data", "search", "results", "dashboard")
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:  # tunewidgets.plots and friends, imported on first use
+        return import_module(f"tunewidgets.{name}")
     raise AttributeError(f"module 'tunewidgets' has no attribute {name!r}")
 
 
