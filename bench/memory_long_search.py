@@ -39,11 +39,19 @@ def main() -> None:
     from tunewidgets.search import Search
     from tunewidgets.spec import Fixed, Range, choice
 
-    spec = tw.Spec(name="long").replace(**{
-        "data.name": "moons", "data.samples": 300, "model.layers": Range(1, 3), "model.units": choice(8, 16, 32),
-        "optimizer.learning_rate": Range(1e-3, 1e-1, log=True), "training.epochs": 2,
-        "training.batch_size": Fixed(32), "tuner.max_trials": args.trials, "tuner.seed": 1,
-    })
+    spec = tw.Spec(name="long").replace(
+        **{
+            "data.name": "moons",
+            "data.samples": 300,
+            "model.layers": Range(1, 3),
+            "model.units": choice(8, 16, 32),
+            "optimizer.learning_rate": Range(1e-3, 1e-1, log=True),
+            "training.epochs": 2,
+            "training.batch_size": Fixed(32),
+            "tuner.max_trials": args.trials,
+            "tuner.seed": 1,
+        }
+    )
     samples: list[float] = []
     with tempfile.TemporaryDirectory() as d:
         search = Search(spec, d)
@@ -56,16 +64,20 @@ def main() -> None:
             search.events.subscribe(views.on_event)
         search.run()
     warm = 20
-    baseline = statistics.mean(samples[warm - 5:warm])
+    baseline = statistics.mean(samples[warm - 5 : warm])
     xs = list(range(warm, len(samples)))
     ys = samples[warm:]
     slope = statistics.linear_regression(xs, ys).slope if len(xs) > 2 else 0.0
-    print(f"{len(samples)} trials; resident memory after {warm} trials {baseline:.0f} MB, "
-          f"at the end {samples[-1]:.0f} MB ({samples[-1] / baseline:.3f}x); "
-          f"growth {slope * 100:+.1f} MB per 100 trials after the first {warm}")
+    print(
+        f"{len(samples)} trials; resident memory after {warm} trials {baseline:.0f} MB, "
+        f"at the end {samples[-1]:.0f} MB ({samples[-1] / baseline:.3f}x); "
+        f"growth {slope * 100:+.1f} MB per 100 trials after the first {warm}"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"rss_mb": samples, "baseline_mb": baseline,
-                                               "growth_mb_per_100_trials": slope * 100}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"rss_mb": samples, "baseline_mb": baseline, "growth_mb_per_100_trials": slope * 100}, indent=2)
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,7 @@ SNIPPETS = {
         "assert 'tensorflow' not in sys.modules"
     ),
     "tunewidgets dashboard + views": (
-        "import tunewidgets\n"
-        "d = tunewidgets.Dashboard()\n"
-        "d.views\n"
-        "d.widget._repr_mimebundle_()"
+        "import tunewidgets\nd = tunewidgets.Dashboard()\nd.views\nd.widget._repr_mimebundle_()"
     ),
 }
 TIMER = "import sys, time\nt0 = time.perf_counter()\n{code}\nprint(time.perf_counter() - t0)"
@@ -44,8 +41,14 @@ def main() -> None:
     times: dict[str, list[float]] = {k: [] for k in SNIPPETS}
     for _ in range(args.reps):
         for name, code in SNIPPETS.items():
-            out = subprocess.run([sys.executable, "-c", TIMER.format(code=code)], capture_output=True, text=True,
-                                 env=env, cwd=ROOT, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", TIMER.format(code=code)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+                check=True,
+            )
             times[name].append(float(out.stdout.strip().splitlines()[-1]))
     base = statistics.median(times["import keras_tuner"])
     report = {}

@@ -6,7 +6,9 @@ Screenshots land in ``artifacts/`` (kept by CI as test artifacts).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -73,7 +75,24 @@ def _env(root: Path, trials: int, epochs: int) -> dict[str, str]:
         path = root / ".jupyter" / name.lower()
         path.mkdir(parents=True, exist_ok=True)
         env[name] = str(path)
+    # no "Would you like to get notified about official Jupyter news?" toast over the page
+    news = (
+        Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
+    news.parent.mkdir(parents=True, exist_ok=True)
+    news.write_text(json.dumps({"fetchNews": "false"}))
     return env
+
+
+@pytest.fixture
+def page(browser, request) -> Iterator:
+    """A page that leaves a screenshot in artifacts/ when its test fails."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    yield page
+    if getattr(request.node, "failed", False):
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"), full_page=True)
+    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +110,7 @@ def browser() -> Iterator:
 @pytest.fixture
 def lab(workspace) -> Iterator[str]:
     port, token = _free_port(), secrets.token_hex(16)
+    log = open(workspace / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -104,17 +124,27 @@ def lab(workspace) -> Iterator[str]:
             f"--ServerApp.root_dir={workspace}",
             "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--allow-root",  # CI runs as root
         ],
         env=_env(workspace, trials=4, epochs=30),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc)
         yield f"http://127.0.0.1:{port}/lab/tree/notebooks/01_quickstart.ipynb?token={token}"
+    except BaseException:
+        print((workspace / "jupyterlab.log").read_text()[-5000:])
+        raise
     finally:
         proc.terminate()
         proc.wait(30)
+        log.close()
+
+
+def _button(page, label: str):
+    """An ipywidgets button by its exact text (its accessible name also holds the icon's glyph)."""
+    return page.locator("button.jupyter-button").filter(has_text=re.compile(rf"^\s*{label}\s*$")).first
 
 
 def _poll(page, predicate, timeout: float, what: str):
@@ -127,9 +157,7 @@ def _poll(page, predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
     page.goto(lab)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
@@ -137,7 +165,7 @@ def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, browser):
     page.locator(".jp-Notebook .jp-Cell").first.click()
     for _ in range(3):
         page.keyboard.press("Shift+Enter")
-    run = page.get_by_role("button", name="Run", exact=True)
+    run = _button(page, "Run")
     run.wait_for(timeout=120_000)
     assert page.get_by_text("Search space:").first.is_visible()
     assert max(page.evaluate(POINTS_JS), default=0) == 0
@@ -158,18 +186,18 @@ def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, browser):
     assert later > first
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-mid-search.png"))
-    stop = page.get_by_role("button", name="Stop", exact=True)
+    stop = _button(page, "Stop")
     assert stop.is_enabled()
     stop.click()
     page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
-    assert page.get_by_role("button", name="Resume", exact=True).is_enabled()
+    assert _button(page, "Resume").is_enabled()
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-stopped.png"))
-    page.close()
 
 
 @pytest.fixture
 def voila(workspace) -> Iterator[str]:
     port = _free_port()
+    log = open(workspace / "voila.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -182,22 +210,24 @@ def voila(workspace) -> Iterator[str]:
         ],
         cwd=workspace,
         env=_env(workspace, trials=1, epochs=2),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_http(f"http://127.0.0.1:{port}/", proc, timeout=120)
         yield f"http://127.0.0.1:{port}/"
+    except BaseException:
+        print((workspace / "voila.log").read_text()[-5000:])
+        raise
     finally:
         proc.terminate()
         proc.wait(30)
+        log.close()
 
 
-def test_dashboard_in_voila_app_mode(voila, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+def test_dashboard_in_voila_app_mode(voila, page):
     page.goto(voila, timeout=300_000)
-    run = page.get_by_role("button", name="Run", exact=True)
+    run = _button(page, "Run")
     run.wait_for(timeout=300_000)
     # no code cells in app mode, only outputs
     assert page.locator(".jp-InputArea-editor").count() == 0
@@ -208,4 +238,3 @@ def test_dashboard_in_voila_app_mode(voila, browser):
     points = _poll(page, lambda: (p := page.evaluate(POINTS_JS)) and p[0], 60, "curves in Voila")
     assert points > 0
     page.screenshot(path=str(ARTIFACTS / "voila-dashboard.png"))
-    page.close()

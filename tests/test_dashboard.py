@@ -178,6 +178,7 @@ def test_run_button_runs_a_search_and_shows_results(tmp_path):
     assert len(results.trials) == 2
     assert "Search completed." in dash.status.value
     assert dash.progress.value == 2 and dash.progress.max == 2
+    assert dash.progress_text.value.startswith("2 of 2 trials done; took ")
     assert "Best so far: trial" in dash.best_so_far.value
     assert "Best trial" in dash.best_box.value and "learning_rate" in dash.best_box.value
     assert not dash.run_button.disabled and dash.resume_button.disabled

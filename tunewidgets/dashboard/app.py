@@ -507,6 +507,7 @@ class Dashboard:
             if event.status.is_finished():
                 self.progress.value = min(self.progress.max, self.progress.value + 1)
                 self._trial_durations.append(event.duration)
+            self._show_progress(event.trial_id)
             self._show_best()
         elif isinstance(event, SearchEnded):
             self._ended(event)
@@ -537,6 +538,9 @@ class Dashboard:
 
     def _ended(self, event: SearchEnded) -> None:
         search = self.search
+        self.progress_text.value = (
+            f"{self.progress.value} of {self.progress.max} trials done; took {_duration(time.time() - self._t0)}"
+        )
         text = {
             EndReason.COMPLETED: "Search completed.",
             EndReason.STOPPED: "Stopped. Everything so far is kept; Resume continues it.",

@@ -29,7 +29,9 @@ def _label(info: FieldInfo, name: str) -> w.HTML:
     text = html.escape(info.label or name.replace("_", " ").capitalize())
     tip = html.escape(info.help, quote=True)
     return w.HTML(
-        f'<span title="{tip}" style="cursor:help">{text} <span style="color:#888">&#9432;</span></span>',
+        f'<span title="{tip}" style="cursor:help">{text} <span style="display:inline-block;width:13px;height:13px;'
+        'line-height:13px;border-radius:50%;border:1px solid #999;color:#777;font-size:9px;text-align:center">'
+        "?</span></span>",
         layout=w.Layout(width=LABEL_WIDTH, min_width=LABEL_WIDTH),
         tooltip=info.help,
     )

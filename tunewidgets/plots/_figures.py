@@ -9,6 +9,7 @@ properties whose values changed.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,6 +39,19 @@ def _batch(fig: go.Figure) -> Iterator[None]:
             yield
     else:
         yield
+
+
+def sync_state(fig: go.Figure) -> None:
+    """Copies a FigureWidget's current figure into its synced widget state.
+
+    plotly does this only when the figure itself is displayed; later updates travel as
+    one-off messages. A view that attaches afterwards (Voila renders after the whole
+    notebook ran; a reloaded page) would show the figure as it was first displayed.
+    This is what plotly's own ``FigureWidget._repr_mimebundle_`` does.
+    """
+    if isinstance(fig, go.FigureWidget):
+        fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
+        fig._widget_data = copy.deepcopy(fig._data)
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> None:

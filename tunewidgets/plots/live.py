@@ -237,6 +237,9 @@ class LiveViews:
         if self._dirty_table and trials_changed:
             self._dirty_table = False
             self._redraw_table()
+        if trials_changed:  # for views that attach later (Voila, a reloaded page)
+            for fig in (self.curves, self.best, self.parallel, self.scatter, self.importance):
+                figures.sync_state(fig)
         self._final = False
 
     def settle(self, timeout: float | None = 30) -> bool:
