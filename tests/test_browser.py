@@ -61,6 +61,19 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
     raise TimeoutError(url)
 
 
+def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Waits until a server listens, without requesting a page (a Voila page runs the notebook)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lab")
@@ -214,7 +227,7 @@ def voila(workspace) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_http(f"http://127.0.0.1:{port}/", proc, timeout=120)
+        _wait_port(port, proc)
         yield f"http://127.0.0.1:{port}/"
     except BaseException:
         print((workspace / "voila.log").read_text()[-5000:])

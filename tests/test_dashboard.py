@@ -275,3 +275,22 @@ def test_live_views_plug_into_the_dashboard_and_reopen_from_disk(tmp_path):
     assert "Opened" in again.status.value and "completed" in again.status.value
     assert not again.code_button.disabled and again.resume_button.disabled
     assert "keras.Input" in again.best_model_code()
+
+
+def test_two_dashboards_never_share_a_new_folder(tmp_path):
+    a, b = Dashboard(base_dir=tmp_path), Dashboard(base_dir=tmp_path)
+    folders = {a._new_folder("same"), b._new_folder("same"), a._new_folder("same")}
+    assert sorted(f.name for f in folders) == ["same", "same-2", "same-3"]
+
+
+def test_a_search_that_cannot_start_is_shown_and_raised(tmp_path):
+    from tunewidgets.lock import ProjectLock
+
+    dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=1, epochs=1), base_dir=tmp_path)
+    dash._new_folder = lambda name: tmp_path / "busy"
+    with ProjectLock(tmp_path / "busy"):  # another search holds the folder
+        dash.run_button.click()
+        with pytest.raises(tw.ProjectError, match="another search is running"):
+            dash.wait(60)
+    assert "The search broke." in dash.status.value and "another search is running" in dash.status.value
+    assert not dash.run_button.disabled

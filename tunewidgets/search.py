@@ -135,7 +135,12 @@ class Search:
             raise RuntimeError("this search is already running")
         lock = ProjectLock(self.directory)
         try:
-            lock.acquire()
+            try:
+                lock.acquire()
+            except ProjectError as e:  # observers still learn that this search ended
+                self.error, self.end_reason = e, EndReason.ERROR
+                self.events.publish(SearchEnded(EndReason.ERROR, str(e)))
+                raise
             self.error = None
             self.end_reason = None
             self._interrupt: KeyboardInterrupt | None = None

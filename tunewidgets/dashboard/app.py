@@ -366,16 +366,20 @@ class Dashboard:
 
     # ---------------------------------------------------------------- running
     def _new_folder(self, name: str) -> Path:
-        base = self.base_dir
+        """Claims a new, empty folder under the base folder (atomically: two dashboards never share one)."""
+        base = self.base_dir.resolve()
         stem = safe_folder_name(name)
-        folder = (base / stem).resolve()
-        if not folder.is_relative_to(base.resolve()):  # pragma: no cover - safe_folder_name prevents it
-            raise ProjectError(f"the folder for '{name}' would be outside {base}")
-        n = 1
-        while folder.exists() and any(folder.iterdir()):
-            n += 1
-            folder = (base / f"{stem}-{n}").resolve()
-        return folder
+        base.mkdir(parents=True, exist_ok=True)
+        for n in range(1, 10_000):
+            folder = base / (stem if n == 1 else f"{stem}-{n}")
+            if not folder.is_relative_to(base):  # pragma: no cover - safe_folder_name prevents it
+                raise ProjectError(f"the folder for '{name}' would be outside {base}")
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            return folder
+        raise ProjectError(f"no free folder name for '{stem}' in {base}")
 
     def run(self) -> None:
         """Starts a new search with the current settings (what the Run button does)."""
@@ -477,12 +481,17 @@ class Dashboard:
         return dash
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Waits for the running search to end and the views to show it; returns its results."""
+        """Waits for the running search to end and the views to show it; returns its results.
+
+        Raises the search's error if it broke (bad data, a folder in use...).
+        """
         if self.search is None:
             return None
         results = self.search.wait(timeout)
         for view in self._views or []:
             view.settle(30)
+        if results is None and self.search.error is not None:
+            raise self.search.error  # the same message the dashboard shows
         return results
 
     # ---------------------------------------------------------------- events (search thread)

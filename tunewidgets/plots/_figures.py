@@ -67,6 +67,27 @@ def _layout(fig: go.Figure, title: str, x: str, y: str) -> None:
     )  # keep the user's zoom across updates
 
 
+def _selection_ring() -> go.Scatter:
+    """A hollow ring drawn around the selected trial's point."""
+    return go.Scatter(
+        x=(),
+        y=(),
+        mode="markers",
+        name="selected",
+        uid="selected",
+        hoverinfo="skip",
+        marker=dict(color="rgba(0,0,0,0)", size=16, line=dict(color=COLORS["selected"], width=3)),
+    )
+
+
+def _place_ring(
+    trace: Any, ids: tuple[str, ...], xs: tuple[Any, ...], ys: tuple[Any, ...], selected: str | None
+) -> None:
+    index = ids.index(selected) if selected in ids else None
+    trace.x = () if index is None else (xs[index],)
+    trace.y = () if index is None else (ys[index],)
+
+
 def _set_line(trace: Any, line: Line) -> None:
     trace.x, trace.y, trace.text = line.x, line.y, line.text
     trace.customdata = line.trial_ids
@@ -165,17 +186,7 @@ def best_so_far_figure(data: BestSoFarData, widget: bool = False) -> go.Figure:
             marker=dict(symbol="x", color="#c0392b", size=9),
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=(),
-            y=(),
-            mode="markers",
-            name="selected",
-            uid="selected",
-            hoverinfo="skip",
-            marker=dict(color="rgba(0,0,0,0)", size=16, line=dict(color=COLORS["selected"], width=3)),
-        )
-    )
+    fig.add_trace(_selection_ring())
     _layout(fig, "Best so far", "trial", data.objective)
     update_best_so_far(fig, data)
     return fig
@@ -189,9 +200,7 @@ def update_best_so_far(fig: go.Figure, data: BestSoFarData, selected: str | None
         floor = min(data.scores) if data.scores else 0
         fig.data[2].x, fig.data[2].y = data.failed_numbers, (floor,) * len(data.failed_numbers)
         fig.data[2].text = data.failed_texts
-        index = data.trial_ids.index(selected) if selected in data.trial_ids else None
-        fig.data[3].x = () if index is None else (data.numbers[index],)
-        fig.data[3].y = () if index is None else (data.scores[index],)
+        _place_ring(fig.data[3], data.trial_ids, data.numbers, data.scores, selected)
         fig.layout.yaxis.title.text = data.objective
 
 
@@ -244,17 +253,7 @@ def scatter_figure(data: ScatterData, objective: str, widget: bool = False) -> g
             marker=dict(size=9, color="#5d7fb9"),
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=(),
-            y=(),
-            mode="markers",
-            uid="selected",
-            hoverinfo="skip",
-            name="selected",
-            marker=dict(color="rgba(0,0,0,0)", size=16, line=dict(color=COLORS["selected"], width=3)),
-        )
-    )
+    fig.add_trace(_selection_ring())
     _layout(fig, "", "", objective)
     update_scatter(fig, data)
     return fig
@@ -264,9 +263,7 @@ def update_scatter(fig: go.Figure, data: ScatterData, selected: str | None = Non
     with _batch(fig):
         fig.data[0].x, fig.data[0].y, fig.data[0].text = data.x, data.y, data.texts
         fig.data[0].customdata = data.trial_ids
-        index = data.trial_ids.index(selected) if selected in data.trial_ids else None
-        fig.data[1].x = () if index is None else (data.x[index],)
-        fig.data[1].y = () if index is None else (data.y[index],)
+        _place_ring(fig.data[1], data.trial_ids, data.x, data.y, selected)
         fig.layout.xaxis.type = "log" if data.log else "category" if data.categorical else "linear"
         fig.layout.xaxis.title.text = data.name + (" (log scale)" if data.log else "")
         fig.layout.title.text = f"{data.name} vs objective"
