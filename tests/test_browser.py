@@ -1,4 +1,4 @@
-"""End to end in a real browser: JupyterLab and Voila on 127.0.0.1, driven by Playwright in
+"""End to end in a real browser: JupyterLab, Jupyter Notebook 7 and Voila on 127.0.0.1, driven by Playwright in
 Debian's Chromium. What is checked is read from the page, not from Python.
 
 Screenshots land in ``artifacts/`` (kept by CI as test artifacts).
@@ -74,8 +74,9 @@ def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def workspace(tmp_path_factory) -> Path:
+    """A fresh copy of the notebooks for each test (folder names like quickstart-2 depend on it)."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("runs", ".ipynb_*"))
     (root / "examples").symlink_to(ROOT / "examples")
@@ -170,14 +171,19 @@ def _poll(page, predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
-    page.goto(lab)
+def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
+    """Opens the quickstart, runs its first cells as a person would, presses Run, watches the curves
+    gain points while the search runs, presses Stop and sees the status change."""
+    page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-    # run the first cells (title, budget, dashboard) as a person would: Shift+Enter
+    kernel_ready.wait_for(timeout=120_000)
+    # run the first cells (title, budget, dashboard) one by one, as a person would: Shift+Enter,
+    # then wait for the cell's execution count before the next
     page.locator(".jp-Notebook .jp-Cell").first.click()
-    for _ in range(3):
+    page.keyboard.press("Shift+Enter")
+    for count in (1, 2):
         page.keyboard.press("Shift+Enter")
+        page.locator(".jp-InputPrompt", has_text=f"[{count}]:").wait_for(timeout=180_000)
     run = _button(page, "Run")
     run.wait_for(timeout=120_000)
     assert page.get_by_text("Search space:").first.is_visible()
@@ -198,13 +204,58 @@ def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
     )
     assert later > first
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-mid-search.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{shots}-dashboard-mid-search.png"))
     stop = _button(page, "Stop")
     assert stop.is_enabled()
     stop.click()
     page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
     assert _button(page, "Resume").is_enabled()
-    page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard-stopped.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{shots}-dashboard-stopped.png"))
+
+
+def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
+    # JupyterLab's status bar says when the kernel is up
+    _drive_quickstart(page, lab, "jupyterlab", page.get_by_text("Python 3 (ipykernel) | Idle"))
+
+
+@pytest.fixture
+def notebook7(workspace) -> Iterator[str]:
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(workspace / "notebook.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "notebook",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={workspace}",
+            "--allow-root",
+        ],
+        env=_env(workspace, trials=4, epochs=30),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc)
+        yield f"http://127.0.0.1:{port}/notebooks/notebooks/01_quickstart.ipynb?token={token}"
+    except BaseException:
+        print((workspace / "notebook.log").read_text()[-5000:])
+        raise
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
+def test_quickstart_in_notebook_7_runs_live_and_stops(notebook7, page):
+    # Notebook 7 has no status bar; its toolbar's execution indicator reports the kernel
+    _drive_quickstart(
+        page, notebook7, "notebook7", page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first
+    )
 
 
 @pytest.fixture
