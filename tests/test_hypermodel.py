@@ -13,6 +13,8 @@ from tunewidgets.hypermodel import SpecHyperModel, build_model, make_optimizer
 from tunewidgets.space import hyperband_trials, planned_trials, search_space_size
 from tunewidgets.spec import Choice, DataSpec, Fixed, Range, Spec, choice
 
+from .test_codegen import BASE
+
 
 @pytest.fixture(scope="module")
 def moons():
@@ -162,19 +164,7 @@ def test_cnn_on_digits(digits):
 
 
 def test_build_model_from_values_predicts(moons):
-    values = {
-        "layers": 1,
-        "units_per_layer": [4],
-        "activation": "relu",
-        "batch_norm": False,
-        "residual": False,
-        "penalty": "none",
-        "penalty_strength": None,
-        "dropout": 0.0,
-        "optimizer": "adam",
-        "learning_rate": 0.01,
-        "batch_size": 16,
-    }
+    values = dict(BASE, layers=1, units_per_layer=[4], batch_size=16)
     model = build_model(values, moons, epochs=2)
     assert model.predict(moons.x_test[:3], verbose=0).shape == (3, 1)
 

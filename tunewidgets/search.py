@@ -84,7 +84,6 @@ class Search:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._running = threading.Lock()
-        self._done = threading.Event()
 
     # ------------------------------------------------------------------ control
     @property
@@ -106,7 +105,6 @@ class Search:
         """
         if self.running:
             raise RuntimeError("this search is already running")
-        self._done.clear()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run_quietly, name=f"tunewidgets:{self.spec.name}", daemon=True)
         self._thread.start()
@@ -152,7 +150,6 @@ class Search:
             lock.release()
             self._stop.clear()
             self._running.release()
-            self._done.set()
 
     def _run_locked(self) -> Results:
         eventlog: EventLog | None = None
