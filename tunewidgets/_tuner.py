@@ -12,16 +12,26 @@ from __future__ import annotations
 import math
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
 
-from .events import EpochEnded, TrialEnded, TrialStarted, TrialStatus
+from .events import EventBus, EpochEnded, TrialEnded, TrialStarted, TrialStatus
+from .spec import Spec
 from .spec.validate import resolve_objective
 
-if TYPE_CHECKING:
-    from .search import Search
+
+class TrialContext(Protocol):
+    """What the tuner hooks need from the process they train in (see ``_worker.WorkerContext``)."""
+
+    spec: Spec
+    events: EventBus
+
+    @property
+    def stop_requested(self) -> bool: ...
+
+    def should_retire(self) -> bool: ...
 
 
 class StopRequested(kt_errors.FatalError):
@@ -30,6 +40,10 @@ class StopRequested(kt_errors.FatalError):
 
 class TooManyFailures(kt_errors.FatalError):
     """keras-tuner's limit of consecutive failed trials was reached."""
+
+
+class Retire(kt_errors.FatalError):
+    """This worker process has trained enough; a fresh one takes over (see ``_worker``)."""
 
 
 def short_message(text: str | None) -> str:
@@ -48,9 +62,9 @@ def short_message(text: str | None) -> str:
 class _EventHooks:
     """Mixin over a keras-tuner Tuner: publishes events, honours stop requests."""
 
-    _tw_search: Search
+    _tw_search: TrialContext
 
-    def _tw_init(self, search: Search) -> None:
+    def _tw_init(self, search: TrialContext) -> None:
         self._tw_search = search
         self._tw_started: dict[str, float] = {}
         self._tw_execution = -1
@@ -58,6 +72,8 @@ class _EventHooks:
     def pre_create_trial(self) -> None:
         if self._tw_search.stop_requested:
             raise StopRequested("stopped before the next trial")
+        if self._tw_search.should_retire():
+            raise Retire("this process retires; another takes over")
         super().pre_create_trial()  # type: ignore[misc]
 
     def on_trial_begin(self, trial: Any) -> None:
@@ -96,7 +112,7 @@ class _EventHooks:
         failure: RuntimeError | None = None
         try:
             super().on_trial_end(trial)  # type: ignore[misc]
-        except RuntimeError as e:
+        except Exception as e:  # RuntimeError here; an RPC error carrying it in a worker of a chief
             if "consecutive failures" not in str(e):
                 raise
             failure = e
@@ -113,7 +129,8 @@ class _EventHooks:
             message = "the objective was not a number"
         self._publish_end(ended, status, message)
         if failure is not None:
-            first = str(failure).splitlines()[0]
+            text = str(failure)
+            first = text[text.find("Number of consecutive failures") :].splitlines()[0] if "Number of" in text else text.splitlines()[0]
             raise TooManyFailures(f"{first} (last failure: {message})")
 
     def _publish_end(self, trial: Any, status: TrialStatus, message: str) -> None:
@@ -156,7 +173,7 @@ def tuner_class(algorithm: str) -> type:
     return _CLASSES[algorithm]
 
 
-def make_tuner(search: Search, hypermodel: Any, task: str, directory: str, project_name: str) -> Any:
+def make_tuner(search: TrialContext, hypermodel: Any, task: str, directory: str, project_name: str) -> Any:
     """The keras-tuner tuner a spec asks for, with events going to ``search``."""
     spec = search.spec
     t = spec.tuner

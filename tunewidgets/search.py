@@ -7,7 +7,6 @@ imported when a search runs, not when this module is imported.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -35,7 +34,11 @@ PROJECT_ENTRIES = (
     "trials.csv",
     "curves.csv",
     "tensorboard",
+    "workers",
 )
+
+#: Spec fields that change how a search runs, not what it finds: a search resumes across them.
+RUN_ONLY = ("tuner.workers",)
 
 
 class Search:
@@ -47,8 +50,18 @@ class Search:
         data: the DataFrame or ``(X, y)`` arrays for a spec with ``data.source="dataframe"``.
         overwrite: start afresh when the directory holds another search.
         tensorboard: also write TensorBoard logs (scalars and HParams) under ``directory/tensorboard``.
-        callbacks: Keras callbacks for every trial's ``fit`` (copied for each trial, as keras-tuner
-            does); one that raises fails that trial, and the search goes on.
+        callbacks: Keras callbacks for every trial's ``fit`` (sent to the worker processes and
+            copied for each trial, as keras-tuner does); one that raises fails that trial, and
+            the search goes on.
+        workers: how many trials train at once, each in its own process (default: the spec's
+            ``tuner.workers``).
+        listen: where the chief worker serves keras-tuner's oracle when there are several
+            workers (``HOST:PORT``); ``0.0.0.0:8470`` lets workers on other machines join.
+        recycle_mb: a worker process whose memory grew by this many MB since its first trial
+            hands over to a fresh one between trials (0: never).
+
+    Trials train in worker processes (:mod:`tunewidgets.workers`), never in this one: a
+    notebook stays responsive and light, and TensorFlow's per-model memory is given back.
 
     A directory that holds a stopped or interrupted search of the same spec is
     resumed: finished trials are kept, an interrupted one runs again.
@@ -68,9 +81,17 @@ class Search:
         overwrite: bool = False,
         tensorboard: bool = False,
         callbacks: list[Any] | None = None,
+        workers: int | None = None,
+        listen: str = "127.0.0.1:0",
+        recycle_mb: float = 300.0,
     ):
         self.spec = check(spec)
         self.callbacks = _copyable(callbacks or [])
+        if workers is not None and not (isinstance(workers, int) and workers >= 1):
+            raise SpecError(Issue("workers", f"must be a whole number of at least 1, got {workers!r}"))
+        self.workers = workers
+        self.listen = listen
+        self.recycle_mb = recycle_mb
         self.directory = Path(directory)
         self.data = data
         self.overwrite = overwrite
@@ -201,37 +222,11 @@ class Search:
         return self.results
 
     def _search(self, dataset: Any) -> tuple[EndReason, str]:
-        _configure_backend()
-        import keras
+        from .workers import WorkerPool
 
-        from ._tuner import StopRequested, TooManyFailures, make_tuner
-        from .hypermodel import SpecHyperModel
-
-        hypermodel = SpecHyperModel(self.spec, dataset)
-        tuner = make_tuner(self, hypermodel, dataset.task, str(self.directory), TUNER_DIR)
-        callbacks = list(self.callbacks)
-        if self.tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(self.directory / "tensorboard")))
-        try:
-            with frozen_heap():
-                tuner.search(
-                    dataset.x_train,
-                    dataset.y_train,
-                    validation_data=(dataset.x_val, dataset.y_val),
-                    epochs=hypermodel.epochs(),
-                    callbacks=callbacks,
-                    verbose=0,
-                )
-        except StopRequested:
-            return EndReason.STOPPED, "stopped by request; resume to continue"
-        except KeyboardInterrupt as e:  # Ctrl-C or a kernel interrupt while run() blocks
-            self._interrupt = e
-            return EndReason.STOPPED, "interrupted; resume to continue"
-        except TooManyFailures as e:
-            return EndReason.FAILED, str(e)
-        finally:
-            keras.backend.clear_session()
-        return EndReason.COMPLETED, ""
+        workers = self.workers or self.spec.tuner.workers
+        pool = WorkerPool(self, workers, listen=self.listen, recycle_mb=self.recycle_mb)
+        return pool.run()
 
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:
@@ -246,12 +241,14 @@ class Search:
                 existing = read_spec(spec_path)
             except SpecError as e:
                 raise ProjectError(f"{d} holds a search whose spec cannot be read ({e}); use overwrite") from None
-            if spec_to_dict(existing) != spec_to_dict(self.spec):
-                changed = _differences(spec_to_dict(existing), spec_to_dict(self.spec))
+            changed = [f for f in _differences(spec_to_dict(existing), spec_to_dict(self.spec)) if f not in RUN_ONLY]
+            if changed:
                 raise ProjectError(
                     f"{d} holds a search of another spec (differs in {', '.join(changed[:5])}); "
                     "choose another folder, or overwrite it"
                 )
+            if spec_to_dict(existing) != spec_to_dict(self.spec):
+                self.spec.save(spec_path)  # only how it runs changed (e.g. the number of workers)
             return (d / EVENTS_FILE).exists()
         if self.overwrite:
             for name in PROJECT_ENTRIES:
@@ -283,13 +280,17 @@ class Search:
         return dataset
 
 
-def _copyable(callbacks: list[Any]) -> list[Any]:
-    """keras-tuner deep-copies callbacks for every trial; refuse early those it cannot copy."""
+def _copyable(callbacks: list[Any]) -> bytes:
+    """Callbacks go to the worker processes by cloudpickle (so classes defined in a notebook
+    travel too) and keras-tuner deep-copies them for each trial: refuse early those that cannot."""
     import copy
+
+    import cloudpickle
 
     for callback in callbacks:
         try:
             copy.deepcopy(callback)
+            cloudpickle.dumps(callback)
         except Exception as e:  # noqa: BLE001 - any failure to copy is the same problem
             raise SpecError(
                 Issue(
@@ -298,7 +299,7 @@ def _copyable(callbacks: list[Any]) -> list[Any]:
                     "keep references to locks, files or widgets out of it",
                 )
             ) from None
-    return list(callbacks)
+    return cloudpickle.dumps(list(callbacks)) if callbacks else b""
 
 
 def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
@@ -310,19 +311,6 @@ def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list
         elif va != vb:
             out.append(f"{prefix}{key}")
     return out
-
-
-def _configure_backend() -> None:
-    """Lets TensorFlow grow GPU memory as needed instead of taking it all."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return
-    import tensorflow as tf
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        with contextlib.suppress(RuntimeError):  # already initialized
-            tf.config.experimental.set_memory_growth(gpu, True)
 
 
 def run(spec: Spec, directory: str | os.PathLike[str], **kwargs: Any) -> Results:

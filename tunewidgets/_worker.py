@@ -1,0 +1,274 @@
+"""A worker process: trains a search's trials, reports each event to a file the controller reads.
+
+Trials never train in the notebook's kernel. The controller (:mod:`tunewidgets.workers`)
+starts one or more of these processes; each reads the spec and the prepared data from the
+project folder and runs keras-tuner's own search loop with tunewidgets' event hooks.
+
+Roles:
+
+* ``solo``: the only worker; keeps keras-tuner's oracle in this process.
+* ``chief``: keeps the oracle and serves it to the others over gRPC (keras-tuner's
+  ``OracleServicer``), while training trials like any worker.
+* ``client``: asks the chief for trials (keras-tuner's ``OracleClient``; the chief's address
+  comes from ``workers/chief.json`` or ``--chief HOST:PORT``).
+
+Files, all under ``<project>/workers/``: ``<id>.jsonl`` (this worker's events, one JSON line
+each), ``<id>.log`` (its output), ``<id>.end.json`` (why its training loop ended), ``STOP``
+(written by the controller: stop after the current epoch), ``chief.json`` (the chief's
+address).
+
+Why processes: TensorFlow keeps part of every traced model alive even after
+``keras.backend.clear_session()`` (about 6 MB per small trial, measured: 80 trials of a plain
+Keras loop grew 600 MB per 100 trials). A worker therefore retires once its memory has grown
+by ``--recycle-mb`` and a fresh one takes over; the oracle's state on disk makes that a
+resume. It also keeps the kernel light and responsive, and lets trials run in parallel.
+
+Usage (what the controller runs; also how a worker on another machine joins a chief)::
+
+    python -m tunewidgets._worker PROJECT --id tuner1 --role client --chief 10.0.0.5:8470
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ._atomic import atomic_write_text
+from .events import EventBus
+from .results import SPEC_FILE, TUNER_DIR, EventLog
+from .spec import read_spec
+
+WORKERS_DIR = "workers"
+STOP_FILE = "STOP"
+CHIEF_FILE = "chief.json"
+CALLBACKS_FILE = "callbacks.pkl"
+ROLES = ("solo", "chief", "client")
+
+
+def end_path(workdir: Path, worker_id: str) -> Path:
+    return workdir / f"{worker_id}.end.json"
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class WorkerContext:
+    """What the tuner hooks see in a worker: the spec, an event sink, stop and retire checks."""
+
+    def __init__(self, project: Path, worker_id: str, *, recycle_mb: float, parent: int | None):
+        self.project = project
+        self.workdir = project / WORKERS_DIR
+        self.worker_id = worker_id
+        self.spec = read_spec(project / SPEC_FILE)
+        self.events = EventBus()
+        self.log = EventLog(self.workdir / f"{worker_id}.jsonl")
+        self.events.subscribe(self.log)
+        self.recycle_mb = recycle_mb
+        self.parent = parent
+        self.trials = 0
+        self._baseline: float | None = None
+        self._stop_file = self.workdir / STOP_FILE
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_file.exists() or self.orphaned
+
+    @property
+    def orphaned(self) -> bool:
+        """The controller that started this process is gone."""
+        return self.parent is not None and os.getppid() != self.parent
+
+    def should_retire(self) -> bool:
+        """Called before each trial: has memory grown enough that a fresh process should take over?"""
+        self.trials += 1
+        if self.trials == 2:  # after the first trial: TensorFlow's one-time costs are paid
+            self._baseline = rss_mb()
+        if self._baseline is None or self.recycle_mb <= 0:
+            return False
+        return rss_mb() - self._baseline > self.recycle_mb
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: get SIGTERM when the controller dies, so no worker outlives it."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # died before prctl took effect
+        sys.exit(0)
+
+
+def _limit_threads(threads: int) -> None:
+    """Keeps parallel workers from fighting over cores (each would otherwise use them all)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with contextlib.suppress(RuntimeError):
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+
+
+def _configure_gpu() -> None:
+    """Lets TensorFlow grow GPU memory as needed instead of taking it all (several workers share it)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        with contextlib.suppress(RuntimeError):
+            tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def _wait_for_chief(ctx: WorkerContext, timeout: float = 300.0) -> str:
+    path = ctx.workdir / CHIEF_FILE
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ctx.stop_requested:
+            raise SystemExit(0)
+        with contextlib.suppress(OSError, ValueError):
+            info = json.loads(path.read_text())
+            return f"{info['host']}:{info['port']}"
+        time.sleep(0.1)
+    raise RuntimeError(f"no chief announced itself in {path} within {timeout:.0f} s")
+
+
+class _Server:
+    """keras-tuner's gRPC oracle service on a port of our choosing, stoppable (its own loop is not)."""
+
+    def __init__(self, oracle: Any, listen: str):
+        from concurrent import futures
+
+        import grpc
+        from keras_tuner.src import protos
+        from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+        host, _, port = listen.rpartition(":")
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), self.server)
+        self.port = self.server.add_insecure_port(f"{host}:{port or 0}")
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen on {listen}")
+        self.host = host
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop(grace=2).wait()
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tunewidgets._worker", description=__doc__)
+    parser.add_argument("project", type=Path)
+    parser.add_argument("--id", dest="worker_id", default="tuner0")
+    parser.add_argument("--role", choices=ROLES, default="solo")
+    parser.add_argument("--listen", default="127.0.0.1:0", help="chief: the address to serve the oracle on")
+    parser.add_argument("--chief", help="client: the chief's HOST:PORT (default: read workers/chief.json)")
+    parser.add_argument("--recycle-mb", type=float, default=300.0)
+    parser.add_argument("--threads", type=int, default=0, help="cores each worker may use (0: all)")
+    parser.add_argument("--tensorboard", action="store_true")
+    parser.add_argument("--parent", type=int, help="the controller's process id (exit when it is gone)")
+    args = parser.parse_args(argv)
+
+    if args.parent:
+        _die_with_parent(args.parent)
+    terminate = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role == "chief" else sys.exit(143))
+
+    ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
+    reason, message = "done", ""
+    server: _Server | None = None
+    try:
+        if args.role == "client":
+            address = args.chief or _wait_for_chief(ctx)
+            host, _, port = address.rpartition(":")
+            os.environ.update(KERASTUNER_TUNER_ID=args.worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
+        else:  # never let an inherited setting turn this process into a client
+            for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+                os.environ.pop(name, None)
+        reason, message, server = _train(ctx, args)
+    except KeyboardInterrupt:
+        reason, message = "stopped", "interrupted"
+    except BaseException as e:  # recorded for the controller, then the process fails
+        reason, message = "error", f"{type(e).__name__}: {e}"
+        raise
+    finally:
+        ctx.log.close()
+        atomic_write_text(end_path(ctx.workdir, args.worker_id), json.dumps({"reason": reason, "message": message}))
+        if server is not None:  # keep serving the oracle until the controller says the search is over
+            while not terminate.is_set() and not ctx.orphaned:
+                terminate.wait(0.2)
+            server.stop()
+    return 0
+
+
+def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Server | None]:
+    from ._gc import frozen_heap
+    from .data import Dataset
+
+    dataset = Dataset.load(ctx.project)
+    _configure_gpu()
+    if args.threads:
+        _limit_threads(args.threads)
+    import keras
+
+    from ._tuner import Retire, StopRequested, TooManyFailures, make_tuner
+    from .hypermodel import SpecHyperModel
+
+    callbacks: list[Any] = []
+    pickled = ctx.workdir / CALLBACKS_FILE
+    if pickled.exists():
+        import cloudpickle
+
+        callbacks = cloudpickle.loads(pickled.read_bytes())
+    if args.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project / "tensorboard")))
+    hypermodel = SpecHyperModel(ctx.spec, dataset)
+    tuner = make_tuner(ctx, hypermodel, dataset.task, str(ctx.project), TUNER_DIR)
+    server = None
+    if args.role == "chief":
+        server = _Server(tuner.oracle, args.listen)
+        host = server.host if server.host not in ("0.0.0.0", "[::]", "") else "127.0.0.1"
+        atomic_write_text(ctx.workdir / CHIEF_FILE, json.dumps({"host": host, "port": server.port, "pid": os.getpid()}))
+    try:
+        with frozen_heap():
+            tuner.search(
+                dataset.x_train,
+                dataset.y_train,
+                validation_data=(dataset.x_val, dataset.y_val),
+                epochs=hypermodel.epochs(),
+                callbacks=callbacks,
+                verbose=0,
+            )
+    except StopRequested:
+        return "stopped", "", server
+    except Retire:
+        return "retired", "", server
+    except TooManyFailures as e:
+        return "failed", str(e), server
+    finally:
+        keras.backend.clear_session()
+    return "done", "", server
+
+
+if __name__ == "__main__":
+    sys.exit(run())

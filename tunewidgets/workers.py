@@ -1,0 +1,364 @@
+"""The controller side of worker processes: start them, relay their events, keep them going.
+
+A search's trials train in worker processes (:mod:`tunewidgets._worker`), never in the
+process that shows the dashboard. This module imports no Keras: the kernel stays light.
+
+One worker (the default) keeps keras-tuner's oracle itself. With several, the first is the
+chief: it serves the oracle over gRPC (keras-tuner's own chief/worker mode) and the others
+ask it for trials, so they never train the same hyperparameters twice. Each worker appends
+its events to ``workers/<id>.jsonl``; the controller reads every such file, including those of
+workers on other machines that share the project folder, and republishes the events in
+order on the search's event bus, which records them in ``events.jsonl`` and feeds the views.
+
+A worker whose memory has grown too much retires between trials and a fresh one replaces
+it; a worker that dies mid-trial has that trial recorded as failed and is replaced, up to
+a limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ._worker import CALLBACKS_FILE, CHIEF_FILE, STOP_FILE, WORKERS_DIR, end_path
+from .events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus, event_from_dict
+
+if TYPE_CHECKING:
+    from .search import Search
+
+log = logging.getLogger(__name__)
+
+#: A worker that dies this many times in a row (without finishing a trial in between) ends the search.
+MAX_CRASHES = 3
+
+
+@dataclass
+class _Worker:
+    worker_id: str
+    role: str
+    process: subprocess.Popen[bytes] | None = None
+    log_file: IO[bytes] | None = None
+    training: bool = True  # False once its training loop has ended (a chief then only serves)
+    end: dict[str, str] = field(default_factory=dict)
+
+
+class _Tail:
+    """Reads the complete new lines of one worker's event file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def read(self) -> list[Event]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        data = self.partial + data
+        lines = data.split(b"\n")
+        self.partial = lines.pop()
+        events = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                events.append(event_from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError):
+                log.warning("skipped a damaged event line in %s", self.path)
+        return events
+
+
+class WorkerPool:
+    """Runs one search's trials in ``workers`` processes and relays their events.
+
+    Args:
+        search: the search (its spec, directory, event bus, stop flag, callbacks).
+        workers: how many processes train at once.
+        listen: the chief's address (``HOST:PORT``; port 0 picks a free one). Use
+            ``0.0.0.0:PORT`` to let workers on other machines join.
+        recycle_mb: a worker retires between trials once it has grown by this much.
+    """
+
+    poll_seconds = 0.1
+
+    def __init__(self, search: Search, workers: int, *, listen: str = "127.0.0.1:0", recycle_mb: float = 300.0):
+        self.search = search
+        self.n = workers
+        self.listen = listen
+        self.recycle_mb = recycle_mb
+        self.workdir = search.directory / WORKERS_DIR
+        self.workers: dict[str, _Worker] = {}
+        self.tails: dict[str, _Tail] = {}
+        self.running: dict[str, tuple[str, float]] = {}  # worker id -> (trial id, start time)
+        self.crashes = 0
+        self.failure = ""
+        self.error = ""
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def run(self) -> tuple[EndReason, str]:
+        """Trains until every trial ran, the search is stopped, or it cannot go on."""
+        self._clean_workdir()
+        interrupted: KeyboardInterrupt | None = None
+        try:
+            if self.n == 1:
+                self._start("tuner0", "solo")
+            else:
+                self._start("tuner0", "chief")
+                for i in range(1, self.n):
+                    self._start(f"tuner{i}", "client")
+            while self._active():
+                try:
+                    self._step()
+                    if self.search.stop_requested or self.failure or self.error:
+                        self._request_stop()
+                    time.sleep(self.poll_seconds)
+                except KeyboardInterrupt as e:  # Ctrl-C or a kernel interrupt: stop now, still record it all
+                    if interrupted is None:
+                        self._signal_all(signal.SIGINT)
+                    interrupted = e
+                    self._request_stop()
+            self._step()
+        finally:
+            self._shutdown()
+            self._relay()
+            self._close_running("the worker ended before the trial did")
+        if interrupted is not None:
+            self.search._interrupt = interrupted
+            return EndReason.STOPPED, "interrupted; resume to continue"
+        if self.error:
+            return EndReason.ERROR, self.error
+        if self.failure:
+            return EndReason.FAILED, self.failure
+        if self.search.stop_requested or any(w.end.get("reason") == "stopped" for w in self.workers.values()):
+            return EndReason.STOPPED, "stopped by request; resume to continue"
+        return EndReason.COMPLETED, ""
+
+    def stop(self) -> None:
+        self._request_stop()
+
+    def _clean_workdir(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for p in self.workdir.iterdir():
+            if p.is_file():
+                p.unlink()
+        if self.search.callbacks:
+            (self.workdir / CALLBACKS_FILE).write_bytes(self.search.callbacks)
+
+    def _start(self, worker_id: str, role: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            end_path(self.workdir, worker_id).unlink()
+        args = [
+            sys.executable,
+            "-m",
+            "tunewidgets._worker",
+            str(self.search.directory),
+            "--id",
+            worker_id,
+            "--role",
+            role,
+            "--recycle-mb",
+            str(self.recycle_mb),
+            "--parent",
+            str(os.getpid()),
+        ]
+        if role == "chief":
+            args += ["--listen", self.listen]
+        if self.n > 1:
+            args += ["--threads", str(max(1, (os.cpu_count() or 1) // self.n))]
+        if self.search.tensorboard:
+            args.append("--tensorboard")
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
+        log_file = open(self.workdir / f"{worker_id}.log", "ab")  # noqa: SIM115 - closed when the worker ends
+        process = subprocess.Popen(  # its own session: a terminal's Ctrl-C reaches it only through us, once
+            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        )
+        self.workers[worker_id] = _Worker(worker_id, role, process, log_file)
+        self.tails.setdefault(worker_id, _Tail(self.workdir / f"{worker_id}.jsonl"))
+
+    def _active(self) -> bool:
+        return any(w.training for w in self.workers.values()) or self._remote_active()
+
+    def _remote_active(self) -> bool:
+        """Workers on other machines: they have an event file here and have not ended."""
+        return any(
+            not end_path(self.workdir, wid).exists() and not self.search.stop_requested
+            for wid in self.tails
+            if wid not in self.workers
+        )
+
+    # ------------------------------------------------------------------ supervising
+    def _step(self) -> None:
+        self._relay()
+        for worker in list(self.workers.values()):
+            if not worker.training:
+                continue
+            ended = _read_end(self.workdir, worker.worker_id)
+            code = worker.process.poll() if worker.process else None
+            if ended is None and code is None:
+                continue
+            if ended is None:  # died without saying why: a crash (killed, out of memory, ...)
+                self._relay()
+                self._crashed(worker, code)
+                continue
+            worker.end = ended
+            worker.training = False
+            if worker.role != "chief":
+                self._reap(worker)
+            self._relay()
+            reason = ended.get("reason")
+            if reason == "retired" and not self.search.stop_requested:
+                self._start(worker.worker_id if worker.role != "chief" else self._new_id(), _replacement(worker))
+            elif reason == "failed":
+                self.failure = ended.get("message", "too many failed trials")
+            elif reason == "error":
+                self.error = f"worker {worker.worker_id}: {ended.get('message', '')}"
+        if self.n > 1 and "tuner0" in self.workers:
+            chief = self.workers["tuner0"]
+            if chief.process and chief.process.poll() is not None and chief.role == "chief":
+                if any(w.training for w in self.workers.values() if w is not chief):
+                    self.error = f"the chief worker process ended (exit code {chief.process.returncode}){_last_line(self.workdir, 'tuner0')}"
+                    self._signal_all(signal.SIGTERM)
+
+    def _crashed(self, worker: _Worker, code: int | None) -> None:
+        worker.training = False
+        self._reap(worker)
+        why = _exit_text(code) + _last_line(self.workdir, worker.worker_id)
+        running = self.running.pop(worker.worker_id, None)
+        if running is not None:
+            trial_id, started = running
+            self.search.events.publish(
+                TrialEnded(trial_id, TrialStatus.FAILED, None, None, time.time() - started, f"its worker process died: {why}")
+            )
+        self.crashes += 1
+        if worker.role == "chief":
+            self.error = f"the chief worker process died: {why}"
+            self._signal_all(signal.SIGTERM)
+        elif self.crashes >= MAX_CRASHES:
+            self.error = f"worker processes died {self.crashes} times in a row; last: {why}"
+        elif not self.search.stop_requested:
+            self._start(self._new_id() if worker.role == "client" else worker.worker_id, worker.role)
+
+    def _new_id(self) -> str:
+        i = len(self.workers)
+        while f"tuner{i}" in self.workers or f"tuner{i}" in self.tails:
+            i += 1
+        return f"tuner{i}"
+
+    def _relay(self) -> None:
+        """Publishes new events from every worker's file (local and remote) in the order each wrote them."""
+        with self._lock:
+            for path in self.workdir.glob("*.jsonl"):
+                self.tails.setdefault(path.stem, _Tail(path))
+            for worker_id, tail in self.tails.items():
+                for event in tail.read():
+                    if isinstance(event, TrialStarted):
+                        self.running[worker_id] = (event.trial_id, event.time)
+                    elif isinstance(event, TrialEnded):
+                        if self.running.get(worker_id, ("",))[0] == event.trial_id:
+                            del self.running[worker_id]
+                        if event.status is TrialStatus.COMPLETED:
+                            self.crashes = 0
+                    self.search.events.publish(event)
+
+    def _close_running(self, message: str) -> None:
+        for worker_id, (trial_id, started) in list(self.running.items()):
+            self.search.events.publish(
+                TrialEnded(trial_id, TrialStatus.STOPPED, None, None, time.time() - started, message)
+            )
+            del self.running[worker_id]
+
+    # ------------------------------------------------------------------ stopping
+    def _request_stop(self) -> None:
+        stop = self.workdir / STOP_FILE
+        if not stop.exists():
+            stop.parent.mkdir(parents=True, exist_ok=True)
+            stop.write_text("stop\n")
+
+    def _signal_all(self, sig: int) -> None:
+        for worker in self.workers.values():
+            if worker.process and worker.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.send_signal(sig)
+
+    def _shutdown(self) -> None:
+        """Ends every process: trainers have stopped by now; the chief is told the search is over."""
+        self._request_stop()
+        for worker in self.workers.values():
+            if worker.process and worker.process.poll() is None and worker.role == "chief":
+                worker.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for worker in self.workers.values():
+            if worker.process is None:
+                continue
+            try:
+                worker.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+            self._reap(worker)
+        with contextlib.suppress(FileNotFoundError):
+            (self.workdir / CHIEF_FILE).unlink()
+
+    def _reap(self, worker: _Worker) -> None:
+        if worker.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(10)
+        if worker.log_file is not None:
+            worker.log_file.close()
+            worker.log_file = None
+
+
+def _replacement(worker: _Worker) -> str:
+    return "solo" if worker.role == "solo" else "client"
+
+
+def _read_end(workdir: Path, worker_id: str) -> dict[str, str] | None:
+    try:
+        return json.loads(end_path(workdir, worker_id).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "it stopped answering"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exit code {code}"
+
+
+def _last_line(workdir: Path, worker_id: str) -> str:
+    try:
+        lines = (workdir / f"{worker_id}.log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return f"; last output: {lines[-1][:300]}" if lines else ""
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parent.parent)
+
+
+__all__ = ["WorkerPool"]
