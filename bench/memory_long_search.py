@@ -1,6 +1,8 @@
-"""Memory over a long search: 200 small trials in one process, resident memory sampled after every
-trial. Prints the memory after the first 20 trials (the baseline, measured in this run), at the end,
-and the growth per 100 trials from a straight-line fit over the rest: flat means no leak.
+"""Memory over a long search: 200 small trials, the resident memory of this process and of its
+worker processes together sampled after every trial. Prints the memory after the first 20 trials
+(the baseline, measured in this run), at the end, the peak, and the growth per 100 trials from a
+straight-line fit over the rest: flat means no leak. Workers retire and are replaced once they
+have grown by --recycle-mb (the engine's default 300), which is what keeps it flat.
 
     python bench/memory_long_search.py
     python bench/memory_long_search.py --trials 60
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -21,16 +24,35 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def _rss_kb(pid: int | str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return int(next(line for line in f if line.startswith("VmRSS")).split()[1])
+    except (OSError, StopIteration):
+        return 0
+
+
 def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        line = next(line for line in f if line.startswith("VmRSS"))
-    return int(line.split()[1]) / 1024
+    """This process and its children (the worker processes)."""
+    me = os.getpid()
+    total = _rss_kb(me)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == me:
+                total += _rss_kb(entry)
+    return total / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--views", action="store_true", help="attach the live views too")
+    parser.add_argument("--recycle-mb", type=float, default=300.0)
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -54,7 +76,7 @@ def main() -> None:
     )
     samples: list[float] = []
     with tempfile.TemporaryDirectory() as d:
-        search = Search(spec, d)
+        search = Search(spec, d, recycle_mb=args.recycle_mb)
         search.events.subscribe(lambda e: samples.append(rss_mb()), TrialEnded)
         if args.views:
             from tunewidgets.plots import LiveViews
@@ -70,12 +92,22 @@ def main() -> None:
     slope = statistics.linear_regression(xs, ys).slope if len(xs) > 2 else 0.0
     print(
         f"{len(samples)} trials; resident memory after {warm} trials {baseline:.0f} MB, "
-        f"at the end {samples[-1]:.0f} MB ({samples[-1] / baseline:.3f}x); "
+        f"at the end {samples[-1]:.0f} MB ({samples[-1] / baseline:.3f}x), peak {max(samples):.0f} MB; "
         f"growth {slope * 100:+.1f} MB per 100 trials after the first {warm}"
     )
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"rss_mb": samples, "baseline_mb": baseline, "growth_mb_per_100_trials": slope * 100}, indent=2)
+            json.dumps(
+                {
+                    "rss_mb": samples,
+                    "baseline_mb": baseline,
+                    "peak_mb": max(samples),
+                    "growth_mb_per_100_trials": slope * 100,
+                    "recycle_mb": args.recycle_mb,
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                },
+                indent=2,
+            )
             + "\n"
         )
 

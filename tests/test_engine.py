@@ -94,8 +94,10 @@ def _wait_for(predicate, timeout=120):
 
 
 def test_stop_from_another_thread_ends_within_one_epoch_and_resume_completes(tmp_path, quickstart):
+    from .keras_callbacks import SlowEpochs
+
     spec = tiny(quickstart, trials=3, epochs=30, samples=200)
-    search = Search(spec, tmp_path)
+    search = Search(spec, tmp_path, callbacks=[SlowEpochs(0.3)])
     events = collect(search)
     search.start()
     _wait_for(lambda: sum(isinstance(e, EpochEnded) for e in events) >= 3)
@@ -111,7 +113,7 @@ def test_stop_from_another_thread_ends_within_one_epoch_and_resume_completes(tmp
     # everything so far is kept on disk, the stopped trial included
     assert tw.load(tmp_path).trials["status"].tolist() == ["stopped"]
 
-    resumed = Search(spec, tmp_path)
+    resumed = Search(spec, tmp_path)  # resumes without the slow callback: how it trains is not the spec
     r_events = collect(resumed)
     results = resumed.run()
     assert r_events[0].resumed is True
@@ -124,12 +126,16 @@ def test_stop_from_another_thread_ends_within_one_epoch_and_resume_completes(tmp
 
 
 def test_stop_between_trials_keeps_finished_ones(tmp_path, quickstart):
-    spec = tiny(quickstart, trials=4, epochs=1)
-    search = Search(spec, tmp_path)
+    from .keras_callbacks import SlowEpochs
+
+    spec = tiny(quickstart, trials=4, epochs=2)
+    search = Search(spec, tmp_path, callbacks=[SlowEpochs(0.3)])
     search.events.subscribe(lambda e: search.stop(), TrialEnded)
     results = search.run()
     assert search.end_reason is EndReason.STOPPED
-    assert results.trials["status"].tolist() == ["completed"]
+    # the worker may have begun the next trial before the stop reached it: that one is stopped, not lost
+    statuses = results.trials["status"].tolist()
+    assert statuses[0] == "completed" and statuses[1:] in ([], ["stopped"])
     results = Search(spec, tmp_path).run()
     assert results.trials["status"].tolist() == ["completed"] * 4
 
@@ -286,9 +292,10 @@ def test_half_written_last_line_is_ignored_and_repaired(tmp_path, quickstart):
     search = Search(spec, tmp_path)
     search.events.subscribe(lambda e: search.stop(), TrialEnded)
     search.run()
+    before = tw.load(tmp_path).trials
     with open(tmp_path / "events.jsonl", "a") as f:
         f.write('{"event": "epoch_ended", "trial_id": "0')  # a crash mid-write
-    assert len(tw.load(tmp_path).trials) == 1
+    assert tw.load(tmp_path).trials.equals(before)
     results = Search(spec, tmp_path).run()
     assert results.trials["status"].tolist() == ["completed", "completed"]
     for line in (tmp_path / "events.jsonl").read_text().splitlines():

@@ -194,23 +194,25 @@ def test_a_model_too_large_is_a_failed_trial_with_its_reason(tmp_path):
 
 
 def test_keyboard_interrupt_records_the_search_as_stopped(tmp_path):
+    """Ctrl-C in a terminal or a kernel interrupt reaches the process running the search (not its workers)."""
+    import signal
+
+    from tunewidgets.events import EpochEnded
+
+    from .keras_callbacks import SlowEpochs
+
     spec = tw.Spec.from_file("examples/specs/quickstart.json").replace(
         **{"tuner.max_trials": 3, "training.epochs": 3, "data.samples": 60}
     )
-    import keras
-
-    class CtrlC(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:
-                raise KeyboardInterrupt
-
-    search = Search(spec, tmp_path, callbacks=[CtrlC()])
+    search = Search(spec, tmp_path, callbacks=[SlowEpochs(0.3)])
+    search.events.subscribe(lambda e: e.epoch == 2 and signal.raise_signal(signal.SIGINT), EpochEnded)
     with pytest.raises(KeyboardInterrupt):
         search.run()
     assert search.end_reason is EndReason.STOPPED
     loaded = tw.load(tmp_path)
     assert loaded.status == "stopped"
     assert loaded.trials["status"].tolist() == ["stopped"]
+    assert "interrupted" in loaded.trials["message"].iloc[0]
     # and it resumes to completion
     results = Search(spec, tmp_path).run()
     assert results.trials["status"].tolist() == ["completed"] * 3

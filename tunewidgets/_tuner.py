@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
 
-from .events import EventBus, EpochEnded, TrialEnded, TrialStarted, TrialStatus
+from .events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from .spec import Spec
 from .spec.validate import resolve_objective
 
@@ -129,8 +129,8 @@ class _EventHooks:
             message = "the objective was not a number"
         self._publish_end(ended, status, message)
         if failure is not None:
-            text = str(failure)
-            first = text[text.find("Number of consecutive failures") :].splitlines()[0] if "Number of" in text else text.splitlines()[0]
+            text = str(failure)  # in a worker of a chief, the RPC error's text carries the oracle's message
+            first = text[max(0, text.find("Number of consecutive failures")) :].splitlines()[0]
             raise TooManyFailures(f"{first} (last failure: {message})")
 
     def _publish_end(self, trial: Any, status: TrialStatus, message: str) -> None:

@@ -192,7 +192,9 @@ def run(argv: list[str] | None = None) -> int:
     if args.parent:
         _die_with_parent(args.parent)
     terminate = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role == "chief" else sys.exit(143))
+    # SIGTERM: a chief finishes serving (the search is over); any other worker ends at once, like a crash
+    # (its trial is recorded by the controller), and writes nothing a newer worker could be confused by
+    signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role == "chief" else os._exit(143))
 
     ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
     reason, message = "done", ""
@@ -201,7 +203,9 @@ def run(argv: list[str] | None = None) -> int:
         if args.role == "client":
             address = args.chief or _wait_for_chief(ctx)
             host, _, port = address.rpartition(":")
-            os.environ.update(KERASTUNER_TUNER_ID=args.worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
+            os.environ.update(
+                KERASTUNER_TUNER_ID=args.worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port
+            )
         else:  # never let an inherited setting turn this process into a client
             for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
                 os.environ.pop(name, None)
@@ -213,7 +217,8 @@ def run(argv: list[str] | None = None) -> int:
         raise
     finally:
         ctx.log.close()
-        atomic_write_text(end_path(ctx.workdir, args.worker_id), json.dumps({"reason": reason, "message": message}))
+        ended = {"reason": reason, "message": message, "pid": os.getpid()}
+        atomic_write_text(end_path(ctx.workdir, args.worker_id), json.dumps(ended))
         if server is not None:  # keep serving the oracle until the controller says the search is over
             while not terminate.is_set() and not ctx.orphaned:
                 terminate.wait(0.2)

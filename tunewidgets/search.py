@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ._gc import frozen_heap
 from .errors import Issue, ProjectError, SpecError
 from .events import EndReason, Event, EventBus, SearchEnded, SearchStarted
 from .lock import ProjectLock
@@ -105,6 +104,7 @@ class Search:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._running = threading.Lock()
+        self._pool: Any = None
 
     # ------------------------------------------------------------------ control
     @property
@@ -118,6 +118,9 @@ class Search:
     def stop(self) -> None:
         """Asks the search to stop: the current epoch finishes and everything so far is kept."""
         self._stop.set()
+        pool = self._pool
+        if pool is not None:
+            pool.stop()
 
     def start(self) -> threading.Thread:
         """Runs the search in a background thread and returns at once.
@@ -225,8 +228,11 @@ class Search:
         from .workers import WorkerPool
 
         workers = self.workers or self.spec.tuner.workers
-        pool = WorkerPool(self, workers, listen=self.listen, recycle_mb=self.recycle_mb)
-        return pool.run()
+        self._pool = WorkerPool(self, workers, listen=self.listen, recycle_mb=self.recycle_mb)
+        try:
+            return self._pool.run()
+        finally:
+            self._pool = None
 
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:

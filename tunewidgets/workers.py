@@ -17,6 +17,7 @@ a limit.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
@@ -28,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from ._worker import CALLBACKS_FILE, CHIEF_FILE, STOP_FILE, WORKERS_DIR, end_path
 from .events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus, event_from_dict
@@ -107,12 +108,15 @@ class WorkerPool:
         self.crashes = 0
         self.failure = ""
         self.error = ""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._pending: collections.deque[tuple[str, Event]] = collections.deque()
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> tuple[EndReason, str]:
         """Trains until every trial ran, the search is stopped, or it cannot go on."""
         self._clean_workdir()
+        if self.search.stop_requested:
+            self._request_stop()
         interrupted: KeyboardInterrupt | None = None
         try:
             if self.n == 1:
@@ -179,7 +183,7 @@ class WorkerPool:
         if role == "chief":
             args += ["--listen", self.listen]
         if self.n > 1:
-            args += ["--threads", str(max(1, (os.cpu_count() or 1) // self.n))]
+            args += ["--threads", os.environ.get("TW_THREADS", str(max(1, (os.cpu_count() or 1) // self.n)))]
         if self.search.tensorboard:
             args.append("--tensorboard")
         env = dict(os.environ)
@@ -210,6 +214,8 @@ class WorkerPool:
             if not worker.training:
                 continue
             ended = _read_end(self.workdir, worker.worker_id)
+            if ended is not None and worker.process is not None and ended.get("pid") != worker.process.pid:
+                ended = None  # left by an earlier process of the same name
             code = worker.process.poll() if worker.process else None
             if ended is None and code is None:
                 continue
@@ -229,12 +235,12 @@ class WorkerPool:
                 self.failure = ended.get("message", "too many failed trials")
             elif reason == "error":
                 self.error = f"worker {worker.worker_id}: {ended.get('message', '')}"
-        if self.n > 1 and "tuner0" in self.workers:
-            chief = self.workers["tuner0"]
-            if chief.process and chief.process.poll() is not None and chief.role == "chief":
-                if any(w.training for w in self.workers.values() if w is not chief):
-                    self.error = f"the chief worker process ended (exit code {chief.process.returncode}){_last_line(self.workdir, 'tuner0')}"
-                    self._signal_all(signal.SIGTERM)
+        chief = self.workers.get("tuner0")
+        chief_gone = chief is not None and chief.role == "chief" and chief.process and chief.process.poll() is not None
+        if chief_gone and not self.error and any(w.training for w in self.workers.values() if w is not chief):
+            code = chief.process.returncode
+            self.error = f"the chief worker process ended ({_exit_text(code)}){_last_line(self.workdir, 'tuner0')}"
+            self._signal_all(signal.SIGTERM)
 
     def _crashed(self, worker: _Worker, code: int | None) -> None:
         worker.training = False
@@ -244,7 +250,9 @@ class WorkerPool:
         if running is not None:
             trial_id, started = running
             self.search.events.publish(
-                TrialEnded(trial_id, TrialStatus.FAILED, None, None, time.time() - started, f"its worker process died: {why}")
+                TrialEnded(
+                    trial_id, TrialStatus.FAILED, None, None, time.time() - started, f"its worker process died: {why}"
+                )
             )
         self.crashes += 1
         if worker.role == "chief":
@@ -262,20 +270,26 @@ class WorkerPool:
         return f"tuner{i}"
 
     def _relay(self) -> None:
-        """Publishes new events from every worker's file (local and remote) in the order each wrote them."""
+        """Publishes new events from every worker's file (local and remote) in the order each wrote them.
+
+        Events wait in a queue until published, so an interrupt (Ctrl-C) arriving while one is
+        being handled loses none of the others.
+        """
         with self._lock:
             for path in self.workdir.glob("*.jsonl"):
                 self.tails.setdefault(path.stem, _Tail(path))
             for worker_id, tail in self.tails.items():
-                for event in tail.read():
-                    if isinstance(event, TrialStarted):
-                        self.running[worker_id] = (event.trial_id, event.time)
-                    elif isinstance(event, TrialEnded):
-                        if self.running.get(worker_id, ("",))[0] == event.trial_id:
-                            del self.running[worker_id]
-                        if event.status is TrialStatus.COMPLETED:
-                            self.crashes = 0
-                    self.search.events.publish(event)
+                self._pending.extend((worker_id, event) for event in tail.read())
+            while self._pending:
+                worker_id, event = self._pending.popleft()
+                if isinstance(event, TrialStarted):
+                    self.running[worker_id] = (event.trial_id, event.time)
+                elif isinstance(event, TrialEnded):
+                    if self.running.get(worker_id, ("",))[0] == event.trial_id:
+                        del self.running[worker_id]
+                    if event.status is TrialStatus.COMPLETED:
+                        self.crashes = 0
+                self.search.events.publish(event)
 
     def _close_running(self, message: str) -> None:
         for worker_id, (trial_id, started) in list(self.running.items()):

@@ -93,7 +93,8 @@ class Dashboard:
         self._views = views
         self._lock = threading.Lock()
         self._t0 = 0.0
-        self._trial_epoch = 0
+        self._running: dict[str, int] = {}  # trial id -> epochs done, for every trial training now
+        self._workers: set[str] = set()
         self._epochs_planned = 0
         self._trial_durations: list[float] = []
         self._columns_cache: dict[tuple[str, float], list[str]] = {}
@@ -422,6 +423,7 @@ class Dashboard:
         self.search = search
         self.results = None
         self._trial_durations = []
+        self._running, self._workers = {}, set()
         self._t0 = time.time()
         self.run_button.disabled = True
         self.resume_button.disabled = True
@@ -507,12 +509,15 @@ class Dashboard:
                 f"{html.escape(event.data_summary)}"
             )
         elif isinstance(event, TrialStarted):
-            self._trial_epoch = 0
+            self._running[event.trial_id] = 0
+            self._workers.add(event.worker)
             self._show_progress(event.trial_id)
         elif isinstance(event, EpochEnded):
-            self._trial_epoch = event.epoch
+            if event.trial_id in self._running:
+                self._running[event.trial_id] = event.epoch
             self._show_progress(event.trial_id)
         elif isinstance(event, TrialEnded):
+            self._running.pop(event.trial_id, None)
             if event.status.is_finished():
                 self.progress.value = min(self.progress.max, self.progress.value + 1)
                 self._trial_durations.append(event.duration)
@@ -526,13 +531,14 @@ class Dashboard:
 
         done, planned = self.progress.value, self.progress.max
         elapsed = time.time() - self._t0
-        text = (
-            f"{done} of {planned} trials done; trial {trial_number(trial_id)} epoch "
-            f"{self._trial_epoch}/{self._epochs_planned}; elapsed {_duration(elapsed)}"
+        running = ", ".join(
+            f"trial {trial_number(t)} epoch {epoch}/{self._epochs_planned}" for t, epoch in list(self._running.items())
         )
+        text = f"{done} of {planned} trials done; {running or 'between trials'}; elapsed {_duration(elapsed)}"
         if self._trial_durations:
             mean = sum(self._trial_durations) / len(self._trial_durations)
-            text += f"; about {_duration(mean * max(0, planned - done))} left"
+            parallel = max(1, len(self._workers))
+            text += f"; about {_duration(mean * max(0, planned - done) / parallel)} left"
         self.progress_text.value = text
 
     def _show_best(self) -> None:

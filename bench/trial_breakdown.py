@@ -1,0 +1,132 @@
+"""Where a trial's time goes: build, compile, first epoch (tracing included), later epochs,
+checkpointing, event handling, and the rest (keras-tuner's bookkeeping, data handling).
+
+Runs a worker's training loop in this process (what ``python -m tunewidgets._worker`` does)
+with timers around each step, then prints each step's share of the trial time and the fixed
+costs as a ratio of the learning itself (the later epochs), all measured in this run.
+
+    python bench/trial_breakdown.py                          # the quickstart spec
+    python bench/trial_breakdown.py --spec examples/specs/digits_cnn.json --trials 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import functools
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+STEPS = ("build", "compile", "first epoch", "later epochs", "checkpointing", "event handling", "other")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spec", default=str(ROOT / "examples/specs/quickstart.json"))
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    import keras
+    from keras_tuner.src.engine import tuner_utils
+
+    from tunewidgets import _worker
+    from tunewidgets.events import EventBus
+    from tunewidgets.search import Search
+    from tunewidgets.spec import read_spec
+
+    spent: dict[str, float] = collections.defaultdict(float)
+    stack: list[str] = []
+
+    def timed(step: str, fn):  # noqa: ANN001, ANN202 - a wrapper around anything
+        @functools.wraps(fn)
+        def wrapper(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            t0 = time.perf_counter()
+            stack.append(step)
+            try:
+                return fn(*a, **kw)
+            finally:
+                stack.pop()
+                dt = time.perf_counter() - t0
+                spent[step] += dt
+                for outer in stack:  # an inner step's time is not the outer step's own
+                    spent[outer] -= dt
+
+        return wrapper
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):  # noqa: ANN001
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001
+            spent["first epoch" if epoch == 0 else "later epochs"] += time.perf_counter() - self.t0
+
+    keras.Model.compile = timed("compile", keras.Model.compile)
+    tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
+    EventBus.publish = timed("event handling", EventBus.publish)
+    from tunewidgets import hypermodel
+
+    hypermodel.SpecHyperModel.build = timed("build", hypermodel.SpecHyperModel.build)
+    fit = hypermodel.SpecHyperModel.fit
+
+    def fit_with_timer(self, hp, model, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        kw["callbacks"] = [*kw.get("callbacks", []), EpochTimer()]
+        return fit(self, hp, model, *a, **kw)
+
+    hypermodel.SpecHyperModel.fit = fit_with_timer
+
+    spec = read_spec(args.spec).replace(**{"tuner.max_trials": args.trials})
+    with tempfile.TemporaryDirectory() as d:
+        search = Search(spec, d)
+        search._prepare_directory()
+        search._prepare_data()
+        (Path(d) / _worker.WORKERS_DIR).mkdir()
+        t0 = time.perf_counter()
+        _worker.run([d, "--recycle-mb", "0"])
+        total = time.perf_counter() - t0
+        ended = [json.loads(line) for line in (Path(d) / "workers" / "tuner0.jsonl").read_text().splitlines()]
+    trials = sum(1 for e in ended if e["event"] == "trial_ended")
+    # the epoch timer's epochs include the checkpointing and event handling done at epoch end
+    epochs_total = spent["first epoch"] + spent["later epochs"]
+    inner = spent["checkpointing"] + spent["event handling"]
+    share_first = spent["first epoch"] / epochs_total if epochs_total else 0
+    spent["first epoch"] -= inner * share_first
+    spent["later epochs"] -= inner * (1 - share_first)
+    # the build step's own time excludes compile (subtracted above); "other" is what no timer saw
+    spent["other"] = total - sum(spent[s] for s in STEPS if s != "other")
+    learning = spent["later epochs"]
+    print(f"{trials} trials of {Path(args.spec).name} in {total:.1f} s ({total / trials:.2f} s per trial)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, keras {keras.__version__}"
+    )
+    print(f"{'step':<16}{'s/trial':>9}{'share':>8}{'x later epochs':>16}")
+    for step in STEPS:
+        per = spent[step] / trials
+        print(f"{step:<16}{per:>9.3f}{spent[step] / total:>8.1%}{spent[step] / learning:>16.2f}")
+    fixed = total - learning
+    print(f"fixed costs / learning = {fixed / learning:.2f} (everything but the later epochs, over them)")
+    if args.json:
+        out = {
+            "spec": Path(args.spec).name,
+            "trials": trials,
+            "total_s": total,
+            "seconds_per_trial": {s: spent[s] / trials for s in STEPS},
+            "fixed_over_learning": fixed / learning,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        }
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
