@@ -72,7 +72,10 @@ def main() -> None:
             spent["first epoch" if epoch == 0 else "later epochs"] += time.perf_counter() - self.t0
 
     keras.Model.compile = timed("compile", keras.Model.compile)
+    from tunewidgets._tuner import DeferredBestEpoch
+
     tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
+    DeferredBestEpoch.on_train_end = timed("checkpointing", DeferredBestEpoch.on_train_end)
     EventBus.publish = timed("event handling", EventBus.publish)
     from tunewidgets import hypermodel
 

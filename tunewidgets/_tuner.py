@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
+from keras_tuner.src.engine import tuner_utils
 
 from .events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from .spec import Spec
@@ -86,7 +87,18 @@ class _EventHooks:
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         self._tw_execution += 1
+        if self._tw_execution == 0:
+            self._tw_deferred = {}
+        kwargs["callbacks"] = [self._deferred(c) for c in kwargs.get("callbacks", [])]
         return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
+
+    def _deferred(self, callback: Any) -> Any:
+        """keras-tuner's best-epoch checkpoint, written once per run instead of at every improvement."""
+        if type(callback) is not tuner_utils.SaveBestEpoch:
+            return callback
+        if id(callback) not in self._tw_deferred:  # one per trial: the best across its runs is kept
+            self._tw_deferred[id(callback)] = DeferredBestEpoch(callback.objective, callback.filepath)
+        return self._tw_deferred[id(callback)]
 
     def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
@@ -147,6 +159,35 @@ class _EventHooks:
                 message,
             )
         )
+
+
+class DeferredBestEpoch(tuner_utils.SaveBestEpoch):
+    """Keeps the best epoch's weights in memory and writes them when training ends.
+
+    keras-tuner's ``SaveBestEpoch`` writes a weights file at every epoch that improves the
+    objective: most epochs early in training. Only the best one is ever read (the best model,
+    a resumed search), so one write per run does the same job. A run cut short (stopped,
+    crashed) writes nothing; its trial runs again on resume.
+    """
+
+    def __init__(self, objective: Any, filepath: str):
+        super().__init__(objective, filepath)
+        self._best_weights: list[Any] | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._best_weights = None
+
+    def _save_model(self) -> None:
+        self._best_weights = [w.copy() for w in self.model.get_weights()]
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._best_weights is None:
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(self._best_weights)
+        super()._save_model()
+        self.model.set_weights(current)
+        self._best_weights = None
 
 
 def _is_number(v: Any) -> bool:
