@@ -1,5 +1,6 @@
 """Where a trial's time goes: build, compile, first epoch (tracing included), later epochs,
-checkpointing, event handling, and the rest (keras-tuner's bookkeeping, data handling).
+checkpointing (at epoch ends, and the one write after a run), event handling, and the rest
+(keras-tuner's bookkeeping, data handling).
 
 Runs a worker's training loop in this process (what ``python -m tunewidgets._worker`` does)
 with timers around each step, then prints each step's share of the trial time and the fixed
@@ -27,7 +28,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-STEPS = ("build", "compile", "first epoch", "later epochs", "checkpointing", "event handling", "other")
+STEPS = (
+    "build",
+    "compile",
+    "first epoch",
+    "later epochs",
+    "checkpointing",  # at epoch ends (keeping the best weights)
+    "checkpoint write",  # once a run, after its last epoch
+    "event handling",
+    "other",
+)
 
 
 def main() -> None:
@@ -75,7 +85,7 @@ def main() -> None:
     from tunewidgets._tuner import DeferredBestEpoch
 
     tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
-    DeferredBestEpoch.on_train_end = timed("checkpointing", DeferredBestEpoch.on_train_end)
+    DeferredBestEpoch.on_train_end = timed("checkpoint write", DeferredBestEpoch.on_train_end)
     EventBus.publish = timed("event handling", EventBus.publish)
     from tunewidgets import hypermodel
 

@@ -12,7 +12,8 @@ Roles:
 * ``client``: asks the chief for trials (keras-tuner's ``OracleClient``; the chief's address
   comes from ``workers/chief.json`` or ``--chief HOST:PORT``).
 
-Files, all under ``<project>/workers/``: ``<id>.jsonl`` (this worker's events, one JSON line
+Files, all under ``<project>/workers/``: ``GO`` (written by the controller when the data is
+ready; workers import TensorFlow meanwhile), ``<id>.jsonl`` (this worker's events, one JSON line
 each), ``<id>.log`` (its output), ``<id>.end.json`` (why its training loop ended), ``STOP``
 (written by the controller: stop after the current epoch), ``chief.json`` (the chief's
 address).
@@ -38,6 +39,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from .spec import read_spec
 
 WORKERS_DIR = "workers"
 STOP_FILE = "STOP"
+GO_FILE = "GO"
 CHIEF_FILE = "chief.json"
 CALLBACKS_FILE = "callbacks.pkl"
 ROLES = ("solo", "chief", "client")
@@ -140,15 +143,24 @@ def _configure_gpu() -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
 
 
-def _wait_for_chief(ctx: WorkerContext, timeout: float = 300.0) -> str:
+def _wait_for_go(workdir: Path, parent: int | None) -> None:
+    """Waits until the controller has the data ready (it starts workers early so imports overlap)."""
+    while not (workdir / GO_FILE).exists():
+        if (workdir / STOP_FILE).exists() or (parent is not None and os.getppid() != parent):
+            sys.exit(0)
+        time.sleep(0.05)
+
+
+def _wait_for_chief(ctx: WorkerContext, *, remote: bool, timeout: float = 300.0) -> str:
+    """The chief's address from ``workers/chief.json`` (its host name for a worker on another machine)."""
     path = ctx.workdir / CHIEF_FILE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ctx.stop_requested:
             raise SystemExit(0)
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, KeyError):
             info = json.loads(path.read_text())
-            return f"{info['host']}:{info['port']}"
+            return f"{info['hostname'] if remote else info['host']}:{info['port']}"
         time.sleep(0.1)
     raise RuntimeError(f"no chief announced itself in {path} within {timeout:.0f} s")
 
@@ -173,10 +185,11 @@ class _Server:
         self.server.start()
 
     def stop(self) -> None:
-        self.server.stop(grace=2).wait()
+        self.server.stop(grace=0.2).wait()
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
+    """Trains as one worker; ``hard_exit`` (the process entry point) skips the interpreter's teardown."""
     parser = argparse.ArgumentParser(prog="python -m tunewidgets._worker", description=__doc__)
     parser.add_argument("project", type=Path)
     parser.add_argument("--id", dest="worker_id", default="tuner0")
@@ -196,12 +209,15 @@ def run(argv: list[str] | None = None) -> int:
     # (its trial is recorded by the controller), and writes nothing a newer worker could be confused by
     signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role == "chief" else os._exit(143))
 
+    import keras_tuner  # noqa: F401 - the slow import (TensorFlow) first, while the controller prepares the data
+
+    _wait_for_go(args.project / WORKERS_DIR, args.parent)
     ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
     reason, message = "done", ""
     server: _Server | None = None
     try:
         if args.role == "client":
-            address = args.chief or _wait_for_chief(ctx)
+            address = args.chief or _wait_for_chief(ctx, remote=args.parent is None)
             host, _, port = address.rpartition(":")
             os.environ.update(
                 KERASTUNER_TUNER_ID=args.worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port
@@ -212,9 +228,9 @@ def run(argv: list[str] | None = None) -> int:
         reason, message, server = _train(ctx, args)
     except KeyboardInterrupt:
         reason, message = "stopped", "interrupted"
-    except BaseException as e:  # recorded for the controller, then the process fails
+    except BaseException as e:  # recorded for the controller; the process fails
         reason, message = "error", f"{type(e).__name__}: {e}"
-        raise
+        traceback.print_exc()
     finally:
         ctx.log.close()
         ended = {"reason": reason, "message": message, "pid": os.getpid()}
@@ -223,7 +239,13 @@ def run(argv: list[str] | None = None) -> int:
             while not terminate.is_set() and not ctx.orphaned:
                 terminate.wait(0.2)
             server.stop()
-    return 0
+        if hard_exit:
+            # Everything is on disk (events fsynced, end file written, the oracle saved by keras-tuner
+            # at each trial end); skip TensorFlow's slow interpreter teardown.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1 if reason == "error" else 0)
+    return 1 if reason == "error" else 0
 
 
 def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Server | None]:
@@ -253,7 +275,10 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Ser
     if args.role == "chief":
         server = _Server(tuner.oracle, args.listen)
         host = server.host if server.host not in ("0.0.0.0", "[::]", "") else "127.0.0.1"
-        atomic_write_text(ctx.workdir / CHIEF_FILE, json.dumps({"host": host, "port": server.port, "pid": os.getpid()}))
+        import socket
+
+        info = {"host": host, "hostname": socket.getfqdn(), "port": server.port, "pid": os.getpid()}
+        atomic_write_text(ctx.workdir / CHIEF_FILE, json.dumps(info))
     try:
         with frozen_heap():
             tuner.search(
@@ -276,4 +301,4 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Ser
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    sys.exit(run(hard_exit=True))

@@ -1,4 +1,4 @@
-"""Command line: ``tunewidgets run | validate | report | demo``.
+"""Command line: ``tunewidgets run | validate | report | demo | worker``.
 
 Exit codes: 0 done, 1 the search failed, 2 bad input (spec, data, folder), 130 interrupted.
 Bad input never shows a traceback.
@@ -86,10 +86,12 @@ def _bad_input(err: Exception) -> int:
     return EXIT_BAD_INPUT
 
 
-def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool) -> int:
+def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, listen: str | None = None) -> int:
     from .search import Search
 
-    search = Search(spec, directory, overwrite=overwrite, tensorboard=tensorboard)
+    search = Search(spec, directory, overwrite=overwrite, tensorboard=tensorboard, listen=listen or "127.0.0.1:0")
+    if listen:
+        print(f"Other machines can join: tunewidgets worker {Path(directory).resolve()} --chief <this host>:PORT")
     search.events.subscribe(Progress())
     thread = search.start()
     try:
@@ -141,11 +143,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["tuner.max_trials"] = args.trials
     if args.epochs is not None:
         overrides["training.epochs"] = args.epochs
+    if args.workers is not None:
+        overrides["tuner.workers"] = args.workers
     if overrides:
         from .spec import check
 
         spec = check(spec.replace(**overrides))
-    return _run_search(spec, args.dir, args.overwrite, args.tensorboard)
+    return _run_search(spec, args.dir, args.overwrite, args.tensorboard, args.listen)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Joins a running search from this machine (its folder must be shared with the chief's)."""
+    import socket
+
+    from . import _worker
+    from .errors import ProjectError
+
+    directory = Path(args.dir)
+    if not (directory / "spec.json").exists():
+        raise ProjectError(f"{directory} holds no search (no spec.json); point at the folder the chief writes to")
+    worker_id = args.id or f"{socket.gethostname()}-{os.getpid()}"
+    argv = [str(directory), "--id", worker_id, "--role", "client"]
+    if args.chief:
+        argv += ["--chief", args.chief]
+    print(f"Worker {worker_id} joining the search in {directory.resolve()}")
+    return EXIT_OK if _worker.run(argv) == 0 else EXIT_FAILED
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -190,7 +212,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs in DIR/tensorboard")
     p.add_argument("--trials", type=int, help="override tuner.max_trials")
     p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--workers", type=int, help="override tuner.workers: trials trained at once, one process each")
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve the search to workers on other machines (e.g. 0.0.0.0:8470); see `tunewidgets worker`",
+    )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("worker", help="join a running search from another machine (shared project folder)")
+    p.add_argument("dir", help="the search's project folder, as this machine sees it")
+    p.add_argument("--chief", metavar="HOST:PORT", help="the chief's address (default: read DIR/workers/chief.json)")
+    p.add_argument("--id", help="this worker's name (default: host name and process id)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("validate", help="check a spec file and report every problem")
     p.add_argument("spec")

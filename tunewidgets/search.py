@@ -187,6 +187,11 @@ class Search:
             self.record.mark_interrupted()
             eventlog = EventLog(self.directory / EVENTS_FILE)
             unsubscribe = self.events.subscribe(eventlog)
+            from .workers import WorkerPool
+
+            workers = self.workers or self.spec.tuner.workers
+            self._pool = WorkerPool(self, workers, listen=self.listen, recycle_mb=self.recycle_mb)
+            self._pool.launch()  # they import TensorFlow while the data is prepared here
             dataset = self._prepare_data()
             objective, direction = resolve_objective(self.spec, dataset.task)
             from .space import planned_trials
@@ -209,8 +214,11 @@ class Search:
         except BaseException as e:
             reason, message = EndReason.ERROR, f"{type(e).__name__}: {e}"
             self.error = e
+            if self._pool is not None:
+                self._pool.abort()
             raise
         finally:
+            self._pool = None
             best = self.record.best()
             self.end_reason = reason
             self.events.publish(
@@ -225,14 +233,7 @@ class Search:
         return self.results
 
     def _search(self, dataset: Any) -> tuple[EndReason, str]:
-        from .workers import WorkerPool
-
-        workers = self.workers or self.spec.tuner.workers
-        self._pool = WorkerPool(self, workers, listen=self.listen, recycle_mb=self.recycle_mb)
-        try:
-            return self._pool.run()
-        finally:
-            self._pool = None
+        return self._pool.run()
 
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:

@@ -31,13 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from ._worker import CALLBACKS_FILE, CHIEF_FILE, STOP_FILE, WORKERS_DIR, end_path
+from ._worker import CALLBACKS_FILE, CHIEF_FILE, GO_FILE, STOP_FILE, WORKERS_DIR, end_path
 from .events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus, event_from_dict
 
 if TYPE_CHECKING:
     from .search import Search
 
 log = logging.getLogger(__name__)
+
+#: The chief's default address: this machine only, a free port.
+LOCAL = "127.0.0.1:0"
 
 #: A worker that dies this many times in a row (without finishing a trial in between) ends the search.
 MAX_CRASHES = 3
@@ -96,7 +99,7 @@ class WorkerPool:
 
     poll_seconds = 0.1
 
-    def __init__(self, search: Search, workers: int, *, listen: str = "127.0.0.1:0", recycle_mb: float = 300.0):
+    def __init__(self, search: Search, workers: int, *, listen: str = LOCAL, recycle_mb: float = 300.0):
         self.search = search
         self.n = workers
         self.listen = listen
@@ -112,19 +115,29 @@ class WorkerPool:
         self._pending: collections.deque[tuple[str, Event]] = collections.deque()
 
     # ------------------------------------------------------------------ lifecycle
+    def launch(self) -> None:
+        """Starts the worker processes; they import TensorFlow, then wait for :meth:`run`."""
+        self._clean_workdir()
+        if self.n == 1 and self.listen == LOCAL:
+            self._start("tuner0", "solo")
+        else:
+            self._start("tuner0", "chief")
+            for i in range(1, self.n):
+                self._start(f"tuner{i}", "client")
+
+    def abort(self) -> None:
+        """Ends launched workers without running (the search could not start)."""
+        self._shutdown()
+
     def run(self) -> tuple[EndReason, str]:
         """Trains until every trial ran, the search is stopped, or it cannot go on."""
-        self._clean_workdir()
+        if not self.workers:
+            self.launch()
         if self.search.stop_requested:
             self._request_stop()
+        (self.workdir / GO_FILE).write_text("go\n")
         interrupted: KeyboardInterrupt | None = None
         try:
-            if self.n == 1:
-                self._start("tuner0", "solo")
-            else:
-                self._start("tuner0", "chief")
-                for i in range(1, self.n):
-                    self._start(f"tuner{i}", "client")
             while self._active():
                 try:
                     self._step()
@@ -182,8 +195,8 @@ class WorkerPool:
         ]
         if role == "chief":
             args += ["--listen", self.listen]
-        if self.n > 1:
-            args += ["--threads", os.environ.get("TW_THREADS", str(max(1, (os.cpu_count() or 1) // self.n)))]
+        if self.n > 1:  # several on one machine: share its cores
+            args += ["--threads", str(max(1, (os.cpu_count() or 1) // self.n))]
         if self.search.tensorboard:
             args.append("--tensorboard")
         env = dict(os.environ)
