@@ -105,6 +105,8 @@ class Search:
         self._thread: threading.Thread | None = None
         self._running = threading.Lock()
         self._pool: Any = None
+        #: How many worker processes the last run started (replacements of retired or crashed ones included).
+        self.worker_processes = 0
 
     # ------------------------------------------------------------------ control
     @property
@@ -218,6 +220,8 @@ class Search:
                 self._pool.abort()
             raise
         finally:
+            if self._pool is not None:
+                self.worker_processes = self._pool.started
             self._pool = None
             best = self.record.best()
             self.end_reason = reason

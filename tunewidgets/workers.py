@@ -109,6 +109,7 @@ class WorkerPool:
         self.tails: dict[str, _Tail] = {}
         self.running: dict[str, tuple[str, float]] = {}  # worker id -> (trial id, start time)
         self.crashes = 0
+        self.started = 0  # worker processes started, replacements included
         self.failure = ""
         self.error = ""
         self._lock = threading.RLock()
@@ -207,6 +208,7 @@ class WorkerPool:
             args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
         )
         self.workers[worker_id] = _Worker(worker_id, role, process, log_file)
+        self.started += 1
         self.tails.setdefault(worker_id, _Tail(self.workdir / f"{worker_id}.jsonl"))
 
     def _active(self) -> bool:

@@ -1,0 +1,120 @@
+"""Worker processes: parallel trials, retiring workers, crashed workers, a worker joining from outside."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import tunewidgets as tw
+from tunewidgets.events import EndReason, EpochEnded, TrialEnded, TrialStarted, TrialStatus
+from tunewidgets.search import Search
+
+from .conftest import tiny
+
+
+def collect(search):
+    events = []
+    search.events.subscribe(events.append)
+    return events
+
+
+def test_two_workers_share_one_oracle_and_every_trial_is_recorded(tmp_path, quickstart):
+    spec = tiny(quickstart, trials=6, epochs=2).replace(**{"tuner.workers": 2})
+    search = Search(spec, tmp_path)
+    events = collect(search)
+    results = search.run()
+    assert search.end_reason is EndReason.COMPLETED
+    started = [e for e in events if isinstance(e, TrialStarted)]
+    assert {e.worker for e in started} == {"tuner0", "tuner1"}
+    # one oracle: no trial id handed out twice, no hyperparameters trained twice
+    assert len({e.trial_id for e in started}) == 6
+    assert len({json.dumps(e.hyperparameters, sort_keys=True) for e in started}) == 6
+    assert results.trials["status"].tolist() == ["completed"] * 6
+    # every epoch of every worker reached the record and the disk, in each trial's order
+    on_disk = tw.load(tmp_path)
+    assert len(on_disk.trials) == 6
+    for trial_id in {e.trial_id for e in started}:
+        epochs = [e.epoch for e in events if isinstance(e, EpochEnded) and e.trial_id == trial_id]
+        assert epochs == [1, 2]
+    assert on_disk.best_model() is not None
+
+
+def test_trials_never_train_in_the_calling_process(tmp_path, quickstart):
+    code = (
+        "import sys; from tunewidgets.search import Search; from tunewidgets.spec import Spec; "
+        f"from tests.conftest import tiny; Search(tiny(Spec.from_file({str(quickstart_path())!r}), trials=1, "
+        f"epochs=1), {str(tmp_path)!r}).run(); print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=os.getcwd())
+    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert tw.load(tmp_path).trials["status"].tolist() == ["completed"]
+
+
+def quickstart_path():
+    from .conftest import SPECS
+
+    return SPECS / "quickstart.json"
+
+
+def test_a_worker_that_grew_retires_and_a_fresh_one_resumes(tmp_path, quickstart):
+    spec = tiny(quickstart, trials=4, epochs=2)
+    search = Search(spec, tmp_path, recycle_mb=0.001)  # any growth at all: retire after every trial
+    events = collect(search)
+    results = search.run()
+    assert search.end_reason is EndReason.COMPLETED
+    assert results.trials["status"].tolist() == ["completed"] * 4
+    assert search.worker_processes >= 3
+    assert sum(isinstance(e, TrialStarted) for e in events) == 4  # no trial ran twice
+
+
+def test_a_worker_killed_mid_trial_is_recorded_and_the_search_goes_on(tmp_path, quickstart):
+    from .keras_callbacks import KillOnce
+
+    spec = tiny(quickstart, trials=3, epochs=3)
+    search = Search(spec, tmp_path, callbacks=[KillOnce(str(tmp_path / "killed-once"))])
+    events = collect(search)
+    results = search.run()
+    assert search.end_reason is EndReason.COMPLETED
+    failed = [e for e in events if isinstance(e, TrialEnded) and e.status is TrialStatus.FAILED]
+    assert len(failed) == 1
+    assert failed[0].message.startswith("its worker process died: killed by SIGKILL")
+    # the trial it was training ran again in the fresh worker; all three completed
+    assert results.trials["status"].tolist() == ["completed"] * 3
+
+
+def test_a_worker_dying_every_time_ends_the_search_with_the_reason(tmp_path, quickstart):
+    from .keras_callbacks import KillAlways
+
+    search = Search(tiny(quickstart, trials=3, epochs=2), tmp_path, callbacks=[KillAlways()])
+    search.run()
+    assert search.end_reason is EndReason.ERROR
+    assert "worker processes died 3 times in a row" in tw.load(tmp_path).record.ended.message
+
+
+def test_a_worker_started_elsewhere_joins_through_the_cli(tmp_path, quickstart):
+    from .keras_callbacks import SlowEpochs
+
+    spec = tiny(quickstart, trials=8, epochs=3)
+    search = Search(spec, tmp_path, listen="0.0.0.0:0", callbacks=[SlowEpochs(0.2)])
+    events = collect(search)
+    search.start()
+    chief = tmp_path / "workers" / "chief.json"
+    deadline = time.time() + 120
+    while not chief.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    joiner = subprocess.run(
+        [sys.executable, "-m", "tunewidgets.cli", "worker", str(tmp_path), "--id", "elsewhere"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    assert joiner.returncode == 0, joiner.stderr[-2000:]
+    results = search.wait(timeout=300)
+    assert results is not None and search.end_reason is EndReason.COMPLETED
+    workers = {e.worker for e in events if isinstance(e, TrialStarted)}
+    assert workers == {"tuner0", "elsewhere"}
+    assert results.trials["status"].tolist() == ["completed"] * 8
