@@ -43,3 +43,6 @@ def test_search_runs_on_another_backend(backend, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test accuracy" in result.stdout
+    # the trials trained in a worker process, on that backend too
+    log = (tmp_path / "workers" / "tuner0.log").read_text()
+    assert f"Keras backend {backend}" in log

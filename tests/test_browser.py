@@ -1,4 +1,4 @@
-"""End to end in a real browser: JupyterLab and Voila on 127.0.0.1, driven by Playwright in
+"""End to end in a real browser: JupyterLab, Jupyter Notebook 7 and Voila on 127.0.0.1, driven by Playwright in
 Debian's Chromium. What is checked is read from the page, not from Python.
 
 Screenshots land in ``artifacts/`` (kept by CI as test artifacts).
@@ -216,6 +216,46 @@ def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
 def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
     # JupyterLab's status bar says when the kernel is up
     _drive_quickstart(page, lab, "jupyterlab", page.get_by_text("Python 3 (ipykernel) | Idle"))
+
+
+@pytest.fixture
+def notebook7(workspace) -> Iterator[str]:
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(workspace / "notebook.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "notebook",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={workspace}",
+            "--allow-root",
+        ],
+        env=_env(workspace, trials=4, epochs=30),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc)
+        yield f"http://127.0.0.1:{port}/notebooks/notebooks/01_quickstart.ipynb?token={token}"
+    except BaseException:
+        print((workspace / "notebook.log").read_text()[-5000:])
+        raise
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
+def test_quickstart_in_notebook_7_runs_live_and_stops(notebook7, page):
+    # Notebook 7 has no status bar; its toolbar's execution indicator reports the kernel
+    _drive_quickstart(
+        page, notebook7, "notebook7", page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first
+    )
 
 
 @pytest.fixture

@@ -253,6 +253,12 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Ser
     from .data import Dataset
 
     dataset = Dataset.load(ctx.project)
+    import keras
+
+    print(
+        f"tunewidgets worker {ctx.worker_id} ({args.role}), pid {os.getpid()}, Keras backend {keras.backend.backend()}",
+        flush=True,
+    )
     _configure_gpu()
     if args.threads:
         _limit_threads(args.threads)
