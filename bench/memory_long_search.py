@@ -24,30 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _rss_kb(pid: int | str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return int(next(line for line in f if line.startswith("VmRSS")).split()[1])
-    except (OSError, StopIteration):
-        return 0
-
-
-def rss_mb() -> float:
-    """This process and its children (the worker processes)."""
-    me = os.getpid()
-    total = _rss_kb(me)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if ppid == me:
-                total += _rss_kb(entry)
-    return total / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=200)
@@ -57,6 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import tunewidgets as tw
+    from tunewidgets._memory import tree_rss_mb as rss_mb
     from tunewidgets.events import TrialEnded
     from tunewidgets.search import Search
     from tunewidgets.spec import Fixed, Range, choice

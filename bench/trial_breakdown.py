@@ -104,6 +104,7 @@ def main() -> None:
         search._prepare_directory()
         search._prepare_data()
         (Path(d) / _worker.WORKERS_DIR).mkdir()
+        (Path(d) / _worker.WORKERS_DIR / _worker.GO_FILE).write_text("go\n")  # the data is ready
         t0 = time.perf_counter()
         _worker.run([d, "--recycle-mb", "0"])
         total = time.perf_counter() - t0

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import atomic_write_text
+from ._memory import rss_mb
 from .events import EventBus
 from .results import SPEC_FILE, TUNER_DIR, EventLog
 from .spec import read_spec
@@ -58,18 +59,6 @@ ROLES = ("solo", "chief", "client")
 
 def end_path(workdir: Path, worker_id: str) -> Path:
     return workdir / f"{worker_id}.end.json"
-
-
-def rss_mb() -> float:
-    """Resident memory of this process in MB (Linux; 0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 class WorkerContext:

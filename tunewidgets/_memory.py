@@ -1,0 +1,68 @@
+"""Resident memory of a process and of its children (Linux ``/proc``; 0 elsewhere).
+
+Used by workers (to decide when to retire), by the benchmarks and by the notebook tests
+(a search's memory is the kernel's plus its worker processes').
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of one process, MB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process."""
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            out.append(int(entry))
+    return out
+
+
+def tree_rss_mb(pid: int | None = None) -> float:
+    """A process and its direct children together (a search: the caller and its workers), MB."""
+    pid = os.getpid() if pid is None else pid
+    return rss_mb(pid) + sum(rss_mb(child) for child in children(pid))
+
+
+class PeakSampler:
+    """Samples :func:`tree_rss_mb` of this process on a daemon thread; ``peak_mb`` is the highest seen."""
+
+    def __init__(self, interval: float = 0.1):
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), name="tunewidgets:memory", daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.peak_mb = max(self.peak_mb, tree_rss_mb())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, tree_rss_mb())
+        return self.peak_mb
