@@ -118,3 +118,13 @@ def test_a_worker_started_elsewhere_joins_through_the_cli(tmp_path, quickstart):
     workers = {e.worker for e in events if isinstance(e, TrialStarted)}
     assert workers == {"tuner0", "elsewhere"}
     assert results.trials["status"].tolist() == ["completed"] * 8
+
+
+def test_hyperband_with_two_workers_runs_its_whole_plan(tmp_path):
+    """Hyperband's oracle makes a worker wait (IDLE) while a bracket finishes elsewhere."""
+    from .conftest import SPECS
+
+    spec = tiny(tw.Spec.from_file(SPECS / "hyperband.json"), trials=4).replace(**{"tuner.workers": 2})
+    results = Search(spec, tmp_path).run()
+    planned = tw.space.planned_trials(spec)
+    assert results.trials["status"].tolist() == ["completed"] * planned
