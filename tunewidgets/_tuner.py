@@ -34,6 +34,8 @@ class TrialContext(Protocol):
 
     def should_retire(self) -> bool: ...
 
+    def trial_started(self) -> None: ...
+
 
 class StopRequested(kt_errors.FatalError):
     """Raised inside the search loop when the user asked to stop."""
@@ -75,9 +77,16 @@ class _EventHooks:
             raise StopRequested("stopped before the next trial")
         if self._tw_search.should_retire():
             raise Retire("this process retires; another takes over")
+        # The oracle answers IDLE while it waits for other workers (Hyperband between rounds, grid search
+        # filling in values); keras-tuner asks again at once. Back off instead of spinning on the chief.
+        self._tw_polls = getattr(self, "_tw_polls", 0) + 1
+        if self._tw_polls > 1:
+            time.sleep(min(0.5, 0.02 * self._tw_polls))
         super().pre_create_trial()  # type: ignore[misc]
 
     def on_trial_begin(self, trial: Any) -> None:
+        self._tw_polls = 0
+        self._tw_search.trial_started()
         super().on_trial_begin(trial)  # type: ignore[misc]
         self._tw_started[trial.trial_id] = time.time()
         self._tw_execution = -1

@@ -87,11 +87,13 @@ class WorkerContext:
         """The controller that started this process is gone."""
         return self.parent is not None and os.getppid() != self.parent
 
+    def trial_started(self) -> None:
+        self.trials += 1
+        if self.trials == 2:  # the first trial paid TensorFlow's one-time costs: measure growth from here
+            self._baseline = rss_mb()
+
     def should_retire(self) -> bool:
         """Called before each trial: has memory grown enough that a fresh process should take over?"""
-        self.trials += 1
-        if self.trials == 2:  # after the first trial: TensorFlow's one-time costs are paid
-            self._baseline = rss_mb()
         if self._baseline is None or self.recycle_mb <= 0:
             return False
         return rss_mb() - self._baseline > self.recycle_mb
