@@ -6,6 +6,7 @@ Screenshots land in ``artifacts/`` (kept by CI as test artifacts).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -121,39 +122,58 @@ def browser() -> Iterator:
         b.close()
 
 
-@pytest.fixture
-def lab(workspace) -> Iterator[str]:
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(workspace / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={workspace}",
-            "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--allow-root",  # CI runs as root
-        ],
-        env=_env(workspace, trials=4, epochs=30),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+@contextlib.contextmanager
+def _server(workspace: Path, name: str, argv: list[str], *, env: dict, ready, url: str, cwd=None) -> Iterator[str]:
+    """Starts a server process (``python -m ARGV``) logging to ``workspace/NAME.log``, waits for ``ready(proc)``,
+    yields ``url``, shows the log's end if anything fails, and stops the server."""
+    log = open(workspace / f"{name}.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc)
-        yield f"http://127.0.0.1:{port}/lab/tree/notebooks/01_quickstart.ipynb?token={token}"
+        ready(proc)
+        yield url
     except BaseException:
-        print((workspace / "jupyterlab.log").read_text()[-5000:])
+        print((workspace / f"{name}.log").read_text()[-5000:])
         raise
     finally:
         proc.terminate()
         proc.wait(30)
         log.close()
+
+
+def _jupyter(workspace: Path, app: str, path: str, *extra: str) -> contextlib.AbstractContextManager[str]:
+    """``jupyter lab`` or ``jupyter notebook`` on 127.0.0.1 with a token, serving the workspace; yields the URL."""
+    port, token = _free_port(), secrets.token_hex(16)
+    argv = [
+        "jupyter",
+        app,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={workspace}",
+        "--allow-root",  # CI runs as root
+        *extra,
+    ]
+    return _server(
+        workspace,
+        app,
+        argv,
+        env=_env(workspace, trials=4, epochs=30),
+        ready=lambda proc: _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc),
+        url=f"http://127.0.0.1:{port}/{path}?token={token}",
+    )
+
+
+@pytest.fixture
+def lab(workspace) -> Iterator[str]:
+    with _jupyter(
+        workspace,
+        "lab",
+        "lab/tree/notebooks/01_quickstart.ipynb",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ) as url:
+        yield url
 
 
 def _button(page, label: str):
@@ -220,35 +240,8 @@ def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
 
 @pytest.fixture
 def notebook7(workspace) -> Iterator[str]:
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(workspace / "notebook.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "notebook",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={workspace}",
-            "--allow-root",
-        ],
-        env=_env(workspace, trials=4, epochs=30),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc)
-        yield f"http://127.0.0.1:{port}/notebooks/notebooks/01_quickstart.ipynb?token={token}"
-    except BaseException:
-        print((workspace / "notebook.log").read_text()[-5000:])
-        raise
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
+    with _jupyter(workspace, "notebook", "notebooks/notebooks/01_quickstart.ipynb") as url:
+        yield url
 
 
 def test_quickstart_in_notebook_7_runs_live_and_stops(notebook7, page):
@@ -261,32 +254,17 @@ def test_quickstart_in_notebook_7_runs_live_and_stops(notebook7, page):
 @pytest.fixture
 def voila(workspace) -> Iterator[str]:
     port = _free_port()
-    log = open(workspace / "voila.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voila",
-            "notebooks/01_quickstart.ipynb",
-            "--no-browser",
-            f"--port={port}",
-            "--Voila.ip=127.0.0.1",
-        ],
+    argv = ["voila", "notebooks/01_quickstart.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    with _server(
+        workspace,
+        "voila",
+        argv,
         cwd=workspace,
         env=_env(workspace, trials=1, epochs=2),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_port(port, proc)
-        yield f"http://127.0.0.1:{port}/"
-    except BaseException:
-        print((workspace / "voila.log").read_text()[-5000:])
-        raise
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
+        ready=lambda proc: _wait_port(port, proc),
+        url=f"http://127.0.0.1:{port}/",
+    ) as url:
+        yield url
 
 
 def test_dashboard_in_voila_app_mode(voila, page):

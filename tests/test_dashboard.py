@@ -200,9 +200,15 @@ def test_stop_and_resume_buttons(tmp_path):
     dash = Dashboard(spec, base_dir=tmp_path)
     dash.run_button.click()
     deadline = time.time() + 120
-    while "epoch 2/" not in dash.progress_text.value:
+
+    def epochs_done() -> int:  # read from the record: the progress line may pass epoch 2 between two looks
+        trials = list(dash.search.record.trials.values()) if dash.search else []
+        return max((len(points) for t in trials for points in list(t.curves.values())), default=0)
+
+    while epochs_done() < 2:
         assert time.time() < deadline, dash.status.value
         time.sleep(0.02)
+    assert "trials done" in dash.progress_text.value
     dash.stop_button.click()
     assert dash.stop_button.description == "Stopping..."
     dash.wait(120)

@@ -71,6 +71,7 @@ class _EventHooks:
         self._tw_search = search
         self._tw_started: dict[str, float] = {}
         self._tw_execution = -1
+        self._tw_polls = 0  # trial requests since the last trial began (IDLE answers in between)
 
     def pre_create_trial(self) -> None:
         if self._tw_search.stop_requested:
@@ -79,7 +80,7 @@ class _EventHooks:
             raise Retire("this process retires; another takes over")
         # The oracle answers IDLE while it waits for other workers (Hyperband between rounds, grid search
         # filling in values); keras-tuner asks again at once. Back off instead of spinning on the chief.
-        self._tw_polls = getattr(self, "_tw_polls", 0) + 1
+        self._tw_polls += 1
         if self._tw_polls > 1:
             time.sleep(min(0.5, 0.02 * self._tw_polls))
         super().pre_create_trial()  # type: ignore[misc]

@@ -134,10 +134,10 @@ def _configure_gpu() -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
 
 
-def _wait_for_go(workdir: Path, parent: int | None) -> None:
+def _wait_for_go(ctx: WorkerContext) -> None:
     """Waits until the controller has the data ready (it starts workers early so imports overlap)."""
-    while not (workdir / GO_FILE).exists():
-        if (workdir / STOP_FILE).exists() or (parent is not None and os.getppid() != parent):
+    while not (ctx.workdir / GO_FILE).exists():
+        if ctx.stop_requested:
             sys.exit(0)
         time.sleep(0.05)
 
@@ -202,8 +202,8 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
 
     import keras_tuner  # noqa: F401 - the slow import (TensorFlow) first, while the controller prepares the data
 
-    _wait_for_go(args.project / WORKERS_DIR, args.parent)
     ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
+    _wait_for_go(ctx)
     reason, message = "done", ""
     server: _Server | None = None
     try:

@@ -264,21 +264,22 @@ def _repair_tail(path: Path) -> None:
         f.truncate(cut)
 
 
+def parse_event_line(line: str | bytes) -> Event | None:
+    """One line of an events file; ``None`` for a blank or damaged line (a crash mid-write)."""
+    if not line.strip():
+        return None
+    try:
+        return event_from_dict(json.loads(line))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def read_events(path: Path) -> list[Event]:
     """Events from ``events.jsonl``; a damaged line (from a crash) is skipped."""
-    events: list[Event] = []
     if not Path(path).exists():
-        return events
+        return []
     with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                events.append(event_from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError):
-                continue
-    return events
+        return [event for event in map(parse_event_line, f) if event is not None]
 
 
 def write_tables(record: SearchRecord, directory: Path) -> None:

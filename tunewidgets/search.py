@@ -84,11 +84,8 @@ class Search:
         listen: str = "127.0.0.1:0",
         recycle_mb: float = 300.0,
     ):
-        self.spec = check(spec)
-        self.callbacks = _copyable(callbacks or [])
-        if workers is not None and not (isinstance(workers, int) and workers >= 1):
-            raise SpecError(Issue("workers", f"must be a whole number of at least 1, got {workers!r}"))
-        self.workers = workers
+        self.spec = check(spec if workers is None else spec.replace(**{"tuner.workers": workers}))
+        self.pickled_callbacks = _pickled(callbacks or [])
         self.listen = listen
         self.recycle_mb = recycle_mb
         self.directory = Path(directory)
@@ -191,8 +188,7 @@ class Search:
             unsubscribe = self.events.subscribe(eventlog)
             from .workers import WorkerPool
 
-            workers = self.workers or self.spec.tuner.workers
-            self._pool = WorkerPool(self, workers, listen=self.listen, recycle_mb=self.recycle_mb)
+            self._pool = WorkerPool(self, listen=self.listen, recycle_mb=self.recycle_mb)
             self._pool.launch()  # they import TensorFlow while the data is prepared here
             dataset = self._prepare_data()
             objective, direction = resolve_objective(self.spec, dataset.task)
@@ -212,7 +208,7 @@ class Search:
                     data_summary=dataset.summary(),
                 )
             )
-            reason, message = self._search(dataset)
+            reason, message = self._pool.run()
         except BaseException as e:
             reason, message = EndReason.ERROR, f"{type(e).__name__}: {e}"
             self.error = e
@@ -236,9 +232,6 @@ class Search:
             self.results = Results(self.directory, self.spec, self.record)
         return self.results
 
-    def _search(self, dataset: Any) -> tuple[EndReason, str]:
-        return self._pool.run()
-
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:
         """Checks or clears the project directory; returns whether this resumes a search."""
@@ -252,13 +245,13 @@ class Search:
                 existing = read_spec(spec_path)
             except SpecError as e:
                 raise ProjectError(f"{d} holds a search whose spec cannot be read ({e}); use overwrite") from None
-            changed = [f for f in _differences(spec_to_dict(existing), spec_to_dict(self.spec)) if f not in RUN_ONLY]
-            if changed:
+            changed = _differences(spec_to_dict(existing), spec_to_dict(self.spec))
+            if any(f not in RUN_ONLY for f in changed):
                 raise ProjectError(
                     f"{d} holds a search of another spec (differs in {', '.join(changed[:5])}); "
                     "choose another folder, or overwrite it"
                 )
-            if spec_to_dict(existing) != spec_to_dict(self.spec):
+            if changed:
                 self.spec.save(spec_path)  # only how it runs changed (e.g. the number of workers)
             return (d / EVENTS_FILE).exists()
         if self.overwrite:
@@ -291,7 +284,7 @@ class Search:
         return dataset
 
 
-def _copyable(callbacks: list[Any]) -> bytes:
+def _pickled(callbacks: list[Any]) -> bytes:
     """Callbacks go to the worker processes by cloudpickle (so classes defined in a notebook
     travel too) and keras-tuner deep-copies them for each trial: refuse early those that cannot."""
     import copy

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ._worker import CALLBACKS_FILE, CHIEF_FILE, GO_FILE, STOP_FILE, WORKERS_DIR, end_path
-from .events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus, event_from_dict
+from .events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus
+from .results import parse_event_line
 
 if TYPE_CHECKING:
     from .search import Search
@@ -75,23 +76,18 @@ class _Tail:
         data = self.partial + data
         lines = data.split(b"\n")
         self.partial = lines.pop()
-        events = []
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                events.append(event_from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError):
-                log.warning("skipped a damaged event line in %s", self.path)
-        return events
+        events = [parse_event_line(line) for line in lines if line.strip()]
+        if None in events:
+            log.warning("skipped a damaged event line in %s", self.path)
+        return [e for e in events if e is not None]
 
 
 class WorkerPool:
     """Runs one search's trials in ``workers`` processes and relays their events.
 
     Args:
-        search: the search (its spec, directory, event bus, stop flag, callbacks).
-        workers: how many processes train at once.
+        search: the search (its spec, whose ``tuner.workers`` says how many processes train at
+            once, directory, event bus, stop flag, callbacks).
         listen: the chief's address (``HOST:PORT``; port 0 picks a free one). Use
             ``0.0.0.0:PORT`` to let workers on other machines join.
         recycle_mb: a worker retires between trials once it has grown by this much.
@@ -99,9 +95,9 @@ class WorkerPool:
 
     poll_seconds = 0.1
 
-    def __init__(self, search: Search, workers: int, *, listen: str = LOCAL, recycle_mb: float = 300.0):
+    def __init__(self, search: Search, *, listen: str = LOCAL, recycle_mb: float = 300.0):
         self.search = search
-        self.n = workers
+        self.n = search.spec.tuner.workers
         self.listen = listen
         self.recycle_mb = recycle_mb
         self.workdir = search.directory / WORKERS_DIR
@@ -174,8 +170,8 @@ class WorkerPool:
         for p in self.workdir.iterdir():
             if p.is_file():
                 p.unlink()
-        if self.search.callbacks:
-            (self.workdir / CALLBACKS_FILE).write_bytes(self.search.callbacks)
+        if self.search.pickled_callbacks:
+            (self.workdir / CALLBACKS_FILE).write_bytes(self.search.pickled_callbacks)
 
     def _start(self, worker_id: str, role: str) -> None:
         with contextlib.suppress(FileNotFoundError):
