@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK_START = "from tunewidgets._memory import PeakSampler\n_tw_peak = PeakSampler()"
-PEAK = "import resource\nprint(_tw_peak.stop(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+PEAK = "print(_tw_peak.stop(), _tw_peak.child_peak_mb)"
 
 
 def peak_mb(nb: nbformat.NotebookNode, cwd: Path) -> tuple[float, float]:

@@ -191,19 +191,33 @@ def _poll(page, predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _run_cell(page, cell) -> None:
+    """Runs one cell with Shift+Enter and waits until it has run. A page whose kernel connection is still
+    settling can drop the request (the cell never shows ``[*]``); a person presses again, and so does this."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(3):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]:")).wait_for(timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    prompt.filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=180_000)
+
+
 def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
     """Opens the quickstart, runs its first cells as a person would, presses Run, watches the curves
     gain points while the search runs, presses Stop and sees the status change."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     kernel_ready.wait_for(timeout=120_000)
-    # run the first cells (title, budget, dashboard) one by one, as a person would: Shift+Enter,
-    # then wait for the cell's execution count before the next
-    page.locator(".jp-Notebook .jp-Cell").first.click()
-    page.keyboard.press("Shift+Enter")
-    for count in (1, 2):
-        page.keyboard.press("Shift+Enter")
-        page.locator(".jp-InputPrompt", has_text=f"[{count}]:").wait_for(timeout=180_000)
+    # run the first two code cells (budget, dashboard) one by one, as a person would: select, Shift+Enter,
+    # wait for the cell's execution count before the next
+    for index in (0, 1):
+        _run_cell(page, page.locator(".jp-Notebook .jp-CodeCell").nth(index))
     run = _button(page, "Run")
     run.wait_for(timeout=120_000)
     assert page.get_by_text("Search space:").first.is_visible()

@@ -14,7 +14,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # the peak of the kernel's and its worker processes' resident memory together (Linux), sampled from a first
 # cell the test prepends and printed by a last cell it appends, with the largest worker's own peak
 PEAK_MEMORY_START = "from tunewidgets._memory import PeakSampler\n_tw_peak = PeakSampler()"
-PEAK_MEMORY = "import resource\nprint(_tw_peak.stop(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+PEAK_MEMORY = "print(_tw_peak.stop(), _tw_peak.child_peak_mb)"
 
 
 def test_there_are_six_notebooks_with_a_kernelspec_and_a_budget_cell():

@@ -128,3 +128,111 @@ def test_hyperband_with_two_workers_runs_its_whole_plan(tmp_path):
     results = Search(spec, tmp_path).run()
     planned = tw.space.planned_trials(spec)
     assert results.trials["status"].tolist() == ["completed"] * planned
+
+
+def worker_pids(directory):
+    """The process id each worker of a search printed to its log."""
+    pids = set()
+    for log in (directory / "workers").glob("*.log"):
+        for line in log.read_text().splitlines():
+            if line.startswith("tunewidgets worker "):
+                pids.add(int(line.split(" pid ")[1].split(",")[0]))
+    return pids
+
+
+def test_the_next_search_of_the_process_is_handed_to_the_warm_worker(tmp_path, quickstart):
+    spec = tiny(quickstart, trials=2, epochs=1)
+    first = Search(spec, tmp_path / "a", keep_warm=60)
+    first.run()
+    second = Search(spec.replace(**{"tuner.seed": 7}), tmp_path / "b", keep_warm=60)
+    events = collect(second)
+    results = second.run()
+    assert first.end_reason is second.end_reason is EndReason.COMPLETED
+    assert worker_pids(tmp_path / "a") == worker_pids(tmp_path / "b")  # the same process trained both
+    assert results.trials["status"].tolist() == ["completed"] * 2
+    assert [e.epoch for e in events if isinstance(e, EpochEnded)] == [1, 1]
+    assert tw.load(tmp_path / "b").best_score == results.best_score
+
+
+def test_two_warm_workers_chief_included_take_the_next_parallel_search(tmp_path, quickstart):
+    spec = tiny(quickstart, trials=4, epochs=1).replace(**{"tuner.workers": 2})
+    Search(spec, tmp_path / "a", keep_warm=60).run()
+    second = Search(spec, tmp_path / "b", keep_warm=60)
+    results = second.run()
+    assert second.end_reason is EndReason.COMPLETED
+    assert len(worker_pids(tmp_path / "a")) == 2
+    assert worker_pids(tmp_path / "a") == worker_pids(tmp_path / "b")
+    assert results.trials["status"].tolist() == ["completed"] * 4
+
+
+def test_without_keep_warm_each_search_starts_its_own_worker(tmp_path, quickstart, monkeypatch):
+    monkeypatch.setenv("TUNEWIDGETS_KEEP_WARM", "0")
+    spec = tiny(quickstart, trials=1, epochs=1)
+    Search(spec, tmp_path / "a").run()
+    Search(spec, tmp_path / "b").run()
+    assert worker_pids(tmp_path / "a").isdisjoint(worker_pids(tmp_path / "b"))
+
+
+def test_a_warm_worker_that_died_while_waiting_is_replaced(tmp_path, quickstart):
+    from tunewidgets.workers import warm_workers
+
+    spec = tiny(quickstart, trials=1, epochs=1)
+    Search(spec, tmp_path / "a", keep_warm=60).run()
+    (pid,) = worker_pids(tmp_path / "a")
+    waiting = [p for p in warm_workers.parked() if p.pid == pid]
+    assert waiting, "the finished worker is not waiting"
+    waiting[0].kill()
+    waiting[0].wait(10)
+    second = Search(spec, tmp_path / "b", keep_warm=60)
+    second.run()
+    assert second.end_reason is EndReason.COMPLETED
+    assert pid not in worker_pids(tmp_path / "b")
+
+
+def test_a_warm_worker_exits_when_its_time_is_up(tmp_path, quickstart):
+    from tunewidgets.workers import warm_workers
+
+    Search(tiny(quickstart, trials=1, epochs=1), tmp_path, keep_warm=1).run()
+    (pid,) = worker_pids(tmp_path)
+    (process,) = [p for p in warm_workers.parked() if p.pid == pid]
+    assert process.wait(30) == 0
+
+
+def test_keep_warm_setting_is_checked(monkeypatch, tmp_path, quickstart):
+    import pytest
+
+    monkeypatch.setenv("TUNEWIDGETS_KEEP_WARM", "soon")
+    with pytest.raises(ValueError, match="TUNEWIDGETS_KEEP_WARM: expected seconds"):
+        Search(tiny(quickstart, trials=1, epochs=1), tmp_path).run()
+
+
+def test_a_waiting_worker_reads_its_next_search_from_its_input():
+    from tunewidgets import _worker
+
+    read, write = os.pipe()
+    assignment = {"argv": ["DIR", "--id", "tuner0"], "log": "tuner0.log", "env": {"A": "1"}}
+    os.write(write, json.dumps(assignment).encode()[:10])  # a line may arrive in pieces
+    os.write(write, json.dumps(assignment).encode()[10:] + b"\n")
+    assert _worker._next_assignment(10, None, fd=read) == assignment
+    os.close(write)
+    assert _worker._next_assignment(10, None, fd=read) is None  # the controller closed the pipe: exit
+    os.close(read)
+
+
+def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch):
+    import pytest
+
+    from tunewidgets import _worker
+
+    read, write = os.pipe()
+    monkeypatch.setattr(_worker, "available_mb", lambda: _worker.WARM_MIN_FREE_MB - 1)
+    monkeypatch.setattr(_worker.select, "select", lambda *a: pytest.fail("it went on waiting"))
+    assert _worker._next_assignment(30, None, fd=read) is None
+    os.close(read)
+    os.close(write)
+
+
+def test_available_memory_is_measured():
+    from tunewidgets._memory import _meminfo_available_mb, available_mb
+
+    assert 0 < available_mb() <= _meminfo_available_mb()

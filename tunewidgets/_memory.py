@@ -22,6 +22,37 @@ def rss_mb(pid: int | str = "self") -> float:
     return 0.0
 
 
+def available_mb() -> float:
+    """Memory this process's container (cgroup) or machine can still give, MB; inf where unknown."""
+    left = [_meminfo_available_mb()]
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),  # v1
+    ):
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+            with open(usage_file) as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 1 << 60:  # "max" or a huge number: no limit
+            left.append((int(limit) - usage) / 2**20)
+        break
+    return min(left)
+
+
+def _meminfo_available_mb() -> float:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return float("inf")
+
+
 def children(pid: int) -> list[int]:
     """Direct children of a process."""
     out = []
@@ -49,20 +80,30 @@ def tree_rss_mb(pid: int | None = None) -> float:
 
 
 class PeakSampler:
-    """Samples :func:`tree_rss_mb` of this process on a daemon thread; ``peak_mb`` is the highest seen."""
+    """Samples :func:`tree_rss_mb` of this process on a daemon thread; ``peak_mb`` is the highest seen.
+
+    ``child_peak_mb`` is the highest any one child (a worker) reached.
+    """
 
     def __init__(self, interval: float = 0.1):
         self.peak_mb = 0.0
+        self.child_peak_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), name="tunewidgets:memory", daemon=True)
         self._thread.start()
 
     def _run(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self.peak_mb = max(self.peak_mb, tree_rss_mb())
+            self._sample()
+
+    def _sample(self) -> None:
+        pid = os.getpid()
+        workers = [rss_mb(child) for child in children(pid)]
+        self.peak_mb = max(self.peak_mb, rss_mb(pid) + sum(workers))
+        self.child_peak_mb = max([self.child_peak_mb, *workers])
 
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
-        self.peak_mb = max(self.peak_mb, tree_rss_mb())
+        self._sample()
         return self.peak_mb

@@ -14,7 +14,8 @@ Roles:
 
 Files, all under ``<project>/workers/``: ``GO`` (written by the controller when the data is
 ready; workers import TensorFlow meanwhile), ``<id>.jsonl`` (this worker's events, one JSON line
-each), ``<id>.log`` (its output), ``<id>.end.json`` (why its training loop ended), ``STOP``
+each), ``<id>.log`` (its output), ``<id>.end.json`` (why its training loop ended),
+``<id>.served`` (a chief has stopped serving), ``STOP``
 (written by the controller: stop after the current epoch), ``chief.json`` (the chief's
 address).
 
@@ -35,6 +36,7 @@ import argparse
 import contextlib
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -44,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import atomic_write_text
-from ._memory import rss_mb
+from ._memory import available_mb, rss_mb
 from .events import EventBus
 from .results import SPEC_FILE, TUNER_DIR, EventLog
 from .spec import read_spec
@@ -61,6 +63,11 @@ def end_path(workdir: Path, worker_id: str) -> Path:
     return workdir / f"{worker_id}.end.json"
 
 
+def served_path(workdir: Path, worker_id: str) -> Path:
+    """Written by a chief once its server has stopped (the search is over)."""
+    return workdir / f"{worker_id}.served"
+
+
 class WorkerContext:
     """What the tuner hooks see in a worker: the spec, an event sink, stop and retire checks."""
 
@@ -75,7 +82,6 @@ class WorkerContext:
         self.recycle_mb = recycle_mb
         self.parent = parent
         self.trials = 0
-        self._baseline: float | None = None
         self._stop_file = self.workdir / STOP_FILE
 
     @property
@@ -88,15 +94,24 @@ class WorkerContext:
         return self.parent is not None and os.getppid() != self.parent
 
     def trial_started(self) -> None:
+        global _baseline_mb
         self.trials += 1
-        if self.trials == 2:  # the first trial paid TensorFlow's one-time costs: measure growth from here
-            self._baseline = rss_mb()
+        if self.trials == 2 and _baseline_mb is None:
+            # the process's first trial paid TensorFlow's one-time costs: measure growth from here, for the
+            # process's whole life (a warm worker carries what earlier searches left)
+            _baseline_mb = rss_mb()
 
     def should_retire(self) -> bool:
         """Called before each trial: has memory grown enough that a fresh process should take over?"""
-        if self._baseline is None or self.recycle_mb <= 0:
-            return False
-        return rss_mb() - self._baseline > self.recycle_mb
+        return _grown(self.recycle_mb)
+
+
+#: This process's memory after its first trial (None before that).
+_baseline_mb: float | None = None
+
+
+def _grown(limit_mb: float) -> bool:
+    return limit_mb > 0 and _baseline_mb is not None and rss_mb() - _baseline_mb > limit_mb
 
 
 def _die_with_parent(parent: int) -> None:
@@ -179,8 +194,7 @@ class _Server:
         self.server.stop(grace=0.2).wait()
 
 
-def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
-    """Trains as one worker; ``hard_exit`` (the process entry point) skips the interpreter's teardown."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tunewidgets._worker", description=__doc__)
     parser.add_argument("project", type=Path)
     parser.add_argument("--id", dest="worker_id", default="tuner0")
@@ -191,10 +205,47 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
     parser.add_argument("--threads", type=int, default=0, help="cores each worker may use (0: all)")
     parser.add_argument("--tensorboard", action="store_true")
     parser.add_argument("--parent", type=int, help="the controller's process id (exit when it is gone)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--keep-warm",
+        type=float,
+        default=0.0,
+        help="after the search, wait this many seconds for the controller to hand over another one on stdin",
+    )
+    return parser
 
+
+def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
+    """Trains as one worker; ``hard_exit`` (the process entry point) skips the interpreter's teardown.
+
+    The process entry point may also stay warm: after its search it waits ``--keep-warm`` seconds
+    for the controller to send another search's arguments (one JSON line on stdin:
+    ``{"argv": [...], "log": PATH}``) and trains that one with TensorFlow already imported.
+    """
+    args = _parser().parse_args(argv)
     if args.parent:
         _die_with_parent(args.parent)
+    while True:
+        code, warm = _run_search(args, may_stay=hard_exit)
+        if not warm:
+            break
+        assignment = _next_assignment(args.keep_warm, args.parent)
+        if assignment is None:
+            break
+        _redirect_output(assignment["log"])
+        os.environ.clear()
+        os.environ.update(assignment["env"])
+        args = _parser().parse_args(assignment["argv"])
+    if hard_exit:
+        # Everything is on disk (events fsynced, end file written, the oracle saved by keras-tuner
+        # at each trial end); skip TensorFlow's slow interpreter teardown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
+    """Trains one search's trials; returns the exit code and whether to stay warm for another."""
     terminate = threading.Event()
     # SIGTERM: a chief finishes serving (the search is over); any other worker ends at once, like a crash
     # (its trial is recorded by the controller), and writes nothing a newer worker could be confused by
@@ -206,6 +257,7 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
     _wait_for_go(ctx)
     reason, message = "done", ""
     server: _Server | None = None
+    interrupted = False
     try:
         if args.role == "client":
             address = args.chief or _wait_for_chief(ctx, remote=args.parent is None)
@@ -218,25 +270,69 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
                 os.environ.pop(name, None)
         reason, message, server = _train(ctx, args)
     except KeyboardInterrupt:
-        reason, message = "stopped", "interrupted"
+        reason, message, interrupted = "stopped", "interrupted", True
     except BaseException as e:  # recorded for the controller; the process fails
         reason, message = "error", f"{type(e).__name__}: {e}"
         traceback.print_exc()
     finally:
         ctx.log.close()
-        ended = {"reason": reason, "message": message, "pid": os.getpid()}
+        # an interrupted or grown worker is not worth keeping
+        warm = (
+            may_stay
+            and args.keep_warm > 0
+            and reason in ("done", "stopped")
+            and not interrupted
+            and not _grown(args.recycle_mb)
+        )
+        ended = {"reason": reason, "message": message, "pid": os.getpid(), "warm": warm}
         atomic_write_text(end_path(ctx.workdir, args.worker_id), json.dumps(ended))
         if server is not None:  # keep serving the oracle until the controller says the search is over
             while not terminate.is_set() and not ctx.orphaned:
                 terminate.wait(0.2)
             server.stop()
-        if hard_exit:
-            # Everything is on disk (events fsynced, end file written, the oracle saved by keras-tuner
-            # at each trial end); skip TensorFlow's slow interpreter teardown.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(1 if reason == "error" else 0)
-    return 1 if reason == "error" else 0
+            atomic_write_text(served_path(ctx.workdir, args.worker_id), str(os.getpid()))
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # from here on, SIGTERM ends the process
+    return (1 if reason == "error" else 0), warm
+
+
+#: A waiting worker gives its memory back once the machine or container has less than this left (MB):
+#: another notebook's search on the same Binder needs it more.
+WARM_MIN_FREE_MB = 512.0
+
+
+def _next_assignment(seconds: float, parent: int | None, fd: int = 0) -> dict[str, Any] | None:
+    """Waits for the controller's next search on stdin; None when it closed the pipe, went away, time ran
+    out, or memory is short."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    deadline = time.monotonic() + seconds
+    received = b""
+    while (left := deadline - time.monotonic()) > 0:
+        if parent is not None and os.getppid() != parent:
+            return None
+        if available_mb() < WARM_MIN_FREE_MB:
+            print(f"tunewidgets worker: less than {WARM_MIN_FREE_MB:.0f} MB of memory left; not waiting", flush=True)
+            return None
+        ready, _, _ = select.select([fd], [], [], min(0.5, left))
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return None
+        received += chunk
+        if b"\n" in received:
+            return json.loads(received.split(b"\n", 1)[0])
+    return None
+
+
+def _redirect_output(log: str) -> None:
+    """Sends this process's output to the new search's log file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Server | None]:

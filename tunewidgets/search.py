@@ -58,6 +58,9 @@ class Search:
             workers (``HOST:PORT``); ``0.0.0.0:8470`` lets workers on other machines join.
         recycle_mb: a worker process whose memory grew by this many MB since its first trial
             hands over to a fresh one between trials (0: never).
+        keep_warm: seconds a finished worker waits, TensorFlow imported, for this process's next
+            search, which then starts at once instead of after the worker's start-up (default 60,
+            or the ``TUNEWIDGETS_KEEP_WARM`` environment variable; 0: workers exit with the search).
 
     Trials train in worker processes (:mod:`tunewidgets.workers`), never in this one: a
     notebook stays responsive and light, and TensorFlow's per-model memory is given back.
@@ -83,11 +86,13 @@ class Search:
         workers: int | None = None,
         listen: str = "127.0.0.1:0",
         recycle_mb: float = 300.0,
+        keep_warm: float | None = None,
     ):
         self.spec = check(spec if workers is None else spec.replace(**{"tuner.workers": workers}))
         self.pickled_callbacks = _pickled(callbacks or [])
         self.listen = listen
         self.recycle_mb = recycle_mb
+        self.keep_warm = keep_warm
         self.directory = Path(directory)
         self.data = data
         self.overwrite = overwrite
@@ -188,7 +193,7 @@ class Search:
             unsubscribe = self.events.subscribe(eventlog)
             from .workers import WorkerPool
 
-            self._pool = WorkerPool(self, listen=self.listen, recycle_mb=self.recycle_mb)
+            self._pool = WorkerPool(self, listen=self.listen, recycle_mb=self.recycle_mb, keep_warm=self.keep_warm)
             self._pool.launch()  # they import TensorFlow while the data is prepared here
             dataset = self._prepare_data()
             objective, direction = resolve_objective(self.spec, dataset.task)

@@ -17,6 +17,7 @@ a limit.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import json
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from ._worker import CALLBACKS_FILE, CHIEF_FILE, GO_FILE, STOP_FILE, WORKERS_DIR, end_path
+from ._worker import CALLBACKS_FILE, CHIEF_FILE, GO_FILE, STOP_FILE, WORKERS_DIR, end_path, served_path
 from .events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus
 from .results import parse_event_line
 
@@ -46,6 +47,112 @@ LOCAL = "127.0.0.1:0"
 #: A worker that dies this many times in a row (without finishing a trial in between) ends the search.
 MAX_CRASHES = 3
 
+#: Seconds a finished worker stays alive, TensorFlow imported, for the next search of this process
+#: (the environment variable ``TUNEWIDGETS_KEEP_WARM`` overrides it; 0 turns it off). A search
+#: started within that time skips the worker's start-up (about 3.5 s on 2 cores); the price is the
+#: worker's memory for that long after a search.
+KEEP_WARM_SECONDS = 60.0
+
+
+def keep_warm_seconds() -> float:
+    raw = os.environ.get("TUNEWIDGETS_KEEP_WARM")
+    if raw is None:
+        return KEEP_WARM_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"TUNEWIDGETS_KEEP_WARM: expected seconds (a number, 0 to turn off), got {raw!r}") from None
+    if not seconds >= 0:
+        raise ValueError(f"TUNEWIDGETS_KEEP_WARM: expected 0 or more seconds, got {raw!r}")
+    return seconds
+
+
+class _WarmWorkers:
+    """Finished worker processes waiting for another search of this process (see ``KEEP_WARM_SECONDS``)."""
+
+    #: Hand a worker over only this long before its own wait runs out, so it cannot exit mid-handover.
+    margin = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[tuple[tuple[str, ...], float, float, subprocess.Popen[bytes]]] = []
+
+    def put(self, key: tuple[str, ...], process: subprocess.Popen[bytes], seconds: float) -> None:
+        with self._lock:
+            self._idle.append((key, time.monotonic(), seconds, process))
+            while len(self._idle) > max(2, os.cpu_count() or 1):  # never more waiting than one machine runs
+                _let_go(self._idle.pop(0)[3])
+
+    def parked(self) -> list[subprocess.Popen[bytes]]:
+        """The processes handed back (some may have exited since)."""
+        with self._lock:
+            return [process for *_, process in self._idle]
+
+    def take(self, key: tuple[str, ...], assignment: dict[str, object]) -> subprocess.Popen[bytes] | None:
+        """A waiting worker started with the same environment, given ``assignment``; None if there is none."""
+        with self._lock:
+            keep = []
+            found = None
+            for entry in self._idle:
+                entry_key, since, seconds, process = entry
+                fresh = time.monotonic() - since < seconds - self.margin and process.poll() is None
+                if found is None and fresh and entry_key == key and _hand_over(process, assignment):
+                    found = process
+                elif fresh:
+                    keep.append(entry)
+                else:
+                    _let_go(process)
+            self._idle = keep
+        return found
+
+    def close(self) -> None:
+        """Lets every waiting worker go (they exit when their input closes)."""
+        with self._lock:
+            for *_, process in self._idle:
+                _let_go(process)
+            self._idle = []
+
+
+def _hand_over(process: subprocess.Popen[bytes], assignment: dict[str, object]) -> bool:
+    try:
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(assignment).encode() + b"\n")
+        process.stdin.flush()
+        return True
+    except (OSError, ValueError):
+        _let_go(process)
+        return False
+
+
+def _let_go(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        if process.stdin is not None:
+            process.stdin.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(0)  # reap it if it already exited
+
+
+#: Environment variables a worker reads when it starts (names starting with these).
+_READ_AT_START = (
+    "KERAS",
+    "TF_",
+    "TENSORFLOW",
+    "CUDA",
+    "XLA",
+    "JAX",
+    "TORCH",
+    "OMP_",
+    "MKL",
+    "OPENBLAS",
+    "PYTHON",
+    "LD_",
+    "PATH",
+    "HOME",
+)
+
+warm_workers = _WarmWorkers()
+atexit.register(warm_workers.close)
+
 
 @dataclass
 class _Worker:
@@ -55,6 +162,7 @@ class _Worker:
     log_file: IO[bytes] | None = None
     training: bool = True  # False once its training loop has ended (a chief then only serves)
     end: dict[str, str] = field(default_factory=dict)
+    key: tuple[str, ...] = ()  # what a warm worker must match to be handed another search
 
 
 class _Tail:
@@ -95,11 +203,14 @@ class WorkerPool:
 
     poll_seconds = 0.1
 
-    def __init__(self, search: Search, *, listen: str = LOCAL, recycle_mb: float = 300.0):
+    def __init__(
+        self, search: Search, *, listen: str = LOCAL, recycle_mb: float = 300.0, keep_warm: float | None = None
+    ):
         self.search = search
         self.n = search.spec.tuner.workers
         self.listen = listen
         self.recycle_mb = recycle_mb
+        self.keep_warm = keep_warm_seconds() if keep_warm is None else keep_warm
         self.workdir = search.directory / WORKERS_DIR
         self.workers: dict[str, _Worker] = {}
         self.tails: dict[str, _Tail] = {}
@@ -176,11 +287,8 @@ class WorkerPool:
     def _start(self, worker_id: str, role: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             end_path(self.workdir, worker_id).unlink()
-        args = [
-            sys.executable,
-            "-m",
-            "tunewidgets._worker",
-            str(self.search.directory),
+        argv = [
+            str(self.search.directory.resolve()),
             "--id",
             worker_id,
             "--role",
@@ -191,19 +299,36 @@ class WorkerPool:
             str(os.getpid()),
         ]
         if role == "chief":
-            args += ["--listen", self.listen]
-        if self.n > 1:  # several on one machine: share its cores
-            args += ["--threads", str(max(1, (os.cpu_count() or 1) // self.n))]
+            argv += ["--listen", self.listen]
+        threads = max(1, (os.cpu_count() or 1) // self.n) if self.n > 1 else 0  # several on one machine share it
+        if threads:
+            argv += ["--threads", str(threads)]
         if self.search.tensorboard:
-            args.append("--tensorboard")
+            argv.append("--tensorboard")
+        if self.keep_warm:
+            argv += ["--keep-warm", str(self.keep_warm)]
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
-        log_file = open(self.workdir / f"{worker_id}.log", "ab")  # noqa: SIM115 - closed when the worker ends
-        process = subprocess.Popen(  # its own session: a terminal's Ctrl-C reaches it only through us, once
-            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
-        )
-        self.workers[worker_id] = _Worker(worker_id, role, process, log_file)
+        # A warm worker must have been started alike: TensorFlow's thread counts are fixed once it has run, and
+        # settings read at import (the Keras backend, TensorFlow's, CUDA's) cannot change; the rest it is given.
+        fixed = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_READ_AT_START))
+        key = (sys.executable, os.getcwd(), f"threads={threads}", *fixed)
+        log_path = self.workdir / f"{worker_id}.log"
+        assignment = {"argv": argv, "log": str(log_path), "env": env}
+        process = warm_workers.take(key, assignment) if self.keep_warm else None
+        log_file = None
+        if process is None:
+            log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the worker ends
+            process = subprocess.Popen(  # its own session: a terminal's Ctrl-C reaches it only through us, once
+                [sys.executable, "-m", "tunewidgets._worker", *argv],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.PIPE if self.keep_warm else subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        self.workers[worker_id] = _Worker(worker_id, role, process, log_file, key=key)
         self.started += 1
         self.tails.setdefault(worker_id, _Tail(self.workdir / f"{worker_id}.jsonl"))
 
@@ -236,7 +361,7 @@ class WorkerPool:
                 continue
             worker.end = ended
             worker.training = False
-            if worker.role != "chief":
+            if worker.role != "chief" and not self._park(worker, 0.0):  # a chief serves until the search is over
                 self._reap(worker)
             self._relay()
             reason = ended.get("reason")
@@ -332,6 +457,8 @@ class WorkerPool:
         for worker in self.workers.values():
             if worker.process is None:
                 continue
+            if self._park(worker, deadline):
+                continue
             try:
                 worker.process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -340,6 +467,23 @@ class WorkerPool:
             self._reap(worker)
         with contextlib.suppress(FileNotFoundError):
             (self.workdir / CHIEF_FILE).unlink()
+
+    def _park(self, worker: _Worker, deadline: float) -> bool:
+        """Keeps a worker that said it stays warm for this process's next search (a chief once it stopped serving)."""
+        process = worker.process
+        if process is None or not worker.end.get("warm"):
+            return False
+        if worker.role == "chief":
+            while not served_path(self.workdir, worker.worker_id).exists() and time.monotonic() < deadline:
+                if process.poll() is not None:
+                    return False
+                time.sleep(0.02)
+        if process.poll() is not None:
+            return False
+        warm_workers.put(worker.key, process, self.keep_warm)
+        worker.process = None
+        self._reap(worker)
+        return True
 
     def _reap(self, worker: _Worker) -> None:
         if worker.process is not None:
