@@ -218,8 +218,8 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
     """Trains as one worker; ``hard_exit`` (the process entry point) skips the interpreter's teardown.
 
     The process entry point may also stay warm: after its search it waits ``--keep-warm`` seconds
-    for the controller to send another search's arguments (one JSON line on stdin:
-    ``{"argv": [...], "log": PATH}``) and trains that one with TensorFlow already imported.
+    for the controller to send another search (one JSON line on stdin:
+    ``{"argv": [...], "log": PATH, "env": {...}}``) and trains that one with TensorFlow already imported.
     """
     args = _parser().parse_args(argv)
     if args.parent:
@@ -291,7 +291,8 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
                 terminate.wait(0.2)
             server.stop()
             atomic_write_text(served_path(ctx.workdir, args.worker_id), str(os.getpid()))
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # from here on, SIGTERM ends the process
+    if warm:  # while it waits, SIGTERM ends the process
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
     return (1 if reason == "error" else 0), warm
 
 
