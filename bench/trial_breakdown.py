@@ -51,7 +51,8 @@ def main() -> None:
     from keras_tuner.src.engine import tuner_utils
 
     from tunewidgets import _worker
-    from tunewidgets.events import EventBus
+    from tunewidgets.events import EventBus, TrialEnded
+    from tunewidgets.results import read_events
     from tunewidgets.search import Search
     from tunewidgets.spec import read_spec
 
@@ -108,8 +109,8 @@ def main() -> None:
         t0 = time.perf_counter()
         _worker.run([d, "--recycle-mb", "0"])
         total = time.perf_counter() - t0
-        ended = [json.loads(line) for line in (Path(d) / "workers" / "tuner0.jsonl").read_text().splitlines()]
-    trials = sum(1 for e in ended if e["event"] == "trial_ended")
+        events = read_events(Path(d) / _worker.WORKERS_DIR / "tuner0.jsonl")
+    trials = sum(1 for e in events if isinstance(e, TrialEnded))
     # the epoch timer's epochs include the checkpointing and event handling done at epoch end
     epochs_total = spent["first epoch"] + spent["later epochs"]
     inner = spent["checkpointing"] + spent["event handling"]

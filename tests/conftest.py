@@ -14,6 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "examples" / "specs"
 
 
+def collect(search) -> list:
+    """Every event a search publishes, in order."""
+    events: list = []
+    search.events.subscribe(events.append)
+    return events
+
+
 def tiny(spec: Spec, *, trials: int = 2, epochs: int = 2, samples: int = 80, **changes) -> Spec:
     """The same search on a few dozen samples, for seconds-long engine tests."""
     small = {

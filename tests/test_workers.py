@@ -12,13 +12,7 @@ import tunewidgets as tw
 from tunewidgets.events import EndReason, EpochEnded, TrialEnded, TrialStarted, TrialStatus
 from tunewidgets.search import Search
 
-from .conftest import tiny
-
-
-def collect(search):
-    events = []
-    search.events.subscribe(events.append)
-    return events
+from .conftest import collect, tiny
 
 
 def test_two_workers_share_one_oracle_and_every_trial_is_recorded(tmp_path, quickstart):

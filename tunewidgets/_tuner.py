@@ -72,6 +72,7 @@ class _EventHooks:
         self._tw_started: dict[str, float] = {}
         self._tw_execution = -1
         self._tw_polls = 0  # trial requests since the last trial began (IDLE answers in between)
+        self._tw_deferred: dict[int, DeferredBestEpoch] = {}  # this trial's, by id of keras-tuner's callback
 
     def pre_create_trial(self) -> None:
         if self._tw_search.stop_requested:
@@ -91,14 +92,13 @@ class _EventHooks:
         super().on_trial_begin(trial)  # type: ignore[misc]
         self._tw_started[trial.trial_id] = time.time()
         self._tw_execution = -1
+        self._tw_deferred = {}
         self._tw_search.events.publish(
             TrialStarted(trial.trial_id, dict(trial.hyperparameters.values), worker=self.tuner_id)  # type: ignore[attr-defined]
         )
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         self._tw_execution += 1
-        if self._tw_execution == 0:
-            self._tw_deferred = {}
         kwargs["callbacks"] = [self._deferred(c) for c in kwargs.get("callbacks", [])]
         return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
 

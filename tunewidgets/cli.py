@@ -158,9 +158,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from . import _worker
     from .errors import ProjectError
+    from .results import SPEC_FILE
 
     directory = Path(args.dir)
-    if not (directory / "spec.json").exists():
+    if not (directory / SPEC_FILE).exists():
         raise ProjectError(f"{directory} holds no search (no spec.json); point at the folder the chief writes to")
     worker_id = args.id or f"{socket.gethostname()}-{os.getpid()}"
     argv = [str(directory), "--id", worker_id, "--role", "client"]

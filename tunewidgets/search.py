@@ -251,9 +251,10 @@ class Search:
             except SpecError as e:
                 raise ProjectError(f"{d} holds a search whose spec cannot be read ({e}); use overwrite") from None
             changed = _differences(spec_to_dict(existing), spec_to_dict(self.spec))
-            if any(f not in RUN_ONLY for f in changed):
+            other = [f for f in changed if f not in RUN_ONLY]
+            if other:
                 raise ProjectError(
-                    f"{d} holds a search of another spec (differs in {', '.join(changed[:5])}); "
+                    f"{d} holds a search of another spec (differs in {', '.join(other[:5])}); "
                     "choose another folder, or overwrite it"
                 )
             if changed:

@@ -30,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ._worker import CALLBACKS_FILE, CHIEF_FILE, GO_FILE, STOP_FILE, WORKERS_DIR, end_path, served_path
 from .events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus
@@ -161,7 +161,7 @@ class _Worker:
     process: subprocess.Popen[bytes] | None = None
     log_file: IO[bytes] | None = None
     training: bool = True  # False once its training loop has ended (a chief then only serves)
-    end: dict[str, str] = field(default_factory=dict)
+    end: dict[str, Any] = field(default_factory=dict)
     key: tuple[str, ...] = ()  # what a warm worker must match to be handed another search
 
 
@@ -313,7 +313,7 @@ class WorkerPool:
         # A warm worker must have been started alike: TensorFlow's thread counts are fixed once it has run, and
         # settings read at import (the Keras backend, TensorFlow's, CUDA's) cannot change; the rest it is given.
         fixed = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_READ_AT_START))
-        key = (sys.executable, os.getcwd(), f"threads={threads}", *fixed)
+        key = (os.getcwd(), f"threads={threads}", *fixed)
         log_path = self.workdir / f"{worker_id}.log"
         assignment = {"argv": argv, "log": str(log_path), "env": env}
         process = warm_workers.take(key, assignment) if self.keep_warm else None
