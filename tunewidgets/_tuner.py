@@ -18,6 +18,7 @@ import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
 from keras_tuner.src.engine import tuner_utils
 
+from ._lean import bayesian_ready
 from .events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from .spec import Spec
 from .spec.validate import resolve_objective
@@ -246,6 +247,8 @@ def make_tuner(search: TrialContext, hypermodel: Any, task: str, directory: str,
         kwargs = dict(common, max_trials=t.max_trials, num_initial_points=t.initial_points)
     else:
         kwargs = dict(common, max_trials=t.max_trials)
+    if t.algorithm == "bayesian":
+        bayesian_ready()  # a worker imported keras-tuner without the oracle's scikit-learn and SciPy
     cls = tuner_class(t.algorithm)
     tuner = cls.__new__(cls)
     tuner._tw_init(search)

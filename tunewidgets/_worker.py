@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import atomic_write_text
+from ._lean import import_keras_tuner
 from ._memory import available_mb, rss_mb
 from .events import EventBus
 from .results import SPEC_FILE, TUNER_DIR, EventLog
@@ -251,7 +252,10 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     # (its trial is recorded by the controller), and writes nothing a newer worker could be confused by
     signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role == "chief" else os._exit(143))
 
-    import keras_tuner  # noqa: F401 - the slow import (TensorFlow) first, while the controller prepares the data
+    # the slow import (TensorFlow) first, while the controller prepares the data
+    held = import_keras_tuner()
+    if held:
+        print(f"tunewidgets worker: keras-tuner imported without {', '.join(sorted(held))} (unused here)", flush=True)
 
     ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
     _wait_for_go(ctx)
