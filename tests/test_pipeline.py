@@ -9,7 +9,8 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from tunewidgets._pipeline import InputPipelines
+from tunewidgets import _pipeline
+from tunewidgets._pipeline import VALIDATION_ROWS, InputPipelines, validation_batch
 from tunewidgets.data import prepare
 from tunewidgets.hypermodel import SpecHyperModel
 from tunewidgets.spec import DataSpec, Fixed, Spec
@@ -38,14 +39,27 @@ def test_each_training_epoch_is_every_row_once_in_a_new_order():
     assert epochs[0] != epochs[1] != epochs[2]
 
 
-def test_validation_is_one_pass_in_order_every_epoch():
+def passes(kwargs, count=2):
+    batches = iter(kwargs["validation_data"])
+    return [[next(batches)[0].numpy()[:, 0].tolist() for _ in range(kwargs["validation_steps"])] for _ in range(count)]
+
+
+def test_validation_is_one_pass_in_order_every_epoch(monkeypatch):
     v = rows(9)
     kwargs = InputPipelines(rows(4), rows(4)[:, 0], v, v[:, 0]).fit_kwargs(4)
+    assert kwargs["validation_steps"] == 1  # few rows: one step, whatever the training batch
+    assert passes(kwargs) == [[list(range(9))]] * 2
+    monkeypatch.setattr(_pipeline, "VALIDATION_ROWS", 4)
+    kwargs = InputPipelines(rows(4), rows(4)[:, 0], v, v[:, 0]).fit_kwargs(2)
     assert kwargs["validation_steps"] == 3
-    batches = iter(kwargs["validation_data"])
-    for _ in range(2):
-        passed = [next(batches)[0].numpy()[:, 0].tolist() for _ in range(kwargs["validation_steps"])]
-        assert passed == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+    assert passes(kwargs) == [[[0, 1, 2, 3], [4, 5, 6, 7], [8]]] * 2
+
+
+def test_validation_batches_hold_up_to_validation_rows_or_the_training_batch():
+    assert validation_batch(32, 200) == 200
+    assert validation_batch(32, 5000) == VALIDATION_ROWS
+    assert validation_batch(1024, 5000) == 1024
+    assert validation_batch(64, 10) == 64
 
 
 def test_pipelines_are_built_once_per_batch_size():

@@ -213,7 +213,8 @@ class SpecHyperModel(kt.HyperModel):
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         batch_size = int(hp.get("batch_size"))
-        if self._own_data(args, kwargs) and keras.backend.backend() == "tensorflow":
+        own = self._own_data(args, kwargs)
+        if own and keras.backend.backend() == "tensorflow":
             # the data set's arrays: read them through pipelines built once for the whole search
             if self._pipelines is None:
                 from ._pipeline import InputPipelines
@@ -224,6 +225,10 @@ class SpecHyperModel(kt.HyperModel):
             kwargs.update(self._pipelines.fit_kwargs(batch_size))
         else:
             kwargs["batch_size"] = batch_size
+            if own:
+                from ._pipeline import validation_batch
+
+                kwargs.setdefault("validation_batch_size", validation_batch(batch_size, len(self.dataset.x_val)))
         t = self.spec.training
         if t.early_stopping:
             from .spec.validate import resolve_objective
