@@ -8,9 +8,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 import tunewidgets as tw
 from tunewidgets.events import EndReason, EpochEnded, TrialEnded, TrialStarted, TrialStatus
 from tunewidgets.search import Search
+from tunewidgets.workers import warm_workers
 
 from .conftest import collect, tiny
 
@@ -168,8 +171,6 @@ def test_without_keep_warm_each_search_starts_its_own_worker(tmp_path, quickstar
 
 
 def test_a_warm_worker_that_died_while_waiting_is_replaced(tmp_path, quickstart):
-    from tunewidgets.workers import warm_workers
-
     spec = tiny(quickstart, trials=1, epochs=1)
     Search(spec, tmp_path / "a", keep_warm=60).run()
     (pid,) = worker_pids(tmp_path / "a")
@@ -184,8 +185,6 @@ def test_a_warm_worker_that_died_while_waiting_is_replaced(tmp_path, quickstart)
 
 
 def test_a_warm_worker_exits_when_its_time_is_up(tmp_path, quickstart):
-    from tunewidgets.workers import warm_workers
-
     Search(tiny(quickstart, trials=1, epochs=1), tmp_path, keep_warm=1).run()
     (pid,) = worker_pids(tmp_path)
     (process,) = [p for p in warm_workers.parked() if p.pid == pid]
@@ -193,8 +192,6 @@ def test_a_warm_worker_exits_when_its_time_is_up(tmp_path, quickstart):
 
 
 def test_keep_warm_setting_is_checked(monkeypatch, tmp_path, quickstart):
-    import pytest
-
     monkeypatch.setenv("TUNEWIDGETS_KEEP_WARM", "soon")
     with pytest.raises(ValueError, match="TUNEWIDGETS_KEEP_WARM: expected seconds"):
         Search(tiny(quickstart, trials=1, epochs=1), tmp_path).run()
@@ -214,8 +211,6 @@ def test_a_waiting_worker_reads_its_next_search_from_its_input():
 
 
 def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch):
-    import pytest
-
     from tunewidgets import _worker
 
     read, write = os.pipe()

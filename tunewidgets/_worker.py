@@ -354,7 +354,6 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Ser
     _configure_gpu()
     if args.threads:
         _limit_threads(args.threads)
-    import keras
 
     from ._tuner import Retire, StopRequested, TooManyFailures, make_tuner
     from .hypermodel import SpecHyperModel

@@ -49,7 +49,7 @@ MAX_CRASHES = 3
 
 #: Seconds a finished worker stays alive, TensorFlow imported, for the next search of this process
 #: (the environment variable ``TUNEWIDGETS_KEEP_WARM`` overrides it; 0 turns it off). A search
-#: started within that time skips the worker's start-up (about 3.5 s on 2 cores); the price is the
+#: started within that time skips the worker's start-up (about 2 s on 2 cores); the price is the
 #: worker's memory for that long after a search.
 KEEP_WARM_SECONDS = 60.0
 
