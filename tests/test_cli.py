@@ -27,7 +27,10 @@ def cli(*args, timeout=600, **kw):
 def test_validate_good_spec():
     result = cli("validate", str(SPECS / "grid.json"))
     assert result.returncode == 0
-    assert "valid. Search space: 16 combinations; grid search runs up to 12 trials" in result.stdout
+    assert "valid. Search space: 16 combinations. Grid search trains 12 trials x 10 epochs, 120 epochs in all." in (
+        result.stdout
+    )
+    assert "Largest model: 5,569 weights" in result.stdout
 
 
 def test_validate_bad_spec_exits_2_with_every_message(tmp_path):
@@ -82,9 +85,13 @@ def test_run_writes_results_and_tables(tmp_path):
     assert len(tw.load(out).trials) == 2
     for name in ("trials.csv", "curves.csv", "events.jsonl", "spec.json", "data.npz"):
         assert (out / name).exists()
-    # the same spec again: nothing left to do, resumes and completes at once
+    # the same spec again: nothing left to do, and it says so (no worker starts, nothing is written)
+    before = (out / "events.jsonl").read_bytes()
     again = cli("run", str(path), "--dir", str(out))
-    assert again.returncode == 0 and "Resuming random search" in again.stdout
+    assert again.returncode == 0, again.stderr
+    assert "nothing to train: this search already completed its 2 trials" in again.stdout
+    assert "Resuming" not in again.stdout
+    assert (out / "events.jsonl").read_bytes() == before
     # another spec in the same folder is refused without a traceback
     spec.replace(**{"training.epochs": 3}).save(path)
     refused = cli("run", str(path), "--dir", str(out))
@@ -155,6 +162,6 @@ def test_report_command_writes_one_html_file(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "it opens in any browser, with no kernel" in result.stdout
     text = out.read_text()
-    assert "best model on the test split (accuracy)" in text
+    assert "<th>best model on the test split</th><td>accuracy = 0." in text
     missing = cli("report", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "is not a folder" in missing.stderr

@@ -107,9 +107,10 @@ def test_controls_that_do_not_apply_are_hidden():
 
 def test_summary_shows_space_size_trials_and_epochs():
     dash = Dashboard(Spec.from_file(SPECS / "grid.json"))
-    assert "16 combinations; grid search runs up to 12 trials, 120 epochs in all" in dash.summary.value
+    assert "16 combinations. Grid search trains 12 trials x 10 epochs, 120 epochs in all." in dash.summary.value
+    assert "Largest model: 5,569 weights" in dash.summary.value
     dash.controls["tuner.max_trials"].set(100)
-    assert "up to 16 trials, 160 epochs" in dash.summary.value
+    assert "trains 16 trials x 10 epochs, 160 epochs in all" in dash.summary.value
 
 
 def test_csv_columns_are_offered_and_checked(tmp_path):

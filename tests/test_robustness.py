@@ -171,26 +171,22 @@ def test_callbacks_that_cannot_be_copied_are_refused_before_running(tmp_path):
         Search(tw.Spec(), tmp_path, callbacks=[HoldsALock()])
 
 
-def test_a_model_too_large_is_a_failed_trial_with_its_reason(tmp_path):
+def test_a_space_too_large_for_its_limit_is_refused_before_training(tmp_path):
     spec = tw.Spec.from_file("examples/specs/quickstart.json").replace(
         **{
-            "tuner.max_trials": 2,
-            "training.epochs": 1,
-            "data.samples": 60,
-            "tuner.algorithm": "grid",
             "model.layers": Fixed(1),
             "model.units": Choice((4, 512)),
             "training.max_parameters": 2_000,
-            "optimizer.learning_rate": Fixed(0.01),
-            "training.batch_size": Fixed(32),
-            "model.activation": Fixed("relu"),
         }
     )
-    results = Search(spec, tmp_path).run()
-    trials = results.trials.set_index("units")
-    assert trials.loc[4, "status"] == "completed"
-    assert trials.loc[512, "status"] == "failed"
-    assert trials.loc[512, "message"] == "the model has 11,265 weights, more than training.max_parameters (2,000)"
+    with pytest.raises(tw.SpecError) as info:
+        Search(spec, tmp_path)
+    assert str(info.value) == (
+        "model.units: the largest model of this search has 11,265 weights (about 180 KB to train, 135 KB of "
+        "checkpoint per trial), more than training.max_parameters (2,000); search fewer layers, units or filters, "
+        "or raise training.max_parameters"
+    )
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
 
 
 def test_keyboard_interrupt_records_the_search_as_stopped(tmp_path):

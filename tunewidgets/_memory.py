@@ -42,15 +42,34 @@ def available_mb() -> float:
     return min(left)
 
 
-def _meminfo_available_mb() -> float:
+def total_mb() -> float:
+    """Memory this process's container (cgroup) or machine has in all, MB; inf where unknown."""
+    total = [_meminfo_mb("MemTotal:")]
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+        except OSError:
+            continue
+        if limit.isdigit() and int(limit) < 1 << 60:
+            total.append(int(limit) / 2**20)
+        break
+    return min(total)
+
+
+def _meminfo_mb(key: str) -> float:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
     except (OSError, ValueError):
         pass
     return float("inf")
+
+
+def _meminfo_available_mb() -> float:
+    return _meminfo_mb("MemAvailable:")
 
 
 def children(pid: int) -> list[int]:

@@ -10,7 +10,9 @@ So each worker builds, per batch size, a pipeline that shuffles the row indices 
 every pass and gathers the rows of each batch (the data is held once, as Keras itself does
 for arrays), repeated forever; ``fit`` reads exactly one pass per epoch
 (``steps_per_epoch``), so every epoch still sees every row once, in a new order, with the
-last batch partial as with arrays. Validation reads one whole pass per epoch in order, in
+last batch partial as with arrays. The order of pass ``e`` of a fit is a function of the fit's
+seed and ``e`` only (stateless random numbers): a trial sees the same batches whichever worker
+trains it and whatever that worker trained before. Validation reads one whole pass per epoch in order, in
 batches of up to :data:`VALIDATION_ROWS` rows (:func:`validation_batch`).
 """
 
@@ -41,6 +43,7 @@ class InputPipelines:
         import tensorflow as tf
 
         self._tf = tf
+        self._seed = tf.Variable(0, dtype=tf.int64, trainable=False)  # read by every pass's shuffle
         self._train = (tf.constant(x_train), tf.constant(y_train))
         self._val = (tf.constant(x_val), tf.constant(y_val))
         self._cache: dict[int, dict[str, Any]] = {}
@@ -49,14 +52,26 @@ class InputPipelines:
         tf = self._tf
         x, y = arrays
         rows = int(x.shape[0])
-        indices = tf.data.Dataset.range(rows)
         if shuffle:
-            indices = indices.shuffle(rows, reshuffle_each_iteration=True)
-        batches = indices.batch(batch_size).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
-        return batches.repeat().prefetch(tf.data.AUTOTUNE)
+            seed = self._seed
 
-    def fit_kwargs(self, batch_size: int) -> dict[str, Any]:
-        """What replaces ``x``, ``y``, ``batch_size`` and ``validation_data`` in a ``fit`` call."""
+            def one_pass(number: Any) -> Any:
+                keys = tf.random.stateless_uniform([rows], seed=tf.stack([seed.read_value(), number]))
+                return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)).batch(batch_size)
+
+            indices = tf.data.Dataset.range(2**62).flat_map(one_pass)  # pass after pass, without end
+        else:
+            indices = tf.data.Dataset.range(rows).batch(batch_size).repeat()
+        batches = indices.map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
+        return batches.prefetch(tf.data.AUTOTUNE)
+
+    def fit_kwargs(self, batch_size: int, seed: int = 0) -> dict[str, Any]:
+        """What replaces ``x``, ``y``, ``batch_size`` and ``validation_data`` in a ``fit`` call.
+
+        ``seed`` decides the order of the rows in each training pass of the fit these arguments
+        are for (call this right before that ``fit``: its iterator reads the seed when it starts).
+        """
+        self._seed.assign(seed)
         if batch_size not in self._cache:
             val_rows = int(self._val[0].shape[0])
             val_batch = validation_batch(batch_size, val_rows)

@@ -9,7 +9,9 @@ the search's event bus.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import re
 import time
 from typing import Any, Protocol
@@ -20,6 +22,7 @@ from keras_tuner.src.engine import tuner_utils
 
 from ._lean import bayesian_ready
 from .events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
+from .space import max_parameters, planned_trials, random_starts, search_space_size
 from .spec import Spec
 from .spec.validate import resolve_objective
 
@@ -100,6 +103,11 @@ class _EventHooks:
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         self._tw_execution += 1
+        seed = trial_seed(self._tw_search.spec.tuner.seed, trial.trial_id, self._tw_execution)
+        import keras
+
+        keras.utils.set_random_seed(seed)  # initial weights, dropout: Python's, NumPy's and the backend's generators
+        self.hypermodel.fit_seed = seed  # type: ignore[attr-defined]  # the order of the training rows
         kwargs["callbacks"] = [self._deferred(c) for c in kwargs.get("callbacks", [])]
         return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
 
@@ -144,10 +152,8 @@ class _EventHooks:
         message = short_message(ended.message) if status is TrialStatus.FAILED else ""
         oversized = re.match(r"Oversized model: (\d+) parameters", message)
         if oversized:
-            limit = self._tw_search.spec.training.max_parameters
-            message = (
-                f"the model has {int(oversized.group(1)):,} weights, more than training.max_parameters ({limit:,})"
-            )
+            limit = max_parameters(self._tw_search.spec)
+            message = f"the model has {int(oversized.group(1)):,} weights, more than the size limit ({limit:,})"
         if status is TrialStatus.FAILED and not message:
             message = "the objective was not a number"
         self._publish_end(ended, status, message)
@@ -172,6 +178,18 @@ class _EventHooks:
         )
 
 
+def trial_seed(search_seed: int | None, trial_id: str, execution: int) -> int:
+    """The seed of one run of one trial: a function of the search's seed, the trial and the run only.
+
+    So a trial starts from the same weights and sees the same batches whichever worker trains it, in
+    whatever order, and again on resume. Without a search seed, every run gets a fresh one.
+    """
+    if search_seed is None:
+        return int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+    digest = hashlib.blake2b(f"{search_seed}/{trial_id}/{execution}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") & 0x7FFFFFFF
+
+
 class DeferredBestEpoch(tuner_utils.SaveBestEpoch):
     """Keeps the best epoch's weights in memory and writes them when training ends.
 
@@ -194,11 +212,28 @@ class DeferredBestEpoch(tuner_utils.SaveBestEpoch):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._best_weights is None:
             return
+        check_disk(self.model, os.path.dirname(self.filepath) or ".")
         current = self.model.get_weights()
         self.model.set_weights(self._best_weights)
         super()._save_model()
         self.model.set_weights(current)
         self._best_weights = None
+
+
+def check_disk(model: Any, folder: str) -> None:
+    """Fails the trial, with the figures, when the disk cannot take its checkpoint (weights and optimizer state)."""
+    import shutil
+
+    from .space import human_bytes
+
+    need = sum(math.prod(v.shape) * 4 for v in [*model.weights, *model.optimizer.variables]) + 1_000_000
+    os.makedirs(folder, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise kt_errors.FailedTrialError(
+            f"not enough disk space for this trial's checkpoint: it needs about {human_bytes(need)}, "
+            f"{human_bytes(free)} are free"
+        )
 
 
 def _is_number(v: Any) -> bool:
@@ -218,6 +253,12 @@ _BASES = {
 _CLASSES: dict[str, type] = {}
 
 
+def oracle_seed(seed: int | None) -> int | None:
+    """keras-tuner's seed for a spec's: keras-tuner reads 0 as "no seed" (``seed or random``), so 0 maps
+    to 2**31, which the spec does not allow."""
+    return 2**31 if seed == 0 else seed
+
+
 def tuner_class(algorithm: str) -> type:
     if algorithm not in _CLASSES:
         base = _BASES[algorithm]
@@ -232,25 +273,32 @@ def make_tuner(search: TrialContext, hypermodel: Any, task: str, directory: str,
     objective, direction = resolve_objective(spec, task)
     common: dict[str, Any] = dict(
         hypermodel=hypermodel,
-        max_model_size=spec.training.max_parameters,
+        max_model_size=max_parameters(spec),  # a backstop: validation already refused a space that exceeds it
         objective=kt.Objective(objective, direction=direction),
-        seed=t.seed,
+        seed=oracle_seed(t.seed),
         executions_per_trial=t.executions_per_trial,
         max_consecutive_failed_trials=t.max_consecutive_failed_trials,
         directory=directory,
         project_name=project_name,
         overwrite=False,
     )
+    # random, Bayesian and grid search train exactly the planned trials: every combination of a space
+    # smaller than max_trials, and no more
     if t.algorithm == "hyperband":
         kwargs = dict(common, max_epochs=t.max_epochs, factor=t.factor, hyperband_iterations=t.hyperband_iterations)
     elif t.algorithm == "bayesian":
-        kwargs = dict(common, max_trials=t.max_trials, num_initial_points=t.initial_points)
+        kwargs = dict(common, max_trials=planned_trials(spec), num_initial_points=random_starts(spec))
     else:
-        kwargs = dict(common, max_trials=t.max_trials)
+        kwargs = dict(common, max_trials=planned_trials(spec))
     if t.algorithm == "bayesian":
         bayesian_ready()  # a worker imported keras-tuner without the oracle's scikit-learn and SciPy
     cls = tuner_class(t.algorithm)
     tuner = cls.__new__(cls)
     tuner._tw_init(search)
     cls.__init__(tuner, **kwargs)
+    size = search_space_size(spec)
+    if math.isfinite(size) and hasattr(tuner.oracle, "_max_collisions"):
+        # keras-tuner's random sampling gives up after 20 draws of values already tried, which can end a
+        # search of a small space before it tried every combination: draw until the last one is found
+        tuner.oracle._max_collisions = int(min(100_000, max(20, 50 * size)))
     return tuner

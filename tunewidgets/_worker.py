@@ -206,6 +206,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=0, help="cores each worker may use (0: all)")
     parser.add_argument("--tensorboard", action="store_true")
     parser.add_argument("--parent", type=int, help="the controller's process id (exit when it is gone)")
+    parser.add_argument("--evaluate", metavar="TRIAL", help="a task, not a search: score a trial on the test split")
+    parser.add_argument(
+        "--save-model", nargs=2, metavar=("TRIAL", "PATH"), help="a task, not a search: save a trial's model"
+    )
     parser.add_argument(
         "--keep-warm",
         type=float,
@@ -256,6 +260,8 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     held = import_keras_tuner()
     if held:
         print(f"tunewidgets worker: keras-tuner imported without {', '.join(sorted(held))} (unused here)", flush=True)
+    if args.evaluate or args.save_model:
+        return _run_task(args, may_stay=may_stay)
 
     ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
     _wait_for_go(ctx)
@@ -298,6 +304,32 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     if warm:  # while it waits, SIGTERM ends the process
         signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
     return (1 if reason == "error" else 0), warm
+
+
+def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
+    """Scores or saves one trial's model (``--evaluate``, ``--save-model``); the controller waits for the end file."""
+    reason, message = "done", ""
+    try:
+        from .results import load
+
+        results = load(args.project)
+        if args.evaluate:
+            from .evaluation import measure, write_evaluation
+
+            write_evaluation(args.project, args.evaluate, measure(results, args.evaluate))
+        if args.save_model:
+            trial_id, path = args.save_model
+            results.model(trial_id).save(path)
+    except Exception as e:  # noqa: BLE001 - reported to the caller, who raises it
+        plain = isinstance(e, (LookupError, OSError, ValueError))
+        reason, message = "error", (str(e.args[0]) if e.args else str(e)) if plain else f"{type(e).__name__}: {e}"
+        traceback.print_exc()
+    warm = may_stay and args.keep_warm > 0 and not _grown(args.recycle_mb)
+    ended = {"reason": reason, "message": message, "pid": os.getpid(), "warm": warm}
+    atomic_write_text(end_path(args.project / WORKERS_DIR, args.worker_id), json.dumps(ended))
+    if warm:
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
+    return (0 if reason == "done" else 1), warm
 
 
 #: A waiting worker gives its memory back once the machine or container has less than this left (MB):

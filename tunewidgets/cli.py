@@ -19,52 +19,56 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class Progress:
-    """Prints a line per trial and, on a terminal, a live line per epoch."""
+    """Prints a line per trial and, on a terminal, a live line per epoch (from :class:`ProgressState`)."""
 
     def __init__(self, out: TextIO = sys.stdout):
+        from .progress import ProgressState
+
         self.out = out
         self.tty = out.isatty()
-        self.planned: int | None = None
-        self.done = 0
-        self.best: float | None = None
-        self.objective = "score"
-        self.direction = "max"
-        self.t0 = time.time()
+        self.state = ProgressState()
 
     def __call__(self, event: Any) -> None:
         from .events import EpochEnded, SearchEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
-        from .results import better, trial_number
+        from .progress import duration_text, trial_number
 
+        state = self.state
+        state.apply(event)
         if isinstance(event, SearchStarted):
-            self.planned, self.objective, self.direction = event.planned_trials, event.objective, event.direction
             verb = "Resuming" if event.resumed else "Starting"
-            self._line(
-                f"{verb} {event.algorithm} search '{event.name}': up to {event.planned_trials} trials, "
-                f"objective {event.objective} ({event.direction})"
-            )
+            self._line(f"{verb} search '{event.name}': objective {event.objective} ({event.direction})")
+            if event.plan:
+                self._line(event.plan)
+            if event.resumed:
+                self._line(f"Done before: {state.done} of {event.planned_trials} trials; {state.best_text()}")
             self._line(f"Data: {event.data_summary}")
+            for line in event.data_report:
+                self._line(f"  - {line}")
+            for note in event.notes:
+                self._line(f"Note: {note}")
         elif isinstance(event, TrialStarted):
             self._live(f"trial {trial_number(event.trial_id)} starting")
         elif isinstance(event, EpochEnded) and self.tty:
-            value = event.metrics.get(self.objective)
-            shown = f" {self.objective}={value:.4f}" if value is not None else ""
+            value = event.metrics.get(state.objective)
+            shown = f" {state.objective}={value:.4f}" if value is not None else ""
             self._live(f"trial {trial_number(event.trial_id)} epoch {event.epoch}{shown}")
         elif isinstance(event, TrialEnded):
+            number = trial_number(event.trial_id)
             if event.status is TrialStatus.STOPPED:
-                self._line(f"trial {trial_number(event.trial_id)} stopped ({event.message})")
+                self._line(f"trial {number} stopped ({event.message})")
                 return
-            self.done += 1
-            if event.score is not None and (self.best is None or better(event.score, self.best, self.direction)):
-                self.best = event.score
-            result = f"{self.objective}={event.score:.4f}" if event.score is not None else f"FAILED: {event.message}"
-            best = f"best {self.best:.4f}" if self.best is not None else "no best yet"
-            of = f"/{self.planned}" if self.planned else ""
+            result = f"{state.objective}={event.score:.4f}" if event.score is not None else f"FAILED: {event.message}"
+            elapsed = duration_text(time.time() - state.started_at)
             self._line(
-                f"[{self.done}{of}] trial {trial_number(event.trial_id)}: {result} ({event.duration:.1f}s) | "
-                f"{best} | {time.time() - self.t0:.0f}s elapsed"
+                f"[{state.counter}] trial {number}: {result} ({event.duration:.1f}s) | {state.best_text()} | "
+                f"{elapsed} elapsed"
             )
         elif isinstance(event, SearchEnded):
-            self._line(f"Search {event.reason.value}" + (f": {event.message}" if event.message else ""))
+            # an error is printed once, on stderr, by the command that ran the search
+            from .events import EndReason
+
+            if event.reason is not EndReason.ERROR:
+                self._line(f"Search {event.reason.value}" + (f": {event.message}" if event.message else ""))
 
     def _live(self, text: str) -> None:
         if self.tty:
@@ -121,16 +125,23 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, l
     for name, value in best.tuned_values().items():
         print(f"  {name} = {value}")
     if len(results.dataset.x_test):
-        print(f"Best model on the test split: {results.objective.removeprefix('val_')} = {results.test_score:.4f}")
+        try:
+            print(f"Best model on the test split: {results.test_summary()}")
+        except (RuntimeError, OSError, LookupError) as e:
+            print(f"The best model could not be scored on the test split: {e}", file=sys.stderr)
     return EXIT_OK if search.end_reason is not None and search.end_reason.value == "completed" else EXIT_FAILED
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .space import describe
+    from .space import budget_notes, describe, size_text
     from .spec import read_spec
 
     spec = read_spec(args.spec)
     print(f"{args.spec}: valid. {describe(spec)}")
+    size = size_text(spec)
+    print(size or "Largest model: counted when the data is loaded (at the start of a run).")
+    for note in budget_notes(spec):
+        print(f"Note: {note}")
     return EXIT_OK
 
 
@@ -139,10 +150,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     spec = read_spec(args.spec)
     overrides = {}
+    if args.trials is not None and spec.tuner.algorithm == "hyperband":
+        from .errors import Issue
+        from .space import planned_trials
+
+        raise SpecError(
+            Issue(
+                "tuner.max_trials",
+                f"--trials does not apply to Hyperband: its brackets decide the trials from tuner.max_epochs "
+                f"and tuner.factor ({planned_trials(spec)} trials with this spec); --epochs sets tuner.max_epochs",
+            )
+        )
     if args.trials is not None:
         overrides["tuner.max_trials"] = args.trials
-    if args.epochs is not None:
-        overrides["training.epochs"] = args.epochs
+    if args.epochs is not None:  # Hyperband trains up to its max_epochs, not training.epochs
+        overrides["tuner.max_epochs" if spec.tuner.algorithm == "hyperband" else "training.epochs"] = args.epochs
     if args.workers is not None:
         overrides["tuner.workers"] = args.workers
     if overrides:
@@ -212,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace a search of another spec in --dir")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs in DIR/tensorboard")
     p.add_argument("--trials", type=int, help="override tuner.max_trials")
-    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--epochs", type=int, help="override training.epochs (Hyperband: tuner.max_epochs)")
     p.add_argument("--workers", type=int, help="override tuner.workers: trials trained at once, one process each")
     p.add_argument(
         "--listen",

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError, Issue
+from .spec.datasets import informative_features
 from .spec.model import DataSpec
-from .spec.validate import informative_features
 
 #: Encodings tried, in order, when a CSV file is not UTF-8.
 CSV_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
@@ -195,6 +195,11 @@ def _check_csv_file(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:
         raise DataError(Issue("data.path", f"{path.name} is empty"))
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    if b"\x00" in head or control > len(head) // 100:
+        raise DataError(Issue("data.path", f"{path.name} is not a text CSV file (it holds binary data)"))
     limit = csv_size_limit()
     if size > limit:
         raise DataError(
@@ -243,6 +248,13 @@ def read_csv(path: Path) -> tuple[Any, list[str]]:
 # --------------------------------------------------------------------------- tables
 
 
+def _plain(value: Any) -> str:
+    """A value as a person writes it: ``1``, ``'yes'`` (never ``np.int64(1)``)."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    return repr(value)
+
+
 def _infer_task(y: Any, requested: str, target: str) -> str:
     import pandas as pd
 
@@ -250,10 +262,12 @@ def _infer_task(y: Any, requested: str, target: str) -> str:
     n_unique = y.nunique()
     if n_unique < 2:
         value = y.iloc[0] if len(y) else None
-        raise DataError(Issue("data.target", f"column '{target}' has only one value ({value!r}); nothing to learn"))
+        raise DataError(
+            Issue("data.target", f"column '{target}' has only one value ({_plain(value)}); nothing to learn")
+        )
     if requested == "regression":
         if not numeric:
-            sample = ", ".join(repr(v) for v in y.dropna().unique()[:3])
+            sample = ", ".join(_plain(v) for v in y.dropna().unique()[:3])
             raise DataError(Issue("data.target", f"column '{target}' holds text ({sample}); regression needs numbers"))
         return "regression"
     if requested in ("binary", "multiclass"):
@@ -268,7 +282,10 @@ def _infer_task(y: Any, requested: str, target: str) -> str:
     return "regression"
 
 
-def _encode_features(x: Any, report: list[str]) -> tuple[np.ndarray, list[str]]:
+def _encode_features(x: Any, report: list[str], train: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The feature columns as numbers: missing numbers filled with the median of the training rows
+    (``train``, positions in ``x``: the validation and test rows must not shape their own inputs),
+    text one-hot encoded."""
     import pandas as pd
 
     numeric_cols = [c for c in x.columns if pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c])]
@@ -280,13 +297,18 @@ def _encode_features(x: Any, report: list[str]) -> tuple[np.ndarray, list[str]]:
         missing = num.isna().sum()
         for col in numeric_cols:
             if missing[col]:
-                if num[col].isna().all():
-                    report.append(f"column '{col}' is empty; dropped it")
+                known = num[col].iloc[train].dropna()
+                if known.empty:
+                    where = "" if num[col].isna().all() else " in the training rows"
+                    report.append(f"column '{col}' is empty{where}; dropped it")
                     num = num.drop(columns=col)
                     continue
-                median = float(num[col].median())
+                median = float(known.median())
                 num[col] = num[col].fillna(median)
-                report.append(f"column '{col}': filled {missing[col]} missing values with the median {median:g}")
+                report.append(
+                    f"column '{col}': filled {missing[col]} missing values with the median of the training rows "
+                    f"({median:g})"
+                )
         parts.append(num)
         names.extend(num.columns)
     for col in other:
@@ -311,9 +333,8 @@ def _encode_features(x: Any, report: list[str]) -> tuple[np.ndarray, list[str]]:
     return table.to_numpy(dtype=np.float32), [str(n) for n in names]
 
 
-def _from_frame(
-    frame: Any, spec: DataSpec, report: list[str]
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None, str]:
+def _from_frame(frame: Any, spec: DataSpec, report: list[str]) -> tuple[Any, np.ndarray, list[str] | None, str]:
+    """The feature columns (a DataFrame, encoded once the rows are split), the target, its classes, the task."""
     target = spec.target
     if not target:
         raise DataError(Issue("data.target", "choose the target column"))
@@ -329,18 +350,22 @@ def _from_frame(
         raise DataError(Issue("data.columns", f"column(s) {', '.join(missing)} not in the data"))
     y_raw = frame[target]
     keep = y_raw.notna()
+    if not keep.any():
+        raise DataError(Issue("data.target", f"column '{target}' has no values: every row is empty there"))
     if not keep.all():
         report.append(f"dropped {int((~keep).sum())} rows with no value in '{target}'")
         frame = frame[keep]
         y_raw = y_raw[keep]
     if len(frame) < 10:
-        raise DataError(Issue("data.path", f"only {len(frame)} usable rows; at least 10 are needed"))
+        where = ("data.target", f"only {len(frame)} rows have a value in '{target}'") if not keep.all() else None
+        path, message = where or ("data.path", f"only {len(frame)} usable rows")
+        raise DataError(Issue(path, f"{message}; at least 10 are needed"))
     task = _infer_task(y_raw, spec.task, target)
-    x, names = _encode_features(frame[features], report)
+    features_frame = frame[features].reset_index(drop=True)
     if task == "regression":
-        return x, y_raw.to_numpy(dtype=np.float64), names, None, task
+        return features_frame, y_raw.to_numpy(dtype=np.float64), None, task
     codes, uniques = _factorize(y_raw)
-    return x, codes, names, [str(u) for u in uniques], task
+    return features_frame, codes, [str(u) for u in uniques], task
 
 
 def _factorize(y: Any) -> tuple[np.ndarray, list[Any]]:
@@ -377,7 +402,8 @@ def _from_arrays(
 # --------------------------------------------------------------------------- prepare
 
 
-def _split(x: np.ndarray, y: np.ndarray, spec: DataSpec, classify: bool) -> tuple[np.ndarray, ...]:
+def _split_rows(y: np.ndarray, spec: DataSpec, classify: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of the training, validation and test rows (stratified by class where it can be)."""
     from sklearn.model_selection import train_test_split
 
     def stratify(labels: np.ndarray, fraction: float) -> np.ndarray | None:
@@ -389,21 +415,17 @@ def _split(x: np.ndarray, y: np.ndarray, spec: DataSpec, classify: bool) -> tupl
         ok = counts.min() >= 2 and n_holdout >= len(counts) and len(labels) - n_holdout >= len(counts)
         return labels if ok else None
 
+    rows = np.arange(len(y))
     if spec.test_split > 0:
-        x_rest, x_test, y_rest, y_test = train_test_split(
-            x, y, test_size=spec.test_split, random_state=spec.seed, stratify=stratify(y, spec.test_split)
+        rest, test = train_test_split(
+            rows, test_size=spec.test_split, random_state=spec.seed, stratify=stratify(y, spec.test_split)
         )
     else:
-        x_rest, y_rest = x, y
-        x_test, y_test = x[:0], y[:0]
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest,
-        y_rest,
-        test_size=spec.validation_split,
-        random_state=spec.seed,
-        stratify=stratify(y_rest, spec.validation_split),
+        rest, test = rows, rows[:0]
+    train, val = train_test_split(
+        rest, test_size=spec.validation_split, random_state=spec.seed, stratify=stratify(y[rest], spec.validation_split)
     )
-    return x_train, y_train, x_val, y_val, x_test, y_test
+    return train, val, test
 
 
 def prepare(spec: DataSpec, data: Any = None) -> Dataset:
@@ -435,20 +457,26 @@ def prepare(spec: DataSpec, data: Any = None) -> Dataset:
         frame, notes = read_csv(Path(spec.path))
         report.extend(notes)
         report.append(f"read {len(frame)} rows and {frame.shape[1]} columns from {Path(spec.path).name}")
-        x, y, names, classes, task = _from_frame(frame, spec, report)
+        x, y, classes, task = _from_frame(frame, spec, report)
+        names = []
     else:
         if data is None:
             raise DataError(Issue("data", "source 'dataframe' needs the data passed in Python (data=...)"))
         import pandas as pd
 
         if isinstance(data, pd.DataFrame):
-            x, y, names, classes, task = _from_frame(data, spec, report)
+            x, y, classes, task = _from_frame(data, spec, report)
+            names = []
         else:
             x, y, names, classes, task = _from_arrays(data, spec, report)
     classify = task != "regression"
     if classify and classes is not None and len(classes) < 2:
         raise DataError(Issue("data.target", "the target has only one class; nothing to learn"))
-    x_train, y_train, x_val, y_val, x_test, y_test = _split(x, y, spec, classify)
+    train, val, test = _split_rows(y, spec, classify)
+    if not isinstance(x, np.ndarray):  # a table's columns: encoded with what the training rows say
+        x, names = _encode_features(x, report, train)
+    x_train, x_val, x_test = x[train], x[val], x[test]
+    y_train, y_val, y_test = y[train], y[val], y[test]
     if len(x_train) == 0 or len(x_val) == 0:
         raise DataError(Issue("data.validation_split", "too few rows to make a training and a validation set"))
     if not image and spec.scaling != "none":

@@ -53,9 +53,21 @@ class SearchStarted:
     direction: str
     algorithm: str
     planned_trials: int | None
-    epochs: int
+    epochs: int  # the most epochs one trial trains
     resumed: bool
     data_summary: str = ""
+    #: what the search will train, in words (trials, epochs, random starts): the same text ``validate`` gives
+    plan: str = ""
+    #: epochs the search trains in all (every trial and run)
+    planned_epochs: int | None = None
+    #: what data preparation did (read, imputed, encoded, dropped, scaled), one line each
+    data_report: list[str] = field(default_factory=list)
+    #: warnings to read before training (a budget that cannot work as hoped, disk space)
+    notes: list[str] = field(default_factory=list)
+    #: on resume: the trials that already ended (completed or failed) and the best of them so far
+    finished_trials: list[str] = field(default_factory=list)
+    best_trial_id: str | None = None
+    best_score: float | None = None
     time: float = field(default_factory=_now)
     kind = "search_started"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from typing import Any
 
 import keras
@@ -173,6 +174,8 @@ class SpecHyperModel(kt.HyperModel):
         self.spec = spec
         self.dataset = dataset
         self._pipelines: Any = None
+        #: The order of the training rows in the next fit (set per trial by the tuner; None: random).
+        self.fit_seed: int | None = None
 
     def declare(self, hp: kt.HyperParameters) -> dict[str, Any]:
         """Declares every hyperparameter and returns this trial's active values."""
@@ -222,7 +225,8 @@ class SpecHyperModel(kt.HyperModel):
                 d = self.dataset
                 self._pipelines = InputPipelines(d.x_train, d.y_train, d.x_val, d.y_val)
             args = ()
-            kwargs.update(self._pipelines.fit_kwargs(batch_size))
+            seed = self.fit_seed if self.fit_seed is not None else int.from_bytes(os.urandom(7), "little")
+            kwargs.update(self._pipelines.fit_kwargs(batch_size, seed))
         else:
             kwargs["batch_size"] = batch_size
             if own:

@@ -36,6 +36,7 @@ from .events import (
     event_from_dict,
     event_to_dict,
 )
+from .progress import better, trial_number
 
 if TYPE_CHECKING:
     import keras
@@ -49,12 +50,19 @@ SPEC_FILE = "spec.json"
 TUNER_DIR = "keras_tuner"
 
 
-def trial_number(trial_id: str) -> int:
-    """1-based trial number from keras-tuner's zero-padded id."""
-    try:
-        return int(trial_id) + 1
-    except ValueError:
-        return 0
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a trial that was cut short and tried again."""
+
+    status: TrialStatus
+    message: str
+    epochs: int
+    duration: float | None
+    worker: str
+
+    def __str__(self) -> str:
+        text = f"{self.status.value} after {self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        return f"{text} ({self.message})" if self.message else text
 
 
 @dataclass
@@ -72,15 +80,30 @@ class TrialRecord:
     started: float = 0.0
     #: ``(execution, metric) -> [(epoch, value), ...]``
     curves: dict[tuple[int, str], list[tuple[int, float]]] = field(default_factory=dict)
+    #: earlier attempts of this trial (a run cut short by a crash or a stop, then tried again), oldest first
+    attempts: list[Attempt] = field(default_factory=list)
 
     @property
     def number(self) -> int:
         return trial_number(self.trial_id)
 
     @property
-    def epochs(self) -> int:
-        """Epochs trained (the last epoch number seen)."""
+    def initial_epoch(self) -> int:
+        """The epoch it started from: Hyperband carries a trial on from an earlier one's weights."""
+        return int(self.hyperparameters.get("tuner/initial_epoch") or 0)
+
+    @property
+    def last_epoch(self) -> int:
+        """The number of the last epoch seen (Hyperband's carried-on trials count on from their start)."""
         return max((pts[-1][0] for pts in self.curves.values() if pts), default=0)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs this trial trained (first run): Hyperband's trial from epoch 4 to 10 trained 6."""
+        return max(0, self.last_epoch - self.initial_epoch)
+
+    def attempt_summary(self) -> Attempt:
+        return Attempt(self.status, self.message, self.epochs, self.duration, self.worker)
 
     def last(self, metric: str) -> float | None:
         """The metric's latest value (first execution)."""
@@ -90,10 +113,6 @@ class TrialRecord:
     def tuned_values(self) -> dict[str, Any]:
         """Hyperparameters without keras-tuner's internal ``tuner/...`` entries."""
         return {k: v for k, v in self.hyperparameters.items() if not k.startswith("tuner/")}
-
-
-def better(a: float, b: float, direction: str) -> bool:
-    return a > b if direction == "max" else a < b
 
 
 class SearchRecord:
@@ -114,8 +133,14 @@ class SearchRecord:
                 self.ended = None
                 self.sessions += 1
             elif isinstance(event, TrialStarted):
+                earlier = self.trials.get(event.trial_id)
+                attempts = [*earlier.attempts, earlier.attempt_summary()] if earlier is not None else []
                 self.trials[event.trial_id] = TrialRecord(
-                    event.trial_id, dict(event.hyperparameters), worker=event.worker, started=event.time
+                    event.trial_id,
+                    dict(event.hyperparameters),
+                    worker=event.worker,
+                    started=event.time,
+                    attempts=attempts,
                 )
             elif isinstance(event, EpochEnded):
                 trial = self.trials.get(event.trial_id)
@@ -159,7 +184,10 @@ class SearchRecord:
         with self._lock:
             return [
                 dataclasses.replace(
-                    t, hyperparameters=dict(t.hyperparameters), curves={k: list(v) for k, v in t.curves.items()}
+                    t,
+                    hyperparameters=dict(t.hyperparameters),
+                    curves={k: list(v) for k, v in t.curves.items()},
+                    attempts=list(t.attempts),
                 )
                 for t in self.ordered()
             ]
@@ -181,7 +209,12 @@ class SearchRecord:
         return out
 
     def trials_frame(self) -> pd.DataFrame:
-        """One row per trial: id, number, status, score, epochs, duration, message, hyperparameters."""
+        """One row per trial: id, number, status, score, epochs, duration, message, attempts, hyperparameters.
+
+        ``epochs`` are the epochs the trial trained (a Hyperband trial carried on from epoch
+        ``initial_epoch`` trained ``epochs`` more); ``attempts`` counts its runs (more than 1 when
+        a crash or a stop cut one short), ``earlier_attempts`` says how those ended.
+        """
         import pandas as pd
 
         rows = []
@@ -193,15 +226,17 @@ class SearchRecord:
                 "score": t.score,
                 "best_epoch": t.best_epoch,
                 "epochs": t.epochs,
+                "initial_epoch": t.initial_epoch,
                 "duration": t.duration,
                 "worker": t.worker,
                 "message": t.message,
+                "attempts": 1 + len(t.attempts),
+                "earlier_attempts": "; ".join(f"{i}: {a}" for i, a in enumerate(t.attempts, 1)),
             }
             for name, value in t.tuned_values().items():
                 row.setdefault(name, value)
             rows.append(row)
-        base = ["trial_id", "number", "status", "score", "best_epoch", "epochs", "duration", "worker", "message"]
-        return pd.DataFrame(rows, columns=None if rows else base)
+        return pd.DataFrame(rows, columns=None if rows else list(TRIAL_COLUMNS))
 
     def curves_frame(self) -> pd.DataFrame:
         """One row per trial, execution, epoch and metric."""
@@ -214,6 +249,23 @@ class SearchRecord:
             for epoch, value in points
         ]
         return pd.DataFrame(rows, columns=["trial_id", "execution", "epoch", "metric", "value"])
+
+
+#: The columns of ``trials.csv`` before the hyperparameters.
+TRIAL_COLUMNS = (
+    "trial_id",
+    "number",
+    "status",
+    "score",
+    "best_epoch",
+    "epochs",
+    "initial_epoch",
+    "duration",
+    "worker",
+    "message",
+    "attempts",
+    "earlier_attempts",
+)
 
 
 def _finite(x: float | None) -> bool:
@@ -305,7 +357,6 @@ class Results:
         self.record = record
         self._dataset: Dataset | None = None
         self._best_model: keras.Model | None = None
-        self._evaluation: dict[str, float] | None = None
 
     def __repr__(self) -> str:
         best = self.record.best()
@@ -368,13 +419,12 @@ class Results:
         return self._dataset
 
     def model(self, trial_id: str) -> keras.Model:
-        """The trained model of one trial (weights of its best epoch)."""
+        """The trained model of one trial (weights of its best epoch). Imports Keras into this process."""
+        from .evaluation import checkpoint_path
         from .hypermodel import SpecHyperModel, build_model, values_from_hp
 
-        trial = self.record.trials.get(trial_id)
-        if trial is None:
-            raise KeyError(f"no trial {trial_id!r} (trials: {', '.join(self.record.trials)})")
-        checkpoint = self.directory / TUNER_DIR / f"trial_{trial_id}" / "checkpoint.weights.h5"
+        trial = self._trial(trial_id)
+        checkpoint = checkpoint_path(self.directory, trial.trial_id)
         if not checkpoint.exists():
             raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
         values = values_from_hp(self.spec, self.dataset, trial.hyperparameters)
@@ -383,25 +433,48 @@ class Results:
         model.load_weights(str(checkpoint))
         return model
 
+    def _trial(self, trial_id: str) -> TrialRecord:
+        trial = self.record.trials.get(trial_id)
+        if trial is None:
+            raise KeyError(f"no trial {trial_id!r} (trials: {', '.join(self.record.trials)})")
+        return trial
+
+    def _best(self) -> TrialRecord:
+        best = self.record.best()
+        if best is None:
+            raise LookupError("no trial has completed yet")
+        return best
+
     def best_model(self) -> keras.Model:
-        """The best trial's trained model; save it with ``.save("best.keras")``."""
+        """The best trial's trained model, in this process (imports Keras); save it with ``.save("best.keras")``."""
         if self._best_model is None:
-            best = self.record.best()
-            if best is None:
-                raise LookupError("no trial has completed yet")
-            self._best_model = self.model(best.trial_id)
+            self._best_model = self.model(self._best().trial_id)
         return self._best_model
 
-    def evaluate(self) -> dict[str, float]:
-        """The best model's metrics on the held-out test split."""
-        if self._evaluation is None:
-            ds = self.dataset
-            if len(ds.x_test) == 0:
-                raise LookupError("this search kept no test split (data.test_split is 0)")
-            model = self.best_model()
-            values = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)
-            self._evaluation = {k: float(v) for k, v in values.items()}
-        return self._evaluation
+    def evaluate(self, trial_id: str | None = None) -> dict[str, float]:
+        """A trial's (the best by default) metrics on the held-out test split.
+
+        Measured in a worker process, so this process never imports TensorFlow and prints nothing;
+        the figures are kept in the project folder (``evaluation.json``) for the next reader. A
+        regression also gets its error in the target's own units (``target_rmse``, ``target_mae``).
+        """
+        from .evaluation import checkpoint_path, read_evaluation
+
+        trial_id = trial_id or self._best().trial_id
+        self._trial(trial_id)
+        if len(self.dataset.x_test) == 0:
+            raise LookupError("this search kept no test split (data.test_split is 0)")
+        if not checkpoint_path(self.directory, trial_id).exists():
+            raise FileNotFoundError(f"trial {trial_id} has no saved weights")
+        scores = read_evaluation(self.directory, trial_id)
+        if scores is None:
+            from .workers import run_task
+
+            run_task(self.directory, ["--evaluate", trial_id])
+            scores = read_evaluation(self.directory, trial_id)
+            if scores is None:  # pragma: no cover - the worker said it wrote them
+                raise RuntimeError(f"the worker did not record the evaluation of trial {trial_id}")
+        return scores
 
     @property
     def test_score(self) -> float:
@@ -409,12 +482,26 @@ class Results:
         metric = self.objective.removeprefix("val_")
         return self.evaluate()[metric]
 
+    def test_summary(self) -> str:
+        """The best model on the test split in one line (the error in the target's units for a regression)."""
+        from .evaluation import describe_test_score
+
+        ds = self.dataset
+        return describe_test_score(self.evaluate(), self.objective, ds.task, ds.target_name)
+
     def save_best_model(self, path: str | os.PathLike[str]) -> Path:
-        """Saves the best model as a ``.keras`` file."""
+        """Saves the best model as a ``.keras`` file (in a worker process: this one never imports TensorFlow)."""
         p = Path(path)
         if p.suffix != ".keras":
             raise ValueError(f"a Keras model file ends in .keras, got {p.name}")
-        self.best_model().save(p)
+        best = self._best()
+        from .workers import run_task
+
+        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run_task(self.directory, ["--save-model", best.trial_id, str(p.resolve())])
+        except RuntimeError as e:
+            raise OSError(f"could not save the model to {p}: {e}") from None
         return p
 
     def write_tables(self) -> None:

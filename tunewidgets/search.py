@@ -19,7 +19,8 @@ from .events import EndReason, Event, EventBus, SearchEnded, SearchStarted
 from .lock import ProjectLock
 from .results import EVENTS_FILE, SPEC_FILE, TUNER_DIR, EventLog, Results, SearchRecord, read_events, write_tables
 from .spec import Spec, read_spec, spec_to_dict
-from .spec.validate import check, objective_issues, resolve_objective
+from .spec.datasets import output_units
+from .spec.validate import check, objective_issues, resolve_objective, size_issues
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ PROJECT_ENTRIES = (
     "tensorboard",
     "workers",
 )
+
+#: Disk a search keeps free beside its largest checkpoint (its event log, tables, keras-tuner's files).
+DISK_MARGIN = 50 * 10**6
 
 #: Spec fields that change how a search runs, not what it finds: a search resumes across them.
 RUN_ONLY = ("tuner.workers",)
@@ -189,6 +193,14 @@ class Search:
             for event in read_events(self.directory / EVENTS_FILE):
                 self.record.apply(event)
             self.record.mark_interrupted()
+            if resumed and self.record.ended is not None and self.record.ended.reason is EndReason.COMPLETED:
+                n = len(self.record.trials)
+                reason, message = (
+                    EndReason.COMPLETED,
+                    f"nothing to train: this search already completed its {n} trial{'s' if n != 1 else ''} "
+                    "(overwrite starts it afresh)",
+                )
+                return self._finish(reason, message)  # told to the observers, not written to the log
             eventlog = EventLog(self.directory / EVENTS_FILE)
             unsubscribe = self.events.subscribe(eventlog)
             from .workers import WorkerPool
@@ -196,23 +208,7 @@ class Search:
             self._pool = WorkerPool(self, listen=self.listen, recycle_mb=self.recycle_mb, keep_warm=self.keep_warm)
             self._pool.launch()  # they import TensorFlow while the data is prepared here
             dataset = self._prepare_data()
-            objective, direction = resolve_objective(self.spec, dataset.task)
-            from .space import planned_trials
-
-            self.events.publish(
-                SearchStarted(
-                    name=self.spec.name,
-                    objective=objective,
-                    direction=direction,
-                    algorithm=self.spec.tuner.algorithm,
-                    planned_trials=planned_trials(self.spec),
-                    epochs=self.spec.tuner.max_epochs
-                    if self.spec.tuner.algorithm == "hyperband"
-                    else self.spec.training.epochs,
-                    resumed=resumed,
-                    data_summary=dataset.summary(),
-                )
-            )
+            self.events.publish(self._started(dataset, resumed))
             reason, message = self._pool.run()
         except BaseException as e:
             reason, message = EndReason.ERROR, f"{type(e).__name__}: {e}"
@@ -224,18 +220,47 @@ class Search:
             if self._pool is not None:
                 self.worker_processes = self._pool.started
             self._pool = None
-            best = self.record.best()
-            self.end_reason = reason
-            self.events.publish(
-                SearchEnded(reason, message, best.trial_id if best else None, best.score if best else None)
-            )
+            if eventlog is not None or self.error is not None:
+                self._finish(reason, message)
             if unsubscribe is not None:
                 unsubscribe()
             if eventlog is not None:
                 eventlog.close()
                 write_tables(self.record, self.directory)
-            self.results = Results(self.directory, self.spec, self.record)
+        assert self.results is not None
         return self.results
+
+    def _finish(self, reason: EndReason, message: str) -> Results:
+        """Publishes the end of the search and keeps its results."""
+        best = self.record.best()
+        self.end_reason = reason
+        self.events.publish(SearchEnded(reason, message, best.trial_id if best else None, best.score if best else None))
+        self.results = Results(self.directory, self.spec, self.record)
+        return self.results
+
+    def _started(self, dataset: Any, resumed: bool) -> SearchStarted:
+        """The start of a run: what it will train, what the data preparation did, what came before."""
+        from .space import budget_notes, describe, epochs_per_trial, planned_epochs, planned_trials
+
+        objective, direction = resolve_objective(self.spec, dataset.task)
+        best = self.record.best()
+        return SearchStarted(
+            name=self.spec.name,
+            objective=objective,
+            direction=direction,
+            algorithm=self.spec.tuner.algorithm,
+            planned_trials=planned_trials(self.spec),
+            epochs=epochs_per_trial(self.spec),
+            resumed=resumed,
+            data_summary=dataset.summary(),
+            plan=describe(self.spec),
+            planned_epochs=planned_epochs(self.spec),
+            data_report=[line for line in dataset.report if line != dataset.summary()],
+            notes=budget_notes(self.spec) + self._disk_notes(dataset),
+            finished_trials=[t.trial_id for t in self.record.ordered() if t.status.is_finished()],
+            best_trial_id=best.trial_id if best else None,
+            best_score=best.score if best else None,
+        )
 
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:
@@ -245,7 +270,10 @@ class Search:
             raise ProjectError(f"{d} is a file, not a folder")
         d.mkdir(parents=True, exist_ok=True)
         spec_path = d / SPEC_FILE
-        if spec_path.exists() and not self.overwrite:
+        started = any(isinstance(e, SearchStarted) for e in read_events(d / EVENTS_FILE))
+        if spec_path.exists() and not self.overwrite and not started:
+            self._clear_directory()  # a search that never started (its data failed to load): nothing to keep
+        elif spec_path.exists() and not self.overwrite:
             try:
                 existing = read_spec(spec_path)
             except SpecError as e:
@@ -255,18 +283,13 @@ class Search:
             if other:
                 raise ProjectError(
                     f"{d} holds a search of another spec (differs in {', '.join(other[:5])}); "
-                    "choose another folder, or overwrite it"
+                    "choose another folder, or start afresh there with overwrite (tunewidgets run --overwrite)"
                 )
             if changed:
                 self.spec.save(spec_path)  # only how it runs changed (e.g. the number of workers)
             return (d / EVENTS_FILE).exists()
         if self.overwrite:
-            for name in PROJECT_ENTRIES:
-                p = d / name
-                if p.is_dir():
-                    shutil.rmtree(p)
-                elif p.exists():
-                    p.unlink()
+            self._clear_directory()
         elif any(p.name not in (".lock",) for p in d.iterdir()):
             strays = [p.name for p in d.iterdir() if p.name != ".lock"]
             raise ProjectError(
@@ -276,6 +299,14 @@ class Search:
         self.spec.save(spec_path)
         return False
 
+    def _clear_directory(self) -> None:
+        for name in PROJECT_ENTRIES:
+            p = self.directory / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+
     def _prepare_data(self) -> Any:
         from .data import Dataset, prepare
 
@@ -284,10 +315,38 @@ class Search:
             return Dataset.load(d)
         dataset = prepare(self.spec.data, self.data)
         issues = objective_issues(self.spec, dataset.task)
+        # the size guard, now that the inputs are known (a CSV file's encoded columns, its classes)
+        issues = issues or size_issues(self.spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes))
         if issues:
             raise SpecError(issues)
+        size = self._largest(dataset).checkpoint_bytes
+        free = shutil.disk_usage(d).free
+        if free < size + DISK_MARGIN:
+            from .space import human_bytes
+
+            raise ProjectError(
+                f"not enough free disk in {d}: the largest model's checkpoint takes about {human_bytes(size)}, "
+                f"{human_bytes(free)} are free; free some space or choose a folder on another disk"
+            )
         dataset.save(d)
         return dataset
+
+    def _largest(self, dataset: Any) -> Any:
+        from .space import largest_model
+
+        return largest_model(self.spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes))
+
+    def _disk_notes(self, dataset: Any) -> list[str]:
+        from .space import human_bytes, planned_trials
+
+        need = self._largest(dataset).checkpoint_bytes * planned_trials(self.spec)
+        free = shutil.disk_usage(self.directory).free
+        if need <= free:
+            return []
+        return [
+            f"every trial keeps its checkpoint: up to {human_bytes(need)} if every model were the largest, "
+            f"and {human_bytes(free)} of disk are free; a trial that finds no room fails"
+        ]
 
 
 def _pickled(callbacks: list[Any]) -> bytes:

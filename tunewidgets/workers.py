@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -301,33 +302,9 @@ class WorkerPool:
         if role == "chief":
             argv += ["--listen", self.listen]
         threads = max(1, (os.cpu_count() or 1) // self.n) if self.n > 1 else 0  # several on one machine share it
-        if threads:
-            argv += ["--threads", str(threads)]
         if self.search.tensorboard:
             argv.append("--tensorboard")
-        if self.keep_warm:
-            argv += ["--keep-warm", str(self.keep_warm)]
-        env = dict(os.environ)
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
-        # A warm worker must have been started alike: TensorFlow's thread counts are fixed once it has run, and
-        # settings read at import (the Keras backend, TensorFlow's, CUDA's) cannot change; the rest it is given.
-        fixed = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_READ_AT_START))
-        key = (os.getcwd(), f"threads={threads}", *fixed)
-        log_path = self.workdir / f"{worker_id}.log"
-        assignment = {"argv": argv, "log": str(log_path), "env": env}
-        process = warm_workers.take(key, assignment) if self.keep_warm else None
-        log_file = None
-        if process is None:
-            log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the worker ends
-            process = subprocess.Popen(  # its own session: a terminal's Ctrl-C reaches it only through us, once
-                [sys.executable, "-m", "tunewidgets._worker", *argv],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.PIPE if self.keep_warm else subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
+        process, log_file, key = _launch(self.workdir, worker_id, argv, threads, self.keep_warm)
         self.workers[worker_id] = _Worker(worker_id, role, process, log_file, key=key)
         self.started += 1
         self.tails.setdefault(worker_id, _Tail(self.workdir / f"{worker_id}.jsonl"))
@@ -492,6 +469,95 @@ class WorkerPool:
         if worker.log_file is not None:
             worker.log_file.close()
             worker.log_file = None
+
+
+def _launch(
+    workdir: Path, worker_id: str, argv: list[str], threads: int, keep_warm: float
+) -> tuple[subprocess.Popen[bytes], IO[bytes] | None, tuple[str, ...]]:
+    """A worker process for ``argv``: a warm one started alike if there is one, else a new one.
+
+    Returns the process, its log file when it is new (close it when the process ends), and the key a
+    warm worker must match to be handed this worker's next search.
+    """
+    if threads:
+        argv = [*argv, "--threads", str(threads)]
+    if keep_warm:
+        argv = [*argv, "--keep-warm", str(keep_warm)]
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
+    # A warm worker must have been started alike: TensorFlow's thread counts are fixed once it has run, and
+    # settings read at import (the Keras backend, TensorFlow's, CUDA's) cannot change; the rest it is given.
+    fixed = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_READ_AT_START))
+    key = (os.getcwd(), f"threads={threads}", *fixed)
+    log_path = workdir / f"{worker_id}.log"
+    assignment = {"argv": argv, "log": str(log_path), "env": env}
+    process = warm_workers.take(key, assignment) if keep_warm else None
+    if process is not None:
+        return process, None, key
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the worker ends
+    process = _SPAWNER.submit(
+        subprocess.Popen,
+        [sys.executable, "-m", "tunewidgets._worker", *argv],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.PIPE if keep_warm else subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,  # its own session: a terminal's Ctrl-C reaches it only through us, once
+    ).result()
+    return process, log_file, key
+
+
+#: Worker processes are started from this one long-lived thread. A worker asks Linux for a signal when
+#: its parent dies (PR_SET_PDEATHSIG), and Linux sends it when the *thread* that started the process
+#: ends: a worker started from a search's background thread would die with that thread, warm or not.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tunewidgets:spawn")
+
+
+def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None, timeout: float = 600) -> None:
+    """Runs one task that needs Keras (``--evaluate TRIAL``, ``--save-model TRIAL PATH``) in a worker process.
+
+    The caller never imports TensorFlow: a notebook's kernel and ``tunewidgets report`` stay light and
+    quiet (TensorFlow's log lines go to the worker's log). A worker left warm by the last search does
+    it at once; otherwise a new one starts (a couple of seconds) and stays warm for what comes next.
+
+    Raises:
+        RuntimeError: with the worker's message when the task failed.
+    """
+    directory = Path(directory)
+    keep_warm = keep_warm_seconds() if keep_warm is None else keep_warm
+    workdir = directory / WORKERS_DIR
+    worker_id = "task"
+    with contextlib.suppress(FileNotFoundError):
+        end_path(workdir, worker_id).unlink()
+    argv = [str(directory.resolve()), "--id", worker_id, "--role", "solo", "--parent", str(os.getpid()), *task]
+    process, log_file, key = _launch(workdir, worker_id, argv, 0, keep_warm)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ended = _read_end(workdir, worker_id)
+            if ended is not None and ended.get("pid") == process.pid:
+                break
+            code = process.poll()
+            if code is not None or time.monotonic() > deadline:
+                if code is None:
+                    process.kill()
+                raise RuntimeError(
+                    f"the worker process ended before its task did ({_exit_text(process.poll())})"
+                    f"{_last_line(workdir, worker_id)}"
+                )
+            time.sleep(0.02)
+        if ended.get("warm") and process.poll() is None:
+            warm_workers.put(key, process, keep_warm)
+        else:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+    finally:
+        if log_file is not None:
+            log_file.close()
+    if ended.get("reason") != "done":
+        raise RuntimeError(ended.get("message") or "the task failed")
 
 
 def _replacement(worker: _Worker) -> str:

@@ -23,6 +23,7 @@ import ipywidgets as w
 
 from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
+from ..progress import ProgressState, duration_text
 from ..spec import SECTIONS, Spec, is_active, section_fields, spec_from_dict, validate
 from .controls import Control, KnobControl, ParseError, SettingControl, make_control
 
@@ -93,10 +94,7 @@ class Dashboard:
         self._views = views
         self._lock = threading.Lock()
         self._t0 = 0.0
-        self._running: dict[str, int] = {}  # trial id -> epochs done, for every trial training now
-        self._workers: set[str] = set()
-        self._epochs_planned = 0
-        self._trial_durations: list[float] = []
+        self._progress = ProgressState()
         self._columns_cache: dict[tuple[str, float], list[str]] = {}
         self._build(spec)
         self._refresh()
@@ -340,9 +338,10 @@ class Dashboard:
                 "(marked next to each control)</b>"
             )
         elif spec is not None:
-            from ..space import describe
+            from ..space import budget_notes, describe, size_text
 
-            self.summary.value = f"<b>{html.escape(describe(spec))}</b>"
+            notes = "".join(f'<div style="color:#b9770e">&#9888; {html.escape(n)}</div>' for n in budget_notes(spec))
+            self.summary.value = f"<b>{html.escape(describe(spec))}</b> {html.escape(size_text(spec))}{notes}"
 
     def _offer_columns(self, spec: Spec) -> None:
         if spec.data.source != "csv" or not spec.data.path:
@@ -422,8 +421,7 @@ class Dashboard:
     def _start(self, search: Any) -> None:
         self.search = search
         self.results = None
-        self._trial_durations = []
-        self._running, self._workers = {}, set()
+        self._progress = ProgressState()
         self._t0 = time.time()
         self.run_button.disabled = True
         self.resume_button.disabled = True
@@ -498,47 +496,40 @@ class Dashboard:
 
     # ---------------------------------------------------------------- events (search thread)
     def _on_event(self, event: Event) -> None:
+        state = self._progress
+        state.apply(event)
         if isinstance(event, SearchStarted):
-            self._epochs_planned = event.epochs
             self.progress.max = max(1, event.planned_trials or 1)
-            self.progress.value = sum(1 for t in self.search.record.trials.values() if t.status.is_finished())
+            self.progress.value = min(self.progress.max, state.done)
             verb = "Resumed" if event.resumed else "Running"
+            prepared = "".join(f"<li>{html.escape(line)}</li>" for line in event.data_report)
+            notes = "".join(f'<div style="color:#b9770e">&#9888; {html.escape(n)}</div>' for n in event.notes)
             self.status.value = (
-                f"{verb}: {html.escape(event.algorithm)} search, objective "
-                f"<b>{html.escape(event.objective)}</b> ({event.direction}). "
-                f"{html.escape(event.data_summary)}"
+                f"{verb}: {html.escape(event.plan or event.algorithm)} Objective "
+                f"<b>{html.escape(event.objective)}</b> ({event.direction}).<br>"
+                f"Data: {html.escape(event.data_summary)}"
+                + (f"<ul style='margin:2px 0'>{prepared}</ul>" if prepared else "")
+                + notes
             )
-        elif isinstance(event, TrialStarted):
-            self._running[event.trial_id] = 0
-            self._workers.add(event.worker)
-            self._show_progress(event.trial_id)
-        elif isinstance(event, EpochEnded):
-            if event.trial_id in self._running:
-                self._running[event.trial_id] = event.epoch
-            self._show_progress(event.trial_id)
+            self._show_best()
+        elif isinstance(event, (TrialStarted, EpochEnded)):
+            self._show_progress()
         elif isinstance(event, TrialEnded):
-            self._running.pop(event.trial_id, None)
-            if event.status.is_finished():
-                self.progress.value = min(self.progress.max, self.progress.value + 1)
-                self._trial_durations.append(event.duration)
-            self._show_progress(event.trial_id)
+            self.progress.value = min(self.progress.max, state.done)
+            self._show_progress()
             self._show_best()
         elif isinstance(event, SearchEnded):
             self._ended(event)
 
-    def _show_progress(self, trial_id: str) -> None:
-        from ..results import trial_number
-
-        done, planned = self.progress.value, self.progress.max
-        elapsed = time.time() - self._t0
-        running = ", ".join(
-            f"trial {trial_number(t)} epoch {epoch}/{self._epochs_planned}" for t, epoch in list(self._running.items())
+    def _show_progress(self) -> None:
+        state = self._progress
+        text = (
+            f"{state.done} of {state.planned_trials} trials done; {state.running_text()}; "
+            f"elapsed {duration_text(time.time() - self._t0)}"
         )
-        text = f"{done} of {planned} trials done; {running or 'between trials'}; elapsed {_duration(elapsed)}"
-        if self._trial_durations:
-            mean = sum(self._trial_durations) / len(self._trial_durations)
-            parallel = max(1, len(self._workers))
-            text += f"; about {_duration(mean * max(0, planned - done) / parallel)} left"
+        left = state.seconds_left()
+        if left is not None:
+            text += f"; about {duration_text(left)} left"
         self.progress_text.value = text
 
     def _show_best(self) -> None:
@@ -554,7 +545,7 @@ class Dashboard:
     def _ended(self, event: SearchEnded) -> None:
         search = self.search
         self.progress_text.value = (
-            f"{self.progress.value} of {self.progress.max} trials done; took {_duration(time.time() - self._t0)}"
+            f"{self.progress.value} of {self.progress.max} trials done; took {duration_text(time.time() - self._t0)}"
         )
         text = {
             EndReason.COMPLETED: "Search completed.",
@@ -603,12 +594,14 @@ class Dashboard:
         """Scores the best model on the test split and shows it."""
         if self.results is None:
             return None
+        self.results_output.value = "Scoring the best model on the test split (in a worker process)..."
         try:
             scores = self.results.evaluate()
-        except (LookupError, FileNotFoundError) as e:
+            line = self.results.test_summary()
+        except (LookupError, OSError, RuntimeError) as e:
             self.results_output.value = f'<span style="color:#c0392b">{html.escape(str(e))}</span>'
             return None
-        self.results_output.value = "<b>Best model on the test split</b>" + _table(scores)
+        self.results_output.value = f"<b>Best model on the test split:</b> {html.escape(line)}" + _table(scores)
         return scores
 
     def save_best_model(self, path: str | None = None) -> Path | None:
@@ -617,7 +610,7 @@ class Dashboard:
             return None
         try:
             saved = self.results.save_best_model(path or self.model_path.value)
-        except (ValueError, LookupError, OSError) as e:
+        except (ValueError, LookupError, OSError, RuntimeError) as e:
             self.results_output.value = f'<span style="color:#c0392b">{html.escape(str(e))}</span>'
             return None
         self.results_output.value = f"Saved the best model to <code>{html.escape(str(saved))}</code>"
@@ -707,17 +700,6 @@ def _to_json_form(raw: dict[str, Any]) -> dict[str, Any]:
             for k, v in raw[section].items()
         }
     return out
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
 
 
 def _inline(values: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ..results import Results, load
-from ..space import log_scaled
+from ..space import categorical, log_scaled
 from . import _data, _figures
 from ._data import IMPORTANCE_METHOD
 from .live import LiveViews, Throttle
@@ -42,19 +42,21 @@ def best_so_far(results: Any) -> go.Figure:
 def parallel_coordinates(results: Any) -> go.Figure:
     """Every varying hyperparameter and the objective, coloured by the objective."""
     r = _results(results)
-    return _figures.parallel_figure(_data.parallel_data(r.record, log_scaled(r.spec)))
+    return _figures.parallel_figure(_data.parallel_data(r.record, log_scaled(r.spec), categorical(r.spec)))
 
 
 def hyperparameter_scatter(results: Any, name: str) -> go.Figure:
     """One hyperparameter against the objective (log axis where the range was log)."""
     r = _results(results)
-    return _figures.scatter_figure(_data.scatter_data(r.record, name, log_scaled(r.spec)), r.objective)
+    scatter = _data.scatter_data(r.record, name, log_scaled(r.spec), categorical(r.spec))
+    return _figures.scatter_figure(scatter, r.objective)
 
 
 def importance(results: Any) -> go.Figure:
     """Which hyperparameters mattered most, estimated from the completed trials."""
     r = _results(results)
-    return _figures.importance_figure(_data.importance_data(r.record, log_scaled(r.spec)))
+    scales = {"log_names": log_scaled(r.spec), "categorical_names": categorical(r.spec)}
+    return _figures.importance_figure(_data.importance_data(r.record, **scales))
 
 
 def trial_table(results: Any, sort_by: str = "score") -> Any:

@@ -196,8 +196,18 @@ class ParallelData(NamedTuple):
     objective: str
 
 
-def _encode(name: str, values: list[Any], log: bool) -> Dimension:
+def _encode(name: str, values: list[Any], log: bool, categories: bool = False) -> Dimension:
     present = [v for v in values if v is not None]
+    if categories and present and all(_is_number(v) for v in present):
+        # a few numbers chosen among: one tick each, in numeric order, evenly spaced
+        order = sorted(set(present))
+        index = {v: i for i, v in enumerate(order)}
+        return Dimension(
+            name,
+            tuple(float(index[v]) if v is not None else math.nan for v in values),
+            tuple(float(i) for i in range(len(order))),
+            tuple(_fmt(v) for v in order),
+        )
     if present and all(_is_number(v) for v in present):
         if log and all(v > 0 for v in present):
             enc = tuple(math.log10(v) if v is not None else math.nan for v in values)
@@ -215,7 +225,11 @@ def _encode(name: str, values: list[Any], log: bool) -> Dimension:
     )
 
 
-def parallel_data(record: SearchRecord, log_names: set[str] | frozenset[str] = frozenset()) -> ParallelData:
+def parallel_data(
+    record: SearchRecord,
+    log_names: set[str] | frozenset[str] = frozenset(),
+    categorical_names: set[str] | frozenset[str] = frozenset(),
+) -> ParallelData:
     """One axis per hyperparameter that varies (categories as ticks), then the objective."""
     trials = [
         t
@@ -224,7 +238,8 @@ def parallel_data(record: SearchRecord, log_names: set[str] | frozenset[str] = f
     ]
     dims = []
     for name in varying_hyperparameters(trials):
-        dims.append(_encode(name, [t.tuned_values().get(name) for t in trials], name in log_names))
+        values = [t.tuned_values().get(name) for t in trials]
+        dims.append(_encode(name, values, name in log_names, name in categorical_names))
     scores = tuple(float(t.score) for t in trials)  # type: ignore[arg-type]
     dims.append(Dimension(record.objective, scores))
     return ParallelData(tuple(dims), scores, tuple(t.trial_id for t in trials), record.objective)
@@ -238,9 +253,15 @@ class ScatterData(NamedTuple):
     trial_ids: tuple[str, ...]
     log: bool
     categorical: bool
+    categories: tuple[str, ...] = ()  # the order of a categorical axis
 
 
-def scatter_data(record: SearchRecord, name: str, log_names: set[str] | frozenset[str] = frozenset()) -> ScatterData:
+def scatter_data(
+    record: SearchRecord,
+    name: str,
+    log_names: set[str] | frozenset[str] = frozenset(),
+    categorical_names: set[str] | frozenset[str] = frozenset(),
+) -> ScatterData:
     """One hyperparameter against the objective, over completed trials that used it."""
     xs, ys, texts, ids = [], [], [], []
     for t in record.snapshot():
@@ -250,11 +271,22 @@ def scatter_data(record: SearchRecord, name: str, log_names: set[str] | frozense
             ys.append(t.score)
             texts.append(hover_text(t, record.objective))
             ids.append(t.trial_id)
-    categorical = not all(_is_number(v) for v in xs)
+    numbers = all(_is_number(v) for v in xs)
+    categorical = not numbers or name in categorical_names
+    categories: tuple[str, ...] = ()
     if categorical:
-        xs = [str(v) for v in xs]
+        ordered = sorted(set(xs), key=lambda v: v if numbers else str(v))
+        categories = tuple(_fmt(v) if numbers else str(v) for v in ordered)
+        xs = [_fmt(v) if numbers else str(v) for v in xs]
     return ScatterData(
-        name, tuple(xs), tuple(ys), tuple(texts), tuple(ids), name in log_names and not categorical, categorical
+        name,
+        tuple(xs),
+        tuple(ys),
+        tuple(texts),
+        tuple(ids),
+        name in log_names and not categorical,
+        categorical,
+        categories,
     )
 
 
@@ -271,7 +303,10 @@ class ImportanceData(NamedTuple):
 
 
 def importance_data(
-    record: SearchRecord, log_names: set[str] | frozenset[str] = frozenset(), seed: int = 0
+    record: SearchRecord,
+    log_names: set[str] | frozenset[str] = frozenset(),
+    seed: int = 0,
+    categorical_names: set[str] | frozenset[str] = frozenset(),
 ) -> ImportanceData:
     """Which hyperparameters mattered most for the objective, from the completed trials.
 
@@ -296,7 +331,10 @@ def importance_data(
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.inspection import permutation_importance
 
-    columns = [_encode(n, [t.tuned_values().get(n) for t in trials], n in log_names).values for n in names]
+    columns = [
+        _encode(n, [t.tuned_values().get(n) for t in trials], n in log_names, n in categorical_names).values
+        for n in names
+    ]
     x = np.nan_to_num(np.array(columns, dtype=float).T, nan=-1.0)
     y = np.array([t.score for t in trials], dtype=float)
     if np.ptp(y) == 0:

@@ -265,6 +265,9 @@ def update_scatter(fig: go.Figure, data: ScatterData, selected: str | None = Non
         fig.data[0].customdata = data.trial_ids
         _place_ring(fig.data[1], data.trial_ids, data.x, data.y, selected)
         fig.layout.xaxis.type = "log" if data.log else "category" if data.categorical else "linear"
+        if data.categorical:
+            fig.layout.xaxis.categoryorder = "array"
+            fig.layout.xaxis.categoryarray = data.categories
         fig.layout.xaxis.title.text = data.name + (" (log scale)" if data.log else "")
         fig.layout.title.text = f"{data.name} vs objective"
 

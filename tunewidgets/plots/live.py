@@ -17,7 +17,7 @@ import ipywidgets as w
 
 from ..events import EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
 from ..results import SearchRecord
-from ..space import log_scaled
+from ..space import categorical, log_scaled
 from . import _data as data
 from . import _figures as figures
 
@@ -103,6 +103,7 @@ class LiveViews:
     def __init__(self, source: Any = None, *, interval: float = 0.5):
         self._source: Any = source if source is not None else SearchRecord()
         self.log_names: set[str] = set()
+        self.categorical_names: set[str] = set()
         self.selected: str | None = None
         self._dirty_table = True
         self._dirty_trials = True
@@ -172,6 +173,7 @@ class LiveViews:
         self._source = source
         spec = getattr(source, "spec", None)
         self.log_names = log_scaled(spec) if spec is not None else set()
+        self.categorical_names = categorical(spec) if spec is not None else set()
         self.selected = None
         self._dirty_table = self._dirty_trials = self._dirty_importance = True
         self._final = True
@@ -222,7 +224,7 @@ class LiveViews:
         self._redraw_curves()
         if trials_changed:
             figures.update_best_so_far(self.best, data.best_so_far_data(record), self.selected)
-            figures.update_parallel(self.parallel, data.parallel_data(record, self.log_names))
+            figures.update_parallel(self.parallel, data.parallel_data(record, self.log_names, self.categorical_names))
             names = data.varying_hyperparameters(record.completed())
             if list(self.hyperparameter.options) != names:
                 current = self.hyperparameter.value
@@ -233,7 +235,9 @@ class LiveViews:
         if self._dirty_importance and (self._final or now - self._importance_at >= self.importance_every):
             self._dirty_importance = False
             self._importance_at = now
-            figures.update_importance(self.importance, data.importance_data(record, self.log_names))
+            figures.update_importance(
+                self.importance, data.importance_data(record, self.log_names, categorical_names=self.categorical_names)
+            )
         if self._dirty_table and trials_changed:
             self._dirty_table = False
             self._redraw_table()
@@ -252,7 +256,7 @@ class LiveViews:
 
     def _redraw_scatter(self) -> None:
         if self.hyperparameter.value:
-            scatter = data.scatter_data(self.record, self.hyperparameter.value, self.log_names)
+            scatter = data.scatter_data(self.record, self.hyperparameter.value, self.log_names, self.categorical_names)
             figures.update_scatter(self.scatter, scatter, self.selected)
 
     def _redraw_table(self) -> None:

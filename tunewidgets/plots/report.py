@@ -30,6 +30,7 @@ body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 24px
 h1 { margin-bottom: 4px; } .muted { color: #666; }
 table.kv th { text-align: left; padding-right: 16px; font-weight: normal; color: #555; }
 table.kv td { font-weight: 600; }
+.table-box { overflow-x: auto; max-width: 100%; }
 table.trials { border-collapse: collapse; font-size: 13px; }
 table.trials th, table.trials td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
@@ -49,9 +50,9 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
 
     r = _results(results)
     record = r.record
-    from ..space import log_scaled
+    from ..space import categorical, log_scaled
 
-    logs = log_scaled(r.spec)
+    logs, cats = log_scaled(r.spec), categorical(r.spec)
     best = record.best()
     counts = record.counts()
     summary: dict[str, Any] = {
@@ -65,8 +66,8 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
         summary[f"best {r.objective}"] = f"{best.score:.4f} (trial {best.number})"
     if evaluate and best is not None:
         try:
-            summary[f"best model on the test split ({r.objective.removeprefix('val_')})"] = r.test_score
-        except (LookupError, FileNotFoundError, KeyError) as e:
+            summary["best model on the test split"] = r.test_summary()  # measured in a worker process
+        except (LookupError, OSError, KeyError, RuntimeError) as e:
             summary["test split"] = f"not evaluated: {e}"
     figs = [_figures.curves_figure(_data.curves_data(record, r.objective))]
     pair = _data.counterpart(r.objective)
@@ -75,10 +76,10 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
         if metric in _data.metrics_of(record):
             figs.append(_figures.curves_figure(_data.curves_data(record, metric)))
     figs.append(_figures.best_so_far_figure(_data.best_so_far_data(record)))
-    figs.append(_figures.importance_figure(_data.importance_data(record, logs)))
-    figs.append(_figures.parallel_figure(_data.parallel_data(record, logs)))
+    figs.append(_figures.importance_figure(_data.importance_data(record, logs, categorical_names=cats)))
+    figs.append(_figures.parallel_figure(_data.parallel_data(record, logs, cats)))
     for name in _data.varying_hyperparameters(record.completed()):
-        figs.append(_figures.scatter_figure(_data.scatter_data(record, name, logs), r.objective))
+        figs.append(_figures.scatter_figure(_data.scatter_data(record, name, logs, cats), r.objective))
     parts = []
     for i, fig in enumerate(figs):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
@@ -114,7 +115,7 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
 <h2>Comparing trials</h2>
 <div class="grid">{"".join(f"<div>{p}</div>" for p in rest)}</div>
 <h2>Trials</h2>
-{table_html}
+<div class="table-box">{table_html}</div>
 <h2>Data</h2>
 <ul>{data_report}</ul>
 <h2>Spec</h2>

@@ -427,8 +427,9 @@ class TrainingSpec:
         hi=10**12,
         nullable=True,
         label="Largest model (weights)",
-        help="Skip a trial whose model has more trainable weights than this, so a search cannot "
-        "build a model too large for the machine. Empty: no limit.",
+        help="The size limit: a search whose largest model has more weights than this is refused before "
+        "it trains, so it cannot fill the memory or the disk. Empty: a limit sized for this machine's memory "
+        "(about 33 million weights on a 2 GB Binder).",
     )
 
 
@@ -482,7 +483,9 @@ class TunerSpec:
         hi=2**31 - 1,
         nullable=True,
         label="Search seed",
-        help="Seed of the search strategy, so a search can be repeated. Empty: a new one each time.",
+        help="Repeats a search: the same seed, settings and machine give the same trials and the same scores, "
+        "with one worker or several (Bayesian search with several workers excepted). Another computer or a "
+        "GPU can differ in the last digits. Empty: a new search each time.",
     )
     max_epochs: int = setting(
         10,

@@ -12,21 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Issue, SpecError
+from .datasets import IMAGE_DATASETS, builtin_shape, builtin_task, informative_features, known_task
 from .knobs import Choice, Fixed, Range
 from .model import SECTIONS, FieldInfo, Spec, is_active, section_fields
 
-IMAGE_DATASETS = ("digits",)
-BUILTIN_TASKS = {
-    "classification": None,  # binary or multiclass, from data.classes
-    "moons": "binary",
-    "circles": "binary",
-    "regression": "regression",
-    "iris": "multiclass",
-    "wine": "multiclass",
-    "breast_cancer": "binary",
-    "digits": "multiclass",
-    "diabetes": "regression",
-}
 CLASSIFICATION_OBJECTIVES = ("accuracy", "val_accuracy")
 REGRESSION_OBJECTIVES = ("mae", "val_mae")
 
@@ -154,22 +143,24 @@ def _check_fields(spec: Spec, issues: list[Issue]) -> None:
                 _check_scalar(value, info, path, issues)
 
 
-def builtin_task(spec: Spec) -> str | None:
-    """The task of the spec's built-in data set, or ``None`` for other sources."""
-    d = spec.data
-    if d.source != "builtin" or d.name not in BUILTIN_TASKS:
-        return None
-    task = BUILTIN_TASKS[d.name]
-    if task is None:
-        task = "binary" if d.classes == 2 else "multiclass"
-    return task
+def size_issues(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> list[Issue]:
+    """The size guard: the space's largest model must fit the limit (``training.max_parameters``)."""
+    from ..space import human_bytes, largest_model, max_parameters
 
-
-def known_task(spec: Spec) -> str | None:
-    """The task as far as it is known without loading data."""
-    if spec.data.task != "auto":
-        return spec.data.task
-    return builtin_task(spec)
+    size = largest_model(spec, input_shape, outputs)
+    limit = max_parameters(spec)
+    if size.weights <= limit:
+        return []
+    whose = "training.max_parameters" if spec.training.max_parameters is not None else "the limit for this machine"
+    return [
+        Issue(
+            "model.units",
+            f"the largest model of this search has {size.weights:,} weights (about "
+            f"{human_bytes(size.training_bytes)} to train, {human_bytes(size.checkpoint_bytes)} of checkpoint per "
+            f"trial), more than {whose} ({limit:,}); search fewer layers, units or filters, "
+            "or raise training.max_parameters",
+        )
+    ]
 
 
 def _check_data(spec: Spec, issues: list[Issue], check_files: bool) -> None:
@@ -195,11 +186,6 @@ def _check_data(spec: Spec, issues: list[Issue], check_files: bool) -> None:
                 )
     if d.source == "dataframe" and d.path:
         issues.append(Issue("data.path", "a path is only used with source 'csv'"))
-
-
-def informative_features(classes: int) -> int:
-    """Informative features make_classification needs for ``classes`` classes."""
-    return max(2, math.ceil(math.log2(max(classes, 2))) + 1)
 
 
 def _check_csv_header(spec: Spec, issues: list[Issue]) -> None:
@@ -272,6 +258,31 @@ def _check_tuner(spec: Spec, issues: list[Issue]) -> None:
                         Issue(f"{section}.{name}", "grid search needs a step for every range (or use choices)")
                     )
     issues.extend(objective_issues(spec, known_task(spec)))
+    if issues:
+        return
+    from ..space import hyperband_random_trials, planned_trials, search_space_size
+
+    if t.algorithm == "bayesian" and t.initial_points is not None:
+        trials = planned_trials(spec)
+        if t.initial_points >= trials:
+            issues.append(
+                Issue(
+                    "tuner.initial_points",
+                    f"{t.initial_points} random starts with {trials} trials: Bayesian optimization would never get "
+                    f"to choose a trial itself; use fewer random starts than trials (at most {trials - 1}), "
+                    "or leave it empty",
+                )
+            )
+    if t.algorithm == "hyperband":
+        size, needed = search_space_size(spec), hyperband_random_trials(spec)
+        if size < needed:
+            issues.append(
+                Issue(
+                    "tuner.algorithm",
+                    f"Hyperband starts {needed} models with new random values, but this search space has only "
+                    f"{int(size)} combinations; use grid or random search, or search more values",
+                )
+            )
 
 
 def validate(spec: Spec, *, check_files: bool = True) -> list[Issue]:
@@ -290,6 +301,9 @@ def validate(spec: Spec, *, check_files: bool = True) -> list[Issue]:
     _check_data(spec, issues, check_files)
     _check_model(spec, issues)
     _check_tuner(spec, issues)
+    known = builtin_shape(spec)
+    if known is not None and not issues:
+        issues.extend(size_issues(spec, *known))
     return issues
 
 
