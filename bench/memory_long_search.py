@@ -34,8 +34,8 @@ def main() -> None:
 
     import tunewidgets as tw
     from tunewidgets._memory import tree_rss_mb as rss_mb
+    from tunewidgets.engine import Search
     from tunewidgets.events import TrialEnded
-    from tunewidgets.search import Search
     from tunewidgets.spec import Fixed, Range, choice
 
     spec = tw.Spec(name="long").replace(

@@ -38,10 +38,10 @@ MODES = ("cold", "warm")
 CHILD = r"""
 import json, sys, tempfile, time
 sys.path.insert(0, {root!r})
-from tunewidgets.search import Search
-from tunewidgets.spec import read_spec
+from tunewidgets.engine import Search
+from tunewidgets.spec import Spec
 from tunewidgets.events import TrialEnded, TrialStarted
-spec = read_spec({spec!r})
+spec = Spec.from_file({spec!r})
 plan = {plan!r}  # (trials, workers) of each search, run at the same time
 with tempfile.TemporaryDirectory() as d:
     def searches(name, trials):

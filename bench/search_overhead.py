@@ -95,7 +95,7 @@ def plain_keras_tuner(directory: str, trials: int, epochs: int) -> tuple[list[di
 
 def through_tunewidgets(directory: str, trials: int, epochs: int, views: bool) -> tuple[list[dict], float]:
     import tunewidgets as tw
-    from tunewidgets.search import Search
+    from tunewidgets.engine import Search
 
     if views:
         from tunewidgets.plots import LiveViews

@@ -2,7 +2,7 @@
 checkpointing (at epoch ends, and the one write after a run), event handling, and the rest
 (keras-tuner's bookkeeping, data handling).
 
-Runs a worker's training loop in this process (what ``python -m tunewidgets._worker`` does)
+Runs a worker's training loop in this process (what ``python -m tunewidgets.engine.worker`` does)
 with timers around each step, then prints each step's share of the trial time and the fixed
 costs as a ratio of the learning itself (the later epochs), all measured in this run.
 
@@ -50,11 +50,11 @@ def main() -> None:
     import keras
     from keras_tuner.src.engine import tuner_utils
 
-    from tunewidgets import _worker
+    from tunewidgets.engine import Search
+    from tunewidgets.engine import worker as _worker
+    from tunewidgets.engine.eventlog import read_events
     from tunewidgets.events import EventBus, TrialEnded
-    from tunewidgets.results import read_events
-    from tunewidgets.search import Search
-    from tunewidgets.spec import read_spec
+    from tunewidgets.spec import Spec
 
     spent: dict[str, float] = collections.defaultdict(float)
     stack: list[str] = []
@@ -83,7 +83,7 @@ def main() -> None:
             spent["first epoch" if epoch == 0 else "later epochs"] += time.perf_counter() - self.t0
 
     keras.Model.compile = timed("compile", keras.Model.compile)
-    from tunewidgets._tuner import DeferredBestEpoch
+    from tunewidgets.engine.tuner import DeferredBestEpoch
 
     tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
     DeferredBestEpoch.on_train_end = timed("checkpoint write", DeferredBestEpoch.on_train_end)
@@ -99,7 +99,7 @@ def main() -> None:
 
     hypermodel.SpecHyperModel.fit = fit_with_timer
 
-    spec = read_spec(args.spec).replace(**{"tuner.max_trials": args.trials})
+    spec = Spec.from_file(args.spec).replace(**{"tuner.max_trials": args.trials})
     with tempfile.TemporaryDirectory() as d:
         search = Search(spec, d)
         search._prepare_directory()

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from tunewidgets.codegen import model_code
 from tunewidgets.data import prepare
-from tunewidgets.hypermodel import build_model
+from tunewidgets.model.build import build_model
+from tunewidgets.model.codegen import model_code
 from tunewidgets.spec import DataSpec
 
 BASE = {

@@ -10,7 +10,7 @@ import pytest
 
 import tunewidgets as tw
 from tunewidgets.dashboard import Dashboard, safe_folder_name
-from tunewidgets.spec import Choice, Fixed, Range, Spec, spec_to_dict
+from tunewidgets.spec import Choice, Fixed, Range, Spec
 
 from .conftest import SPECS, tiny
 
@@ -19,7 +19,7 @@ from .conftest import SPECS, tiny
 def test_spec_to_dashboard_to_spec_is_unchanged(path):
     spec = Spec.from_file(path)
     dash = Dashboard(spec)
-    assert spec_to_dict(dash.spec) == spec_to_dict(spec)
+    assert dash.spec.to_dict() == spec.to_dict()
     assert dash.issues == []
     assert not dash.run_button.disabled
 
@@ -291,7 +291,7 @@ def test_two_dashboards_never_share_a_new_folder(tmp_path):
 
 
 def test_a_search_that_cannot_start_is_shown_and_raised(tmp_path):
-    from tunewidgets.lock import ProjectLock
+    from tunewidgets.engine.project import ProjectLock
 
     dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=1, epochs=1), base_dir=tmp_path)
     dash._new_folder = lambda name: tmp_path / "busy"

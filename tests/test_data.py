@@ -73,8 +73,8 @@ def test_regression_target_is_standardized_and_reported():
 
 def test_save_and_load_round_trip(tmp_path):
     ds = prepare(DataSpec(name="iris"))
-    ds.save(tmp_path)
-    back = Dataset.load(tmp_path)
+    ds.save(tmp_path / "d.npz", tmp_path / "d.json")
+    back = Dataset.load(tmp_path / "d.npz", tmp_path / "d.json")
     np.testing.assert_array_equal(back.x_test, ds.x_test)
     assert back.class_names == ds.class_names and back.task == ds.task and back.report == ds.report
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 import tunewidgets as tw
+from tunewidgets.engine import Search
 from tunewidgets.events import EndReason, EpochEnded, SearchEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
-from tunewidgets.search import Search
 from tunewidgets.spec import Choice, Fixed, Spec, choice
 
 from .conftest import SPECS, collect, tiny
@@ -27,7 +27,7 @@ def test_each_tuner_runs_from_its_example_spec(name, tmp_path):
     results = search.run()
     assert search.end_reason is EndReason.COMPLETED
     trials = results.trials
-    expected = tw.space.planned_trials(spec) if name == "hyperband" else 3
+    expected = tw.spec.budget.planned_trials(spec) if name == "hyperband" else 3
     assert len(trials) == expected
     assert (trials["status"] == "completed").all()
     assert trials["score"].between(0, 1).all()

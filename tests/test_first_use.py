@@ -17,11 +17,10 @@ import numpy as np
 import pytest
 
 import tunewidgets as tw
-from tunewidgets import space
 from tunewidgets.cli import Progress, main
+from tunewidgets.engine import Search
 from tunewidgets.events import EpochEnded, TrialEnded, TrialStarted, TrialStatus
-from tunewidgets.search import Search
-from tunewidgets.spec import Choice, Fixed, Range, Spec, choice
+from tunewidgets.spec import Choice, Fixed, Range, Spec, budget, choice, size, space
 
 from .conftest import SPECS, collect, tiny
 from .test_cli import cli
@@ -50,7 +49,7 @@ def test_the_quickstart_twice_with_its_seed_gives_the_same_scores(tmp_path, quic
 
 
 def test_a_trials_seed_depends_on_the_search_seed_the_trial_and_the_run_only():
-    from tunewidgets._tuner import oracle_seed, trial_seed
+    from tunewidgets.engine.tuner import oracle_seed, trial_seed
 
     assert trial_seed(42, "03", 0) == trial_seed(42, "03", 0)
     assert len({trial_seed(42, "03", 0), trial_seed(42, "04", 0), trial_seed(42, "03", 1), trial_seed(7, "03", 0)}) == 4
@@ -60,7 +59,7 @@ def test_a_trials_seed_depends_on_the_search_seed_the_trial_and_the_run_only():
 
 def test_the_row_order_of_a_fit_is_a_function_of_its_seed():
     pytest.importorskip("tensorflow")
-    from tunewidgets._pipeline import InputPipelines
+    from tunewidgets.model.pipeline import InputPipelines
 
     x = np.arange(50, dtype=np.float32).reshape(50, 1)
     pipelines = InputPipelines(x, x[:, 0], x[:5], x[:5, 0])
@@ -80,12 +79,12 @@ def test_the_row_order_of_a_fit_is_a_function_of_its_seed():
 
 def test_a_space_too_large_for_the_machine_is_refused_with_the_figures(monkeypatch):
     monkeypatch.setattr("tunewidgets._memory.total_mb", lambda: 2048.0)  # a Binder
-    assert space.default_max_parameters() == 33_000_000
+    assert size.default_max_parameters() == 33_000_000
     huge = Spec().replace(**{"model.layers": Fixed(10), "model.units": Fixed(8192)})
     issues = huge.validate()
     assert [i.path for i in issues] == ["model.units"]
-    assert issues[0].message.startswith("the largest model of this search has 604,233,729 weights (about 9.67 GB")
-    assert "7.25 GB of checkpoint per trial), more than the limit for this machine (33,000,000)" in issues[0].message
+    assert issues[0].message.startswith("the largest model of this search has 604,233,729 weights (about 9.7 GB")
+    assert "7.3 GB of checkpoint per trial), more than the limit for this machine (33,000,000)" in issues[0].message
     # the spec's own limit overrides the default
     assert huge.replace(**{"training.max_parameters": 10**9}).validate() == []
 
@@ -111,7 +110,8 @@ def test_a_space_too_large_for_the_machine_is_refused_with_the_figures(monkeypat
 )
 def test_the_largest_model_estimate_is_what_keras_builds(changes):
     from tunewidgets.data import prepare
-    from tunewidgets.hypermodel import SpecHyperModel, build_model
+    from tunewidgets.model.build import build_model
+    from tunewidgets.model.hypermodel import SpecHyperModel
     from tunewidgets.spec.datasets import builtin_shape
 
     spec = Spec().replace(**changes)
@@ -145,7 +145,7 @@ def test_the_largest_model_estimate_is_what_keras_builds(changes):
         hp = kt.HyperParameters()
         hp.values.update({p.name: value for p, value in zip(space_.space, combo, strict=True)})
         largest = max(largest, build_model(hypermodel.declare(hp), ds, 2).count_params())
-    assert space.largest_model(spec, shape, outputs).weights == largest
+    assert size.largest_model(spec, shape, outputs).weights == largest
 
 
 def test_the_size_guard_counts_a_csv_files_columns_once_they_are_loaded(tmp_path):
@@ -175,7 +175,7 @@ def test_a_checkpoint_that_does_not_fit_on_the_disk_fails_its_trial(monkeypatch,
     import keras
     from keras_tuner.src import errors as kt_errors
 
-    from tunewidgets._tuner import check_disk
+    from tunewidgets.engine.tuner import check_disk
 
     model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(100)])
     model.compile(optimizer="adam", loss="mse")
@@ -226,9 +226,9 @@ def budget_spec(algorithm, **changes):
     ids=["random", "random-small-space", "grid", "bayesian", "hyperband", "two-runs"],
 )
 def test_validate_and_run_agree_on_trials_and_epochs(tmp_path, spec):
-    planned_trials, planned_epochs = space.planned_trials(spec), space.planned_epochs(spec)
-    assert f"trains {planned_trials} trials" in space.describe(spec)
-    assert f"{planned_epochs:,} epochs in all" in space.describe(spec)
+    planned_trials, planned_epochs = budget.planned_trials(spec), budget.planned_epochs(spec)
+    assert f"trains {planned_trials} trials" in spec.describe()
+    assert f"{planned_epochs:,} epochs in all" in spec.describe()
     search = Search(spec, tmp_path)
     events = collect(search)
     search.run()
@@ -240,28 +240,28 @@ def test_validate_and_run_agree_on_trials_and_epochs(tmp_path, spec):
     assert sum(int(r["epochs"]) for r in rows) * runs == planned_epochs  # epochs each trial trained
     started = next(e for e in events if isinstance(e, tw.events.SearchStarted))
     assert started.planned_trials == planned_trials and started.planned_epochs == planned_epochs
-    assert started.plan == space.describe(spec)
+    assert started.plan == spec.describe()
 
 
 def test_bayesian_random_starts_scale_with_the_budget():
     spec = Spec.from_file(SPECS / "quickstart.json").replace(**{"tuner.algorithm": "bayesian"})
     assert space.tuned_knobs(spec) == 5  # layers, units, activation, learning rate, batch size
-    assert space.random_starts(spec) == 3  # a third of 10 trials (keras-tuner's own default would be 45)
-    assert "The first 3 trials are random, then its model of the objective chooses 7." in space.describe(spec)
-    assert space.random_starts(spec.replace(**{"tuner.max_trials": 60})) == 15  # 3 per searched knob at most
-    assert space.random_starts(spec.replace(**{"tuner.initial_points": 4})) == 4
-    assert space.budget_notes(spec) == []
-    assert space.budget_notes(spec.replace(**{"tuner.max_trials": 2})) == [
+    assert budget.random_starts(spec) == 3  # a third of 10 trials (keras-tuner's own default would be 45)
+    assert "The first 3 trials are random, then its model of the objective chooses 7." in spec.describe()
+    assert budget.random_starts(spec.replace(**{"tuner.max_trials": 60})) == 15  # 3 per searched knob at most
+    assert budget.random_starts(spec.replace(**{"tuner.initial_points": 4})) == 4
+    assert budget.budget_notes(spec) == []
+    assert budget.budget_notes(spec.replace(**{"tuner.max_trials": 2})) == [
         "With 2 trials, Bayesian optimization only has time for its 2 random starts: it will be a random search. "
         "Give it more trials (10 or more) to let its model choose."
     ]
 
 
 def test_the_oracle_gets_the_random_starts_and_the_exact_trial_count(tmp_path):
-    from tunewidgets._tuner import make_tuner
     from tunewidgets.data import prepare
+    from tunewidgets.engine.tuner import make_tuner
     from tunewidgets.events import EventBus
-    from tunewidgets.hypermodel import SpecHyperModel
+    from tunewidgets.model.hypermodel import SpecHyperModel
 
     spec = Spec.from_file(SPECS / "quickstart.json").replace(
         **{"tuner.algorithm": "bayesian", "tuner.max_trials": 12, "model.units": Choice((8, 16))}
@@ -282,7 +282,7 @@ def test_the_oracle_gets_the_random_starts_and_the_exact_trial_count(tmp_path):
 
     ds = prepare(spec.data)
     tuner = make_tuner(Context(spec), SpecHyperModel(spec, ds), ds.task, str(tmp_path), "kt")
-    assert tuner.oracle.num_initial_points == space.random_starts(spec) == 4
+    assert tuner.oracle.num_initial_points == budget.random_starts(spec) == 4
     assert tuner.oracle.max_trials == 12
     small = spec.replace(
         **{
@@ -294,7 +294,7 @@ def test_the_oracle_gets_the_random_starts_and_the_exact_trial_count(tmp_path):
         }
     )
     tuner = make_tuner(Context(small), SpecHyperModel(small, ds), ds.task, str(tmp_path), "kt2")
-    assert tuner.oracle.max_trials == space.planned_trials(small) == 4
+    assert tuner.oracle.max_trials == budget.planned_trials(small) == 4
     assert tuner.oracle._max_collisions >= 200  # draws until the last combination is found
 
 
@@ -496,11 +496,11 @@ def test_a_load_error_is_printed_once(tmp_path):
 def test_missing_values_are_filled_with_the_median_of_the_training_rows(tmp_path):
     rows = [f"{i % 7},{'' if i % 5 == 0 else i},{i % 2}" for i in range(100)]
     ds = prepare_csv(tmp_path, "a,b,y\n" + "\n".join(rows) + "\n", scaling="none")
-    from tunewidgets.data import _split_rows
+    from tunewidgets.data.prepare import split_rows
 
     b = np.array([math.nan if i % 5 == 0 else i for i in range(100)], dtype=float)
     y = np.array([i % 2 for i in range(100)])
-    train, _, _ = _split_rows(y, tw.spec.DataSpec(source="csv", path="x", target="y"), True)
+    train, _, _ = split_rows(y, tw.spec.DataSpec(source="csv", path="x", target="y"), True)
     median = float(np.nanmedian(b[train]))
     assert median != float(np.nanmedian(b))  # the training rows alone give another median here
     assert any(
@@ -564,9 +564,10 @@ def test_evaluate_and_the_report_never_import_tensorflow_here(tmp_path, quicksta
 
 
 def test_report_table_scrolls_choices_are_categories_and_files_respect_the_umask(tmp_path):
+    from tunewidgets.engine.eventlog import write_tables
+    from tunewidgets.engine.record import SearchRecord
     from tunewidgets.events import SearchStarted
     from tunewidgets.plots import _data, _figures
-    from tunewidgets.results import SearchRecord, write_tables
 
     spec = Spec().replace(**{"regularization.dropout": choice(0.0, 0.25)})
     record = SearchRecord()
@@ -591,7 +592,7 @@ def test_report_table_scrolls_choices_are_categories_and_files_respect_the_umask
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask
-    from tunewidgets.results import Results
+    from tunewidgets.engine.results import Results
 
     (tmp_path / "spec.json").write_text(spec.to_json())
     html = tw.plots.write_report(Results(tmp_path, spec, record), tmp_path / "r.html", evaluate=False).read_text()

@@ -9,9 +9,10 @@ import keras_tuner as kt
 import pytest
 
 from tunewidgets.data import prepare
-from tunewidgets.hypermodel import SpecHyperModel, build_model, make_optimizer
-from tunewidgets.space import hyperband_trials, planned_trials, search_space_size
+from tunewidgets.model.build import build_model, make_optimizer
+from tunewidgets.model.hypermodel import SpecHyperModel
 from tunewidgets.spec import Choice, DataSpec, Fixed, Range, Spec, choice
+from tunewidgets.spec.budget import hyperband_trials, planned_trials, search_space_size
 
 from .test_codegen import BASE
 

@@ -9,10 +9,10 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from tunewidgets import _pipeline
-from tunewidgets._pipeline import VALIDATION_ROWS, InputPipelines, validation_batch
 from tunewidgets.data import prepare
-from tunewidgets.hypermodel import SpecHyperModel
+from tunewidgets.model import pipeline as _pipeline
+from tunewidgets.model.pipeline import VALIDATION_ROWS, InputPipelines, validation_batch
+from tunewidgets.model.hypermodel import SpecHyperModel
 from tunewidgets.spec import DataSpec, Fixed, Spec
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data pipelines: TensorFlow backend")

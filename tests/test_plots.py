@@ -9,6 +9,7 @@ import time
 import pytest
 from plotly.callbacks import InputDeviceState, Points
 
+from tunewidgets.engine.record import SearchRecord
 from tunewidgets.events import (
     EndReason,
     EpochEnded,
@@ -21,7 +22,6 @@ from tunewidgets.events import (
 from tunewidgets.plots import _data as data
 from tunewidgets.plots import _figures as figures
 from tunewidgets.plots.live import LiveViews, Throttle
-from tunewidgets.results import SearchRecord
 
 
 def stream(n_trials, n_epochs, *, fail=(), running_last=False, objective="val_accuracy", direction="max"):
@@ -215,8 +215,8 @@ def test_a_long_search_stream_stays_bounded_and_complete():
 
 def test_report_is_self_contained(tmp_path):
     import tunewidgets as tw
+    from tunewidgets.engine.eventlog import EventLog
     from tunewidgets.plots import write_report
-    from tunewidgets.results import EventLog
 
     d = tmp_path / "search"
     d.mkdir()

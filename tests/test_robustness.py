@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tunewidgets as tw
+from tunewidgets.engine import Search
 from tunewidgets.events import EndReason
-from tunewidgets.search import Search
-from tunewidgets.spec import SECTIONS, Choice, Fixed, Range, Spec, section_fields, spec_from_dict, validate
+from tunewidgets.spec import SECTIONS, Choice, Fixed, Range, Spec, section_fields
 
 # ---------------------------------------------------------------------- anything JSON can hold
 
@@ -44,11 +44,11 @@ broken_specs = st.fixed_dictionaries(
 @given(broken_specs)
 def test_broken_spec_files_give_spec_errors_only(raw):
     try:
-        spec = spec_from_dict(json.loads(json.dumps(raw)))
+        spec = Spec.from_dict(json.loads(json.dumps(raw)))
     except tw.SpecError as e:
         assert e.issues and all(str(i) for i in e.issues)
     else:
-        assert validate(spec) == []
+        assert spec.validate() == []
 
 
 # ---------------------------------------------------------------------- plausible specs, run for real
@@ -120,7 +120,7 @@ def plausible_specs(draw):
 )
 @given(plausible_specs())
 def test_engine_never_breaks_on_any_spec(tmp_path_factory, spec):
-    issues = validate(spec)
+    issues = spec.validate()
     directory = tmp_path_factory.mktemp("run")
     if issues:
         with pytest.raises(tw.SpecError):

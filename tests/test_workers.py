@@ -11,9 +11,9 @@ import time
 import pytest
 
 import tunewidgets as tw
+from tunewidgets.engine import Search
+from tunewidgets.engine.warm import warm_workers
 from tunewidgets.events import EndReason, EpochEnded, TrialEnded, TrialStarted, TrialStatus
-from tunewidgets.search import Search
-from tunewidgets.workers import warm_workers
 
 from .conftest import collect, tiny
 
@@ -41,7 +41,7 @@ def test_two_workers_share_one_oracle_and_every_trial_is_recorded(tmp_path, quic
 
 def test_trials_never_train_in_the_calling_process(tmp_path, quickstart):
     code = (
-        "import sys; from tunewidgets.search import Search; from tunewidgets.spec import Spec; "
+        "import sys; from tunewidgets.engine import Search; from tunewidgets.spec import Spec; "
         f"from tests.conftest import tiny; Search(tiny(Spec.from_file({str(quickstart_path())!r}), trials=1, "
         f"epochs=1), {str(tmp_path)!r}).run(); print('tensorflow' in sys.modules)"
     )
@@ -123,7 +123,7 @@ def test_hyperband_with_two_workers_runs_its_whole_plan(tmp_path):
 
     spec = tiny(tw.Spec.from_file(SPECS / "hyperband.json"), trials=4).replace(**{"tuner.workers": 2})
     results = Search(spec, tmp_path).run()
-    planned = tw.space.planned_trials(spec)
+    planned = tw.spec.budget.planned_trials(spec)
     assert results.trials["status"].tolist() == ["completed"] * planned
 
 
@@ -198,7 +198,7 @@ def test_keep_warm_setting_is_checked(monkeypatch, tmp_path, quickstart):
 
 
 def test_a_waiting_worker_reads_its_next_search_from_its_input():
-    from tunewidgets import _worker
+    from tunewidgets.engine import worker as _worker
 
     read, write = os.pipe()
     assignment = {"argv": ["DIR", "--id", "tuner0"], "log": "tuner0.log", "env": {"A": "1"}}
@@ -211,7 +211,7 @@ def test_a_waiting_worker_reads_its_next_search_from_its_input():
 
 
 def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch):
-    from tunewidgets import _worker
+    from tunewidgets.engine import worker as _worker
 
     read, write = os.pipe()
     monkeypatch.setattr(_worker, "available_mb", lambda: _worker.WARM_MIN_FREE_MB - 1)

@@ -20,15 +20,15 @@ from .spec import Choice, Fixed, Range, Spec, choice
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Search": "tunewidgets.search",
-    "run": "tunewidgets.search",
-    "load": "tunewidgets.results",
-    "Results": "tunewidgets.results",
+    "Search": "tunewidgets.engine",
+    "run": "tunewidgets.engine",
+    "load": "tunewidgets.engine",
+    "Results": "tunewidgets.engine",
     "Dashboard": "tunewidgets.dashboard",
 }
 
 
-_SUBMODULES = ("plots", "space", "data", "search", "results", "dashboard")
+_SUBMODULES = ("plots", "data", "engine", "dashboard", "events")
 
 
 def __getattr__(name: str) -> Any:

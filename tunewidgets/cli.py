@@ -91,7 +91,7 @@ def _bad_input(err: Exception) -> int:
 
 
 def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, listen: str | None = None) -> int:
-    from .search import Search
+    from .engine import Search
 
     search = Search(spec, directory, overwrite=overwrite, tensorboard=tensorboard, listen=listen or "127.0.0.1:0")
     if listen:
@@ -133,11 +133,16 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, l
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .space import budget_notes, describe, size_text
-    from .spec import read_spec
+    from .data import file_issues
+    from .spec import Spec
+    from .spec.budget import budget_notes
+    from .spec.size import size_text
 
-    spec = read_spec(args.spec)
-    print(f"{args.spec}: valid. {describe(spec)}")
+    spec = Spec.from_file(args.spec)
+    issues = file_issues(spec)
+    if issues:
+        raise SpecError(issues)
+    print(f"{args.spec}: valid. {spec.describe()}")
     size = size_text(spec)
     print(size or "Largest model: counted when the data is loaded (at the start of a run).")
     for note in budget_notes(spec):
@@ -146,13 +151,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .spec import read_spec
+    from .spec import Spec
 
-    spec = read_spec(args.spec)
+    spec = Spec.from_file(args.spec)
     overrides = {}
     if args.trials is not None and spec.tuner.algorithm == "hyperband":
         from .errors import Issue
-        from .space import planned_trials
+        from .spec.budget import planned_trials
 
         raise SpecError(
             Issue(
@@ -168,9 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides["tuner.workers"] = args.workers
     if overrides:
-        from .spec import check
-
-        spec = check(spec.replace(**overrides))
+        spec = spec.replace(**overrides).check()
     return _run_search(spec, args.dir, args.overwrite, args.tensorboard, args.listen)
 
 
@@ -178,19 +181,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Joins a running search from this machine (its folder must be shared with the chief's)."""
     import socket
 
-    from . import _worker
-    from .errors import ProjectError
-    from .results import SPEC_FILE
+    from .engine import worker
+    from .engine.project import Project
 
     directory = Path(args.dir)
-    if not (directory / SPEC_FILE).exists():
+    if not Project(directory).spec.exists():
         raise ProjectError(f"{directory} holds no search (no spec.json); point at the folder the chief writes to")
     worker_id = args.id or f"{socket.gethostname()}-{os.getpid()}"
     argv = [str(directory), "--id", worker_id, "--role", "client"]
     if args.chief:
         argv += ["--chief", args.chief]
     print(f"Worker {worker_id} joining the search in {directory.resolve()}")
-    return EXIT_OK if _worker.run(argv) == 0 else EXIT_FAILED
+    return EXIT_OK if worker.run(argv) == 0 else EXIT_FAILED
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -213,7 +215,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .errors import ProjectError
     from .plots import write_report
 
     directory = Path(args.dir)

@@ -1,6 +1,7 @@
 """The notebook dashboard (ipywidgets). Importing it does not import TensorFlow."""
 
-from .app import Dashboard, safe_folder_name
+from ..engine.project import safe_folder_name
+from .app import Dashboard
 from .controls import KnobControl, ParseError, SettingControl
 
 __all__ = ["Dashboard", "KnobControl", "ParseError", "SettingControl", "safe_folder_name"]

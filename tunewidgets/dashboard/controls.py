@@ -15,8 +15,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..spec.fields import FieldInfo
 from ..spec.knobs import Choice, Fixed, Knob, Range
-from ..spec.model import FieldInfo
 
 LABEL_WIDTH = "190px"
 
@@ -296,3 +296,16 @@ def make_control(section: str, name: str, info: FieldInfo, value: Any) -> Contro
     if info.tunable:
         return KnobControl(section, name, info, value)
     return SettingControl(section, name, info, value)
+
+
+def to_json_form(raw: dict[str, Any]) -> dict[str, Any]:
+    """Control values (knob objects, tuples), by section, in the spec file's JSON form."""
+    out: dict[str, Any] = {"name": raw["name"]}
+    for section, fields in raw.items():
+        if section == "name":
+            continue
+        out[section] = {
+            k: (v.to_json() if isinstance(v, (Fixed, Range, Choice)) else list(v) if isinstance(v, tuple) else v)
+            for k, v in fields.items()
+        }
+    return out

@@ -11,62 +11,56 @@ Each view is computed in two steps: a pure function turns trials into plot data
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import plotly.graph_objects as go
 
-from ..results import Results, load
-from ..space import categorical, log_scaled
+from ..spec.space import categorical, log_scaled
 from . import _data, _figures
 from ._data import IMPORTANCE_METHOD
 from .live import LiveViews, Throttle
 from .report import write_report
 
 
-def _results(source: Results | str | os.PathLike[str]) -> Results:
-    return source if isinstance(source, Results) else load(source)
-
-
 def training_curves(results: Any, metric: str | None = None, selected: str | None = None) -> go.Figure:
     """Per-trial curves of one metric (the objective by default)."""
-    r = _results(results)
+    r = _data.as_results(results)
     return _figures.curves_figure(_data.curves_data(r.record, metric, selected))
 
 
 def best_so_far(results: Any) -> go.Figure:
     """Each trial's objective and the running best, by trial number."""
-    return _figures.best_so_far_figure(_data.best_so_far_data(_results(results).record))
+    return _figures.best_so_far_figure(_data.best_so_far_data(_data.as_results(results).record))
 
 
 def parallel_coordinates(results: Any) -> go.Figure:
     """Every varying hyperparameter and the objective, coloured by the objective."""
-    r = _results(results)
+    r = _data.as_results(results)
     return _figures.parallel_figure(_data.parallel_data(r.record, log_scaled(r.spec), categorical(r.spec)))
 
 
 def hyperparameter_scatter(results: Any, name: str) -> go.Figure:
     """One hyperparameter against the objective (log axis where the range was log)."""
-    r = _results(results)
+    r = _data.as_results(results)
     scatter = _data.scatter_data(r.record, name, log_scaled(r.spec), categorical(r.spec))
     return _figures.scatter_figure(scatter, r.objective)
 
 
 def importance(results: Any) -> go.Figure:
     """Which hyperparameters mattered most, estimated from the completed trials."""
-    r = _results(results)
+    r = _data.as_results(results)
     scales = {"log_names": log_scaled(r.spec), "categorical_names": categorical(r.spec)}
     return _figures.importance_figure(_data.importance_data(r.record, **scales))
 
 
 def trial_table(results: Any, sort_by: str = "score") -> Any:
     """The trial table as a DataFrame, best first."""
-    return _data.table_frame(_results(results).record, sort_by)
+    return _data.table_frame(_data.as_results(results).record, sort_by)
 
 
 def show(results: Any) -> LiveViews:
     """All views of a finished (or reloaded) search, interactive, in one widget."""
-    r = _results(results)
+    r = _data.as_results(results)
     views = LiveViews(r)
     views.reset(r)
     return views

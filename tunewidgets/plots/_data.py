@@ -1,7 +1,7 @@
 """Step one of every view: plain plot data computed from trials, compared with ``==`` in tests.
 
 Nothing here touches plotly. Each function takes the trials of a search (a
-:class:`~tunewidgets.results.SearchRecord`) and returns a small NamedTuple.
+:class:`~tunewidgets.engine.record.SearchRecord`) and returns a small NamedTuple.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from ..engine.record import SearchRecord, TrialRecord
+from ..engine.results import Results, load
 from ..events import TrialStatus
-from ..results import SearchRecord, TrialRecord, better
+from ..progress import better
 
 
 class Line(NamedTuple):
@@ -80,6 +82,11 @@ def join(segments: list[Line]) -> Line:
         text.extend(seg.text)
         ids.extend(seg.trial_ids)
     return Line(tuple(x), tuple(y), tuple(text), tuple(ids))
+
+
+def as_results(source: Any) -> Results:
+    """A :class:`~tunewidgets.engine.results.Results`, or the results of the project folder it names."""
+    return source if isinstance(source, Results) else load(source)
 
 
 def counterpart(metric: str) -> str:

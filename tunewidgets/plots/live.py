@@ -15,9 +15,9 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..engine.record import SearchRecord
 from ..events import EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
-from ..results import SearchRecord
-from ..space import categorical, log_scaled
+from ..spec.space import categorical, log_scaled
 from . import _data as data
 from . import _figures as figures
 

@@ -42,15 +42,15 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
     """Writes ``path``: summary, best hyperparameters, every plot, the trial table and the spec.
 
     Args:
-        results: a :class:`~tunewidgets.results.Results` or a project directory.
+        results: a :class:`~tunewidgets.engine.results.Results` or a project directory.
         path: the HTML file to write.
         evaluate: also score the best model on the test split (loads Keras).
     """
-    from . import _data, _figures, _results
+    from . import _data, _figures
 
-    r = _results(results)
+    r = _data.as_results(results)
     record = r.record
-    from ..space import categorical, log_scaled
+    from ..spec.space import categorical, log_scaled
 
     logs, cats = log_scaled(r.spec), categorical(r.spec)
     best = record.best()

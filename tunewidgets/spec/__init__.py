@@ -1,23 +1,20 @@
-"""The search spec: everything a user tunes, as plain data that round-trips to JSON."""
+"""The search spec: everything a user tunes, as plain data that round-trips to JSON.
 
-from .io import read_spec, spec_equal, spec_from_dict, spec_from_json, spec_to_dict, spec_to_json, write_spec
-from .knobs import Choice, Fixed, Knob, Range, choice, knob_from_json
-from .model import (
-    SECTIONS,
-    SPEC_VERSION,
-    DataSpec,
-    FieldInfo,
-    ModelSpec,
-    OptimizerSpec,
-    RegularizationSpec,
-    Spec,
-    TrainingSpec,
-    TunerSpec,
-    field_info,
-    is_active,
-    section_fields,
-)
-from .validate import check, known_task, resolve_objective, validate
+One way to do each thing: build a :class:`Spec` (``Spec()``, ``Spec.from_file``,
+``Spec.from_dict``), change it with ``spec.replace(**{"model.units": Range(16, 64)})``, check it
+with ``spec.validate()`` / ``spec.check()``, write it with ``spec.save`` / ``spec.to_json``, and
+ask what it will train with ``spec.describe()``. Knobs are :class:`Fixed`, :class:`Range` or
+:class:`Choice` (``choice(...)`` for short).
+"""
+
+from .data import DataSpec
+from .fields import FieldInfo
+from .knobs import Choice, Fixed, Knob, Range, choice
+from .network import ModelSpec, RegularizationSpec
+from .sections import SECTIONS, field_info, section_fields
+from .spec import SPEC_VERSION, Spec
+from .training import OptimizerSpec, TrainingSpec
+from .tuner import TunerSpec
 
 __all__ = [
     "SECTIONS",
@@ -34,20 +31,7 @@ __all__ = [
     "Spec",
     "TrainingSpec",
     "TunerSpec",
-    "check",
     "choice",
     "field_info",
-    "is_active",
-    "knob_from_json",
-    "known_task",
-    "read_spec",
-    "resolve_objective",
     "section_fields",
-    "spec_equal",
-    "spec_from_dict",
-    "spec_from_json",
-    "spec_to_dict",
-    "spec_to_json",
-    "validate",
-    "write_spec",
 ]

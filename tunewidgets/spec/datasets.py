@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from .model import Spec
+if TYPE_CHECKING:
+    from .spec import Spec
 
 IMAGE_DATASETS = ("digits",)
 BUILTIN_TASKS = {

@@ -8,13 +8,19 @@ raises on odd input (wrong types, garbage values): it reports them.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import Issue, SpecError
+from ..errors import Issue
+from .budget import hyperband_random_trials, planned_trials, search_space_size
 from .datasets import IMAGE_DATASETS, builtin_shape, builtin_task, informative_features, known_task
+from .fields import FieldInfo
 from .knobs import Choice, Fixed, Range
-from .model import SECTIONS, FieldInfo, Spec, is_active, section_fields
+from .sections import SECTIONS, section_fields
+from .size import human_bytes, largest_model, max_parameters
+from .space import is_active
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 CLASSIFICATION_OBJECTIVES = ("accuracy", "val_accuracy")
 REGRESSION_OBJECTIVES = ("mae", "val_mae")
@@ -145,8 +151,6 @@ def _check_fields(spec: Spec, issues: list[Issue]) -> None:
 
 def size_issues(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> list[Issue]:
     """The size guard: the space's largest model must fit the limit (``training.max_parameters``)."""
-    from ..space import human_bytes, largest_model, max_parameters
-
     size = largest_model(spec, input_shape, outputs)
     limit = max_parameters(spec)
     if size.weights <= limit:
@@ -163,15 +167,13 @@ def size_issues(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> list[
     ]
 
 
-def _check_data(spec: Spec, issues: list[Issue], check_files: bool) -> None:
+def _check_data(spec: Spec, issues: list[Issue]) -> None:
     d = spec.data
     if d.source == "csv":
         if not d.path:
             issues.append(Issue("data.path", "choose a CSV file"))
         if not d.target:
             issues.append(Issue("data.target", "choose the target column"))
-        if d.path and check_files:
-            _check_csv_header(spec, issues)
     if d.source == "builtin":
         native = builtin_task(spec)
         if native and d.task != "auto" and d.task != native:
@@ -186,28 +188,6 @@ def _check_data(spec: Spec, issues: list[Issue], check_files: bool) -> None:
                 )
     if d.source == "dataframe" and d.path:
         issues.append(Issue("data.path", "a path is only used with source 'csv'"))
-
-
-def _check_csv_header(spec: Spec, issues: list[Issue]) -> None:
-    from ..data import read_csv_header
-
-    d = spec.data
-    try:
-        columns = read_csv_header(Path(d.path))
-    except SpecError as e:
-        issues.extend(e.issues)
-        return
-    except Exception as e:  # noqa: BLE001 - every reading problem is reported, not raised
-        issues.append(Issue("data.path", f"cannot read {d.path}: {e}"))
-        return
-    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
-    if d.target and d.target not in columns:
-        issues.append(Issue("data.target", f"column '{d.target}' not in file (columns: {shown})"))
-    for col in d.columns or ():
-        if col not in columns:
-            issues.append(Issue("data.columns", f"column '{col}' not in file (columns: {shown})"))
-        elif col == d.target:
-            issues.append(Issue("data.columns", f"'{col}' is the target; it cannot also be an input"))
 
 
 def _check_model(spec: Spec, issues: list[Issue]) -> None:
@@ -260,8 +240,6 @@ def _check_tuner(spec: Spec, issues: list[Issue]) -> None:
     issues.extend(objective_issues(spec, known_task(spec)))
     if issues:
         return
-    from ..space import hyperband_random_trials, planned_trials, search_space_size
-
     if t.algorithm == "bayesian" and t.initial_points is not None:
         trials = planned_trials(spec)
         if t.initial_points >= trials:
@@ -285,31 +263,19 @@ def _check_tuner(spec: Spec, issues: list[Issue]) -> None:
             )
 
 
-def validate(spec: Spec, *, check_files: bool = True) -> list[Issue]:
-    """Every problem of ``spec``; an empty list means it can run.
-
-    Args:
-        spec: the spec to check.
-        check_files: also open a CSV file's header to check the column names.
-    """
+def validate(spec: Spec) -> list[Issue]:
+    """Every problem of ``spec``; an empty list means it can run (files are checked by the data layer:
+    :func:`tunewidgets.data.file_issues`)."""
     issues: list[Issue] = []
-    if not isinstance(spec, Spec):
+    if not all(hasattr(spec, section) for section in SECTIONS) or not hasattr(spec, "name"):
         return [Issue("", f"expected a Spec, got {type(spec).__name__}")]
     _check_fields(spec, issues)
     if issues:  # cross-field checks assume well-typed fields
         return issues
-    _check_data(spec, issues, check_files)
+    _check_data(spec, issues)
     _check_model(spec, issues)
     _check_tuner(spec, issues)
     known = builtin_shape(spec)
     if known is not None and not issues:
         issues.extend(size_issues(spec, *known))
     return issues
-
-
-def check(spec: Spec, *, check_files: bool = True) -> Spec:
-    """Raises :class:`SpecError` with every problem; returns ``spec`` when valid."""
-    issues = validate(spec, check_files=check_files)
-    if issues:
-        raise SpecError(issues)
-    return spec

@@ -14,28 +14,22 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .errors import Issue, ProjectError, SpecError
-from .events import EndReason, Event, EventBus, SearchEnded, SearchStarted
-from .lock import ProjectLock
-from .results import EVENTS_FILE, SPEC_FILE, TUNER_DIR, EventLog, Results, SearchRecord, read_events, write_tables
-from .spec import Spec, read_spec, spec_to_dict
-from .spec.datasets import output_units
-from .spec.validate import check, objective_issues, resolve_objective, size_issues
+from ..data import Dataset, file_issues, prepare
+from ..errors import Issue, ProjectError, SpecError
+from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted
+from ..spec import Spec
+from ..spec.budget import budget_notes, describe, planned_epochs, planned_trials
+from ..spec.datasets import output_units
+from ..spec.size import ModelSize, human_bytes, largest_model
+from ..spec.space import epochs_per_trial
+from ..spec.validate import objective_issues, resolve_objective, size_issues
+from .eventlog import EventLog, read_events, write_tables
+from .pool import LOCAL, Job, WorkerPool
+from .project import Project, ProjectLock
+from .record import SearchRecord
+from .results import Results
 
 log = logging.getLogger(__name__)
-
-#: Files and folders a search writes in its project directory (removed by ``overwrite``).
-PROJECT_ENTRIES = (
-    SPEC_FILE,
-    EVENTS_FILE,
-    TUNER_DIR,
-    "data.npz",
-    "data.json",
-    "trials.csv",
-    "curves.csv",
-    "tensorboard",
-    "workers",
-)
 
 #: Disk a search keeps free beside its largest checkpoint (its event log, tables, keras-tuner's files).
 DISK_MARGIN = 50 * 10**6
@@ -66,7 +60,7 @@ class Search:
             search, which then starts at once instead of after the worker's start-up (default 60,
             or the ``TUNEWIDGETS_KEEP_WARM`` environment variable; 0: workers exit with the search).
 
-    Trials train in worker processes (:mod:`tunewidgets.workers`), never in this one: a
+    Trials train in worker processes (:mod:`tunewidgets.engine.pool`), never in this one: a
     notebook stays responsive and light, and TensorFlow's per-model memory is given back.
 
     A directory that holds a stopped or interrupted search of the same spec is
@@ -88,16 +82,22 @@ class Search:
         tensorboard: bool = False,
         callbacks: list[Any] | None = None,
         workers: int | None = None,
-        listen: str = "127.0.0.1:0",
+        listen: str = LOCAL,
         recycle_mb: float = 300.0,
         keep_warm: float | None = None,
     ):
-        self.spec = check(spec if workers is None else spec.replace(**{"tuner.workers": workers}))
+        spec = spec if workers is None else spec.replace(**{"tuner.workers": workers})
+        issues = spec.validate()
+        issues = issues or file_issues(spec)  # a CSV file that is not there, a column it lacks
+        if issues:
+            raise SpecError(issues)
+        self.spec = spec
         self.pickled_callbacks = _pickled(callbacks or [])
         self.listen = listen
         self.recycle_mb = recycle_mb
         self.keep_warm = keep_warm
         self.directory = Path(directory)
+        self.project = Project(self.directory)
         self.data = data
         self.overwrite = overwrite
         self.tensorboard = tensorboard
@@ -110,7 +110,7 @@ class Search:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._running = threading.Lock()
-        self._pool: Any = None
+        self._pool: WorkerPool | None = None
         #: How many worker processes the last run started (replacements of retired or crashed ones included).
         self.worker_processes = 0
 
@@ -173,24 +173,24 @@ class Search:
                 raise
             self.error = None
             self.end_reason = None
-            self._interrupt: KeyboardInterrupt | None = None
-            results = self._run_locked()
-            if self._interrupt is not None:
-                raise self._interrupt  # recorded as stopped; the caller still sees the interrupt
+            results, interrupt = self._run_locked()
+            if interrupt is not None:
+                raise interrupt  # recorded as stopped; the caller still sees the interrupt
             return results
         finally:
             lock.release()
             self._stop.clear()
             self._running.release()
 
-    def _run_locked(self) -> Results:
+    def _run_locked(self) -> tuple[Results, KeyboardInterrupt | None]:
         eventlog: EventLog | None = None
         unsubscribe = None
         reason, message = EndReason.ERROR, ""
+        interrupt: KeyboardInterrupt | None = None
         try:
             resumed = self._prepare_directory()
             self.record = SearchRecord()
-            for event in read_events(self.directory / EVENTS_FILE):
+            for event in read_events(self.project.events):
                 self.record.apply(event)
             self.record.mark_interrupted()
             if resumed and self.record.ended is not None and self.record.ended.reason is EndReason.COMPLETED:
@@ -200,16 +200,25 @@ class Search:
                     f"nothing to train: this search already completed its {n} trial{'s' if n != 1 else ''} "
                     "(overwrite starts it afresh)",
                 )
-                return self._finish(reason, message)  # told to the observers, not written to the log
-            eventlog = EventLog(self.directory / EVENTS_FILE)
+                return self._finish(reason, message), None  # told to the observers, not written to the log
+            eventlog = EventLog(self.project.events)
             unsubscribe = self.events.subscribe(eventlog)
-            from .workers import WorkerPool
-
-            self._pool = WorkerPool(self, listen=self.listen, recycle_mb=self.recycle_mb, keep_warm=self.keep_warm)
+            job = Job(
+                self.directory,
+                workers=self.spec.tuner.workers,
+                listen=self.listen,
+                recycle_mb=self.recycle_mb,
+                keep_warm=self.keep_warm,
+                tensorboard=self.tensorboard,
+                callbacks=self.pickled_callbacks,
+            )
+            self._pool = WorkerPool(job, self.events.publish)
+            if self.stop_requested:
+                self._pool.stop()
             self._pool.launch()  # they import TensorFlow while the data is prepared here
             dataset = self._prepare_data()
             self.events.publish(self._started(dataset, resumed))
-            reason, message = self._pool.run()
+            reason, message, interrupt = self._pool.run()
         except BaseException as e:
             reason, message = EndReason.ERROR, f"{type(e).__name__}: {e}"
             self.error = e
@@ -228,7 +237,7 @@ class Search:
                 eventlog.close()
                 write_tables(self.record, self.directory)
         assert self.results is not None
-        return self.results
+        return self.results, interrupt
 
     def _finish(self, reason: EndReason, message: str) -> Results:
         """Publishes the end of the search and keeps its results."""
@@ -240,8 +249,6 @@ class Search:
 
     def _started(self, dataset: Any, resumed: bool) -> SearchStarted:
         """The start of a run: what it will train, what the data preparation did, what came before."""
-        from .space import budget_notes, describe, epochs_per_trial, planned_epochs, planned_trials
-
         objective, direction = resolve_objective(self.spec, dataset.task)
         best = self.record.best()
         return SearchStarted(
@@ -265,20 +272,19 @@ class Search:
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:
         """Checks or clears the project directory; returns whether this resumes a search."""
-        d = self.directory
+        project, d = self.project, self.directory
         if d.exists() and not d.is_dir():
             raise ProjectError(f"{d} is a file, not a folder")
         d.mkdir(parents=True, exist_ok=True)
-        spec_path = d / SPEC_FILE
-        started = any(isinstance(e, SearchStarted) for e in read_events(d / EVENTS_FILE))
-        if spec_path.exists() and not self.overwrite and not started:
-            self._clear_directory()  # a search that never started (its data failed to load): nothing to keep
-        elif spec_path.exists() and not self.overwrite:
+        started = any(isinstance(e, SearchStarted) for e in read_events(project.events))
+        if project.spec.exists() and not self.overwrite and not started:
+            project.clear()  # a search that never started (its data failed to load): nothing to keep
+        elif project.spec.exists() and not self.overwrite:
             try:
-                existing = read_spec(spec_path)
+                existing = Spec.from_file(project.spec)
             except SpecError as e:
                 raise ProjectError(f"{d} holds a search whose spec cannot be read ({e}); use overwrite") from None
-            changed = _differences(spec_to_dict(existing), spec_to_dict(self.spec))
+            changed = _differences(existing.to_dict(), self.spec.to_dict())
             other = [f for f in changed if f not in RUN_ONLY]
             if other:
                 raise ProjectError(
@@ -286,33 +292,23 @@ class Search:
                     "choose another folder, or start afresh there with overwrite (tunewidgets run --overwrite)"
                 )
             if changed:
-                self.spec.save(spec_path)  # only how it runs changed (e.g. the number of workers)
-            return (d / EVENTS_FILE).exists()
+                self.spec.save(project.spec)  # only how it runs changed (e.g. the number of workers)
+            return project.events.exists()
         if self.overwrite:
-            self._clear_directory()
-        elif any(p.name not in (".lock",) for p in d.iterdir()):
-            strays = [p.name for p in d.iterdir() if p.name != ".lock"]
+            project.clear()
+        elif project.foreign_entries():
+            strays = project.foreign_entries()
             raise ProjectError(
-                f"{d} is not empty and holds no tunewidgets search ({', '.join(sorted(strays)[:5])}); "
+                f"{d} is not empty and holds no tunewidgets search ({', '.join(strays[:5])}); "
                 "choose an empty or new folder"
             )
-        self.spec.save(spec_path)
+        self.spec.save(project.spec)
         return False
 
-    def _clear_directory(self) -> None:
-        for name in PROJECT_ENTRIES:
-            p = self.directory / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-
-    def _prepare_data(self) -> Any:
-        from .data import Dataset, prepare
-
-        d = self.directory
-        if (d / "data.npz").exists() and (d / "data.json").exists():
-            return Dataset.load(d)
+    def _prepare_data(self) -> Dataset:
+        project = self.project
+        if project.has_data():
+            return Dataset.load(project.data_arrays, project.data_meta)
         dataset = prepare(self.spec.data, self.data)
         issues = objective_issues(self.spec, dataset.task)
         # the size guard, now that the inputs are known (a CSV file's encoded columns, its classes)
@@ -320,25 +316,19 @@ class Search:
         if issues:
             raise SpecError(issues)
         size = self._largest(dataset).checkpoint_bytes
-        free = shutil.disk_usage(d).free
+        free = shutil.disk_usage(self.directory).free
         if free < size + DISK_MARGIN:
-            from .space import human_bytes
-
             raise ProjectError(
-                f"not enough free disk in {d}: the largest model's checkpoint takes about {human_bytes(size)}, "
-                f"{human_bytes(free)} are free; free some space or choose a folder on another disk"
+                f"not enough free disk in {self.directory}: the largest model's checkpoint takes about "
+                f"{human_bytes(size)}, {human_bytes(free)} are free; free some space or choose a folder on another disk"
             )
-        dataset.save(d)
+        dataset.save(project.data_arrays, project.data_meta)
         return dataset
 
-    def _largest(self, dataset: Any) -> Any:
-        from .space import largest_model
-
+    def _largest(self, dataset: Dataset) -> ModelSize:
         return largest_model(self.spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes))
 
-    def _disk_notes(self, dataset: Any) -> list[str]:
-        from .space import human_bytes, planned_trials
-
+    def _disk_notes(self, dataset: Dataset) -> list[str]:
         need = self._largest(dataset).checkpoint_bytes * planned_trials(self.spec)
         free = shutil.disk_usage(self.directory).free
         if need <= free:

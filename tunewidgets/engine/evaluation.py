@@ -1,8 +1,8 @@
 """A trial's model on the held-out test split: measured in a worker process, kept in ``evaluation.json``.
 
 The caller (a notebook's kernel, ``tunewidgets report``) never imports TensorFlow for it:
-:meth:`tunewidgets.results.Results.evaluate` hands the work to a worker process
-(:func:`tunewidgets.workers.run_task`) and reads the figures back from the project folder, where
+:meth:`tunewidgets.engine.results.Results.evaluate` hands the work to a worker process
+(:func:`tunewidgets.engine.warm.run_task`) and reads the figures back from the project folder, where
 they stay for the next reader.
 """
 
@@ -10,32 +10,21 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._atomic import atomic_write_json
+from .._atomic import atomic_write_json
+from .project import Project
 
 if TYPE_CHECKING:
-    from .results import Results
-
-EVALUATION_FILE = "evaluation.json"
+    from ..data import Dataset
 
 
-def checkpoint_path(directory: Path, trial_id: str) -> Path:
-    """Where keras-tuner keeps a trial's best-epoch weights."""
-    from .results import TUNER_DIR
-
-    return Path(directory) / TUNER_DIR / f"trial_{trial_id}" / "checkpoint.weights.h5"
-
-
-def measure(results: Results, trial_id: str) -> dict[str, float]:
+def measure(model: Any, ds: Dataset) -> dict[str, float]:
     """The trial's model on the test split: Keras' loss and metrics; for a regression also the error in
     the target's own units (``target_rmse``, ``target_mae``: the losses are on the standardized target).
     Imports Keras: for worker processes."""
-    ds = results.dataset
     if len(ds.x_test) == 0:
         raise LookupError("this search kept no test split (data.test_split is 0)")
-    model = results.model(trial_id)
     values = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)
     out = {k: float(v) for k, v in values.items()}
     if ds.task == "regression":
@@ -48,19 +37,18 @@ def measure(results: Results, trial_id: str) -> dict[str, float]:
     return out
 
 
-def write_evaluation(directory: Path, trial_id: str, metrics: dict[str, float]) -> None:
-    checkpoint = checkpoint_path(directory, trial_id)
+def write_evaluation(project: Project, trial_id: str, metrics: dict[str, float]) -> None:
+    checkpoint = project.checkpoint(trial_id)
     atomic_write_json(
-        Path(directory) / EVALUATION_FILE,
-        {"trial_id": trial_id, "checkpoint_mtime": checkpoint.stat().st_mtime, "metrics": metrics},
+        project.evaluation, {"trial_id": trial_id, "checkpoint_mtime": checkpoint.stat().st_mtime, "metrics": metrics}
     )
 
 
-def read_evaluation(directory: Path, trial_id: str) -> dict[str, float] | None:
+def read_evaluation(project: Project, trial_id: str) -> dict[str, float] | None:
     """The figures kept for this trial, if they were measured on its current checkpoint."""
     try:
-        saved: dict[str, Any] = json.loads((Path(directory) / EVALUATION_FILE).read_text(encoding="utf-8"))
-        checkpoint = checkpoint_path(directory, trial_id).stat().st_mtime
+        saved: dict[str, Any] = json.loads(project.evaluation.read_text(encoding="utf-8"))
+        checkpoint = project.checkpoint(trial_id).stat().st_mtime
     except (OSError, ValueError):
         return None
     if saved.get("trial_id") != trial_id or saved.get("checkpoint_mtime") != checkpoint:

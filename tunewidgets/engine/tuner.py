@@ -20,15 +20,16 @@ import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
 from keras_tuner.src.engine import tuner_utils
 
-from ._lean import bayesian_ready
-from .events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
-from .space import max_parameters, planned_trials, random_starts, search_space_size
-from .spec import Spec
-from .spec.validate import resolve_objective
+from ..events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
+from ..spec import Spec
+from ..spec.budget import planned_trials, random_starts, search_space_size
+from ..spec.size import human_bytes, max_parameters
+from ..spec.validate import resolve_objective
+from .lean import bayesian_ready
 
 
 class TrialContext(Protocol):
-    """What the tuner hooks need from the process they train in (see ``_worker.WorkerContext``)."""
+    """What the tuner hooks need from the process they train in (see ``tunewidgets.engine.worker.WorkerContext``)."""
 
     spec: Spec
     events: EventBus
@@ -50,7 +51,7 @@ class TooManyFailures(kt_errors.FatalError):
 
 
 class Retire(kt_errors.FatalError):
-    """This worker process has trained enough; a fresh one takes over (see ``_worker``)."""
+    """This worker process has trained enough; a fresh one takes over (see ``tunewidgets.engine.worker``)."""
 
 
 def short_message(text: str | None) -> str:
@@ -223,8 +224,6 @@ class DeferredBestEpoch(tuner_utils.SaveBestEpoch):
 def check_disk(model: Any, folder: str) -> None:
     """Fails the trial, with the figures, when the disk cannot take its checkpoint (weights and optimizer state)."""
     import shutil
-
-    from .space import human_bytes
 
     need = sum(math.prod(v.shape) * 4 for v in [*model.weights, *model.optimizer.variables]) + 1_000_000
     os.makedirs(folder, exist_ok=True)

@@ -1,6 +1,6 @@
 """A worker process: trains a search's trials, reports each event to a file the controller reads.
 
-Trials never train in the notebook's kernel. The controller (:mod:`tunewidgets.workers`)
+Trials never train in the notebook's kernel. The controller (:mod:`tunewidgets.engine.pool`)
 starts one or more of these processes; each reads the spec and the prepared data from the
 project folder and runs keras-tuner's own search loop with tunewidgets' event hooks.
 
@@ -12,12 +12,7 @@ Roles:
 * ``client``: asks the chief for trials (keras-tuner's ``OracleClient``; the chief's address
   comes from ``workers/chief.json`` or ``--chief HOST:PORT``).
 
-Files, all under ``<project>/workers/``: ``GO`` (written by the controller when the data is
-ready; workers import TensorFlow meanwhile), ``<id>.jsonl`` (this worker's events, one JSON line
-each), ``<id>.log`` (its output), ``<id>.end.json`` (why its training loop ended),
-``<id>.served`` (a chief has stopped serving), ``STOP``
-(written by the controller: stop after the current epoch), ``chief.json`` (the chief's
-address).
+The files it shares with the controller are described in :mod:`tunewidgets.engine.protocol`.
 
 Why processes: TensorFlow keeps part of every traced model alive even after
 ``keras.backend.clear_session()`` (about 6 MB per small trial, measured: 80 trials of a plain
@@ -27,7 +22,7 @@ resume. It also keeps the kernel light and responsive, and lets trials run in pa
 
 Usage (what the controller runs; also how a worker on another machine joins a chief)::
 
-    python -m tunewidgets._worker PROJECT --id tuner1 --role client --chief 10.0.0.5:8470
+    python -m tunewidgets.engine.worker PROJECT --id tuner1 --role client --chief 10.0.0.5:8470
 """
 
 from __future__ import annotations
@@ -45,45 +40,32 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ._atomic import atomic_write_text
-from ._lean import import_keras_tuner
-from ._memory import available_mb, rss_mb
-from .events import EventBus
-from .results import SPEC_FILE, TUNER_DIR, EventLog
-from .spec import read_spec
-
-WORKERS_DIR = "workers"
-STOP_FILE = "STOP"
-GO_FILE = "GO"
-CHIEF_FILE = "chief.json"
-CALLBACKS_FILE = "callbacks.pkl"
-ROLES = ("solo", "chief", "client")
-
-
-def end_path(workdir: Path, worker_id: str) -> Path:
-    return workdir / f"{worker_id}.end.json"
-
-
-def served_path(workdir: Path, worker_id: str) -> Path:
-    """Written by a chief once its server has stopped (the search is over)."""
-    return workdir / f"{worker_id}.served"
+from .._atomic import atomic_write_text
+from .._memory import available_mb, rss_mb
+from ..events import EventBus
+from ..spec import Spec
+from .chief import ChiefServer
+from .eventlog import EventLog
+from .lean import import_keras_tuner
+from .project import TUNER_DIR, Project
+from .protocol import Role, WorkerEnd, WorkerFiles
 
 
 class WorkerContext:
     """What the tuner hooks see in a worker: the spec, an event sink, stop and retire checks."""
 
     def __init__(self, project: Path, worker_id: str, *, recycle_mb: float, parent: int | None):
-        self.project = project
-        self.workdir = project / WORKERS_DIR
+        self.project = Project(project)
+        self.files = WorkerFiles(self.project.workers)
         self.worker_id = worker_id
-        self.spec = read_spec(project / SPEC_FILE)
+        self.spec = Spec.from_file(self.project.spec)
         self.events = EventBus()
-        self.log = EventLog(self.workdir / f"{worker_id}.jsonl")
+        self.log = EventLog(self.files.events(worker_id))
         self.events.subscribe(self.log)
         self.recycle_mb = recycle_mb
         self.parent = parent
         self.trials = 0
-        self._stop_file = self.workdir / STOP_FILE
+        self._stop_file = self.files.stop
 
     @property
     def stop_requested(self) -> bool:
@@ -152,7 +134,7 @@ def _configure_gpu() -> None:
 
 def _wait_for_go(ctx: WorkerContext) -> None:
     """Waits until the controller has the data ready (it starts workers early so imports overlap)."""
-    while not (ctx.workdir / GO_FILE).exists():
+    while not ctx.files.go.exists():
         if ctx.stop_requested:
             sys.exit(0)
         time.sleep(0.05)
@@ -160,46 +142,22 @@ def _wait_for_go(ctx: WorkerContext) -> None:
 
 def _wait_for_chief(ctx: WorkerContext, *, remote: bool, timeout: float = 300.0) -> str:
     """The chief's address from ``workers/chief.json`` (its host name for a worker on another machine)."""
-    path = ctx.workdir / CHIEF_FILE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ctx.stop_requested:
             raise SystemExit(0)
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            info = json.loads(path.read_text())
-            return f"{info['hostname'] if remote else info['host']}:{info['port']}"
+        address = ctx.files.chief_address(remote=remote)
+        if address is not None:
+            return address
         time.sleep(0.1)
-    raise RuntimeError(f"no chief announced itself in {path} within {timeout:.0f} s")
-
-
-class _Server:
-    """keras-tuner's gRPC oracle service on a port of our choosing, stoppable (its own loop is not)."""
-
-    def __init__(self, oracle: Any, listen: str):
-        from concurrent import futures
-
-        import grpc
-        from keras_tuner.src import protos
-        from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
-        host, _, port = listen.rpartition(":")
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-        protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), self.server)
-        self.port = self.server.add_insecure_port(f"{host}:{port or 0}")
-        if self.port == 0:
-            raise RuntimeError(f"cannot listen on {listen}")
-        self.host = host
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop(grace=0.2).wait()
+    raise RuntimeError(f"no chief announced itself in {ctx.files.chief} within {timeout:.0f} s")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tunewidgets._worker", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tunewidgets.engine.worker", description=__doc__)
     parser.add_argument("project", type=Path)
     parser.add_argument("--id", dest="worker_id", default="tuner0")
-    parser.add_argument("--role", choices=ROLES, default="solo")
+    parser.add_argument("--role", type=Role, choices=list(Role), default=Role.SOLO)
     parser.add_argument("--listen", default="127.0.0.1:0", help="chief: the address to serve the oracle on")
     parser.add_argument("--chief", help="client: the chief's HOST:PORT (default: read workers/chief.json)")
     parser.add_argument("--recycle-mb", type=float, default=300.0)
@@ -254,7 +212,7 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     terminate = threading.Event()
     # SIGTERM: a chief finishes serving (the search is over); any other worker ends at once, like a crash
     # (its trial is recorded by the controller), and writes nothing a newer worker could be confused by
-    signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role == "chief" else os._exit(143))
+    signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role is Role.CHIEF else os._exit(143))
 
     # the slow import (TensorFlow) first, while the controller prepares the data
     held = import_keras_tuner()
@@ -265,11 +223,11 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
 
     ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
     _wait_for_go(ctx)
-    reason, message = "done", ""
-    server: _Server | None = None
+    reason, message = WorkerEnd.DONE, ""
+    server: ChiefServer | None = None
     interrupted = False
     try:
-        if args.role == "client":
+        if args.role is Role.CLIENT:
             address = args.chief or _wait_for_chief(ctx, remote=args.parent is None)
             host, _, port = address.rpartition(":")
             os.environ.update(
@@ -280,9 +238,9 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
                 os.environ.pop(name, None)
         reason, message, server = _train(ctx, args)
     except KeyboardInterrupt:
-        reason, message, interrupted = "stopped", "interrupted", True
+        reason, message, interrupted = WorkerEnd.STOPPED, "interrupted", True
     except BaseException as e:  # recorded for the controller; the process fails
-        reason, message = "error", f"{type(e).__name__}: {e}"
+        reason, message = WorkerEnd.ERROR, f"{type(e).__name__}: {e}"
         traceback.print_exc()
     finally:
         ctx.log.close()
@@ -290,46 +248,45 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
         warm = (
             may_stay
             and args.keep_warm > 0
-            and reason in ("done", "stopped")
+            and reason in (WorkerEnd.DONE, WorkerEnd.STOPPED)
             and not interrupted
             and not _grown(args.recycle_mb)
         )
-        ended = {"reason": reason, "message": message, "pid": os.getpid(), "warm": warm}
-        atomic_write_text(end_path(ctx.workdir, args.worker_id), json.dumps(ended))
+        ctx.files.write_end(args.worker_id, reason, message, os.getpid(), warm)
         if server is not None:  # keep serving the oracle until the controller says the search is over
             while not terminate.is_set() and not ctx.orphaned:
                 terminate.wait(0.2)
             server.stop()
-            atomic_write_text(served_path(ctx.workdir, args.worker_id), str(os.getpid()))
+            atomic_write_text(ctx.files.served(args.worker_id), str(os.getpid()))
     if warm:  # while it waits, SIGTERM ends the process
         signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
-    return (1 if reason == "error" else 0), warm
+    return (1 if reason is WorkerEnd.ERROR else 0), warm
 
 
 def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
     """Scores or saves one trial's model (``--evaluate``, ``--save-model``); the controller waits for the end file."""
-    reason, message = "done", ""
+    reason, message = WorkerEnd.DONE, ""
     try:
+        from .evaluation import measure, write_evaluation
         from .results import load
 
         results = load(args.project)
         if args.evaluate:
-            from .evaluation import measure, write_evaluation
-
-            write_evaluation(args.project, args.evaluate, measure(results, args.evaluate))
+            scores = measure(results.model(args.evaluate), results.dataset)
+            write_evaluation(Project(args.project), args.evaluate, scores)
         if args.save_model:
             trial_id, path = args.save_model
             results.model(trial_id).save(path)
     except Exception as e:  # noqa: BLE001 - reported to the caller, who raises it
         plain = isinstance(e, (LookupError, OSError, ValueError))
-        reason, message = "error", (str(e.args[0]) if e.args else str(e)) if plain else f"{type(e).__name__}: {e}"
+        reason = WorkerEnd.ERROR
+        message = (str(e.args[0]) if e.args else str(e)) if plain else f"{type(e).__name__}: {e}"
         traceback.print_exc()
     warm = may_stay and args.keep_warm > 0 and not _grown(args.recycle_mb)
-    ended = {"reason": reason, "message": message, "pid": os.getpid(), "warm": warm}
-    atomic_write_text(end_path(args.project / WORKERS_DIR, args.worker_id), json.dumps(ended))
+    WorkerFiles(Project(args.project).workers).write_end(args.worker_id, reason, message, os.getpid(), warm)
     if warm:
         signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
-    return (0 if reason == "done" else 1), warm
+    return (0 if reason is WorkerEnd.DONE else 1), warm
 
 
 #: A waiting worker gives its memory back once the machine or container has less than this left (MB):
@@ -372,42 +329,41 @@ def _redirect_output(log: str) -> None:
     os.close(fd)
 
 
-def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Server | None]:
-    from ._gc import frozen_heap
-    from .data import Dataset
+def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str, ChiefServer | None]:
+    from ..data import Dataset
+    from .heap import frozen_heap
 
-    dataset = Dataset.load(ctx.project)
+    dataset = Dataset.load(ctx.project.data_arrays, ctx.project.data_meta)
     import keras
 
     print(
-        f"tunewidgets worker {ctx.worker_id} ({args.role}), pid {os.getpid()}, Keras backend {keras.backend.backend()}",
+        f"tunewidgets worker {ctx.worker_id} ({args.role.value}), pid {os.getpid()}, "
+        f"Keras backend {keras.backend.backend()}",
         flush=True,
     )
     _configure_gpu()
     if args.threads:
         _limit_threads(args.threads)
 
-    from ._tuner import Retire, StopRequested, TooManyFailures, make_tuner
-    from .hypermodel import SpecHyperModel
+    from ..model.hypermodel import SpecHyperModel
+    from .tuner import Retire, StopRequested, TooManyFailures, make_tuner
 
     callbacks: list[Any] = []
-    pickled = ctx.workdir / CALLBACKS_FILE
-    if pickled.exists():
+    if ctx.files.callbacks.exists():
         import cloudpickle
 
-        callbacks = cloudpickle.loads(pickled.read_bytes())
+        callbacks = cloudpickle.loads(ctx.files.callbacks.read_bytes())
     if args.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project.tensorboard)))
     hypermodel = SpecHyperModel(ctx.spec, dataset)
-    tuner = make_tuner(ctx, hypermodel, dataset.task, str(ctx.project), TUNER_DIR)
+    tuner = make_tuner(ctx, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR)
     server = None
-    if args.role == "chief":
-        server = _Server(tuner.oracle, args.listen)
-        host = server.host if server.host not in ("0.0.0.0", "[::]", "") else "127.0.0.1"
+    if args.role is Role.CHIEF:
         import socket
 
-        info = {"host": host, "hostname": socket.getfqdn(), "port": server.port, "pid": os.getpid()}
-        atomic_write_text(ctx.workdir / CHIEF_FILE, json.dumps(info))
+        server = ChiefServer(tuner.oracle, args.listen)
+        host = server.host if server.host not in ("0.0.0.0", "[::]", "") else "127.0.0.1"
+        ctx.files.announce_chief(host, socket.getfqdn(), server.port, os.getpid())
     try:
         with frozen_heap():
             tuner.search(
@@ -419,14 +375,14 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[str, str, _Ser
                 verbose=0,
             )
     except StopRequested:
-        return "stopped", "", server
+        return WorkerEnd.STOPPED, "", server
     except Retire:
-        return "retired", "", server
+        return WorkerEnd.RETIRED, "", server
     except TooManyFailures as e:
-        return "failed", str(e), server
+        return WorkerEnd.FAILED, str(e), server
     finally:
         keras.backend.clear_session()
-    return "done", "", server
+    return WorkerEnd.DONE, "", server
 
 
 if __name__ == "__main__":

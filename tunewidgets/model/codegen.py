@@ -1,6 +1,6 @@
 """Plain Keras code that builds a trial's model, for students to read and reuse.
 
-The code mirrors :func:`tunewidgets.hypermodel.build_model` line for line, with
+The code mirrors :func:`tunewidgets.model.build.build_model` line for line, with
 the trial's values written in; ``tests/test_codegen.py`` runs it and compares
 the model it builds with the engine's.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .data import output_head as head
+from .head import output_head as head
 
 
 def _reg(v: dict[str, Any]) -> str:

@@ -1,0 +1,223 @@
+"""The spec as a form: every field a control, checked as it changes, errors next to the field.
+
+The form and the spec are two views of one thing: the form is filled from a spec and read back as
+one; every problem (a value that does not parse, a validation issue, a CSV file's missing column)
+is marked next to its control, the rest above the Run button.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from ..data import file_issues, prepare, read_csv_header
+from ..engine.project import safe_folder_name
+from ..errors import Issue, SpecError
+from ..spec import SECTIONS, Spec, section_fields
+from ..spec.budget import budget_notes
+from ..spec.size import size_text
+from ..spec.space import is_active
+from . import html as h
+from .controls import Control, ParseError, SettingControl, make_control, to_json_form
+
+TAB_TITLES = {
+    "data": "Data",
+    "model": "Architecture",
+    "regularization": "Regularization",
+    "optimizer": "Optimizer",
+    "training": "Training",
+    "tuner": "Tuner",
+}
+
+
+class SpecForm:
+    """Tabs of controls, one per spec section, with the search's name, summary and problems.
+
+    ``on_refresh(issues)`` is called after every check (the dashboard enables Run when there are none).
+    """
+
+    def __init__(self, spec: Spec, *, data: Any, base_dir: Path, on_refresh: Callable[[list[Issue]], None]):
+        self.data = data
+        self.base_dir = base_dir
+        self._on_refresh = on_refresh
+        self.issues: list[Issue] = []
+        self._columns_cache: dict[tuple[str, float], list[str]] = {}
+        self.name = w.Text(
+            value=spec.name,
+            description="Search name",
+            tooltip="Names the search and its folder.",
+            style={"description_width": "initial"},
+            continuous_update=False,
+        )
+        self.name.observe(self._on_change, names="value")
+        self.controls: dict[str, Control] = {}
+        panels = []
+        for section in SECTIONS:
+            rows = []
+            for name, info in section_fields(section):
+                control = make_control(section, name, info, getattr(getattr(spec, section), name))
+                control.on_change(self._on_change)
+                self.controls[control.path] = control
+                rows.append(control.widget)
+            if section == "data":
+                rows.append(self._upload_row())
+            panels.append(w.VBox(rows, layout=w.Layout(padding="6px")))
+        self.tabs = w.Tab(children=panels, titles=[TAB_TITLES[s] for s in SECTIONS])
+        self.summary = w.HTML()
+        self.problems = w.HTML()
+        self.box = w.VBox([self.name, self.tabs, self.summary, self.problems])
+        self.refresh()
+
+    def _upload_row(self) -> w.Widget:
+        self.upload = w.FileUpload(
+            accept=".csv",
+            multiple=False,
+            description="Upload CSV",
+            tooltip="Copy a CSV file into the data folder and use it",
+        )
+        self.upload.observe(self._on_upload, names="value")
+        self.preview_button = w.Button(
+            description="Preview data",
+            icon="table",
+            tooltip="Load the data now and show what was inferred: task, classes, columns, rows dropped",
+        )
+        self.preview_button.on_click(lambda _: self.preview_data())
+        self.data_report = w.HTML()
+        return w.VBox(
+            [w.HBox([w.HTML("", layout=w.Layout(width="190px")), self.upload, self.preview_button]), self.data_report]
+        )
+
+    def preview_data(self) -> Any:
+        """Loads the data as a search would and shows what was inferred (no training, no TensorFlow)."""
+        try:
+            spec = self.spec
+            dataset = prepare(spec.data, self.data)
+        except SpecError as e:
+            self.data_report.value = h.problems([str(i) for i in e.issues])
+            return None
+        self.data_report.value = f"<b>What the search will use</b>{h.bullets(dataset.report)}"
+        return dataset
+
+    # ---------------------------------------------------------------- spec <-> controls
+    def _read(self) -> tuple[Spec | None, list[Issue]]:
+        """The spec the controls describe, and every problem (parse and validation)."""
+        issues: list[Issue] = []
+        raw: dict[str, Any] = {"name": self.name.value}
+        for section in SECTIONS:
+            raw[section] = {}
+        for path, control in self.controls.items():
+            section, name = path.split(".")
+            try:
+                raw[section][name] = control.get()
+            except (ParseError, ValueError) as e:
+                issues.append(Issue(path, str(e)))
+        if issues:
+            return None, issues
+        try:
+            spec = Spec.from_dict(to_json_form(raw), validate=False)
+        except SpecError as e:
+            return None, e.issues
+        return spec, spec.validate() or file_issues(spec)
+
+    @property
+    def spec(self) -> Spec:
+        """The spec the controls describe; raises :class:`SpecError` when it is not valid."""
+        spec, issues = self._read()
+        if issues or spec is None:
+            raise SpecError(issues)
+        return spec
+
+    @spec.setter
+    def spec(self, spec: Spec) -> None:
+        self.set_spec(spec)
+
+    def set_spec(self, spec: Spec) -> None:
+        """Fills every control from ``spec``."""
+        self._updating = True
+        try:
+            self.name.value = spec.name
+            for path, control in self.controls.items():
+                section, name = path.split(".")
+                control.set(getattr(getattr(spec, section), name))
+        finally:
+            self._updating = False
+        self.refresh()
+
+    # ---------------------------------------------------------------- live validation
+    _updating = False
+
+    def _on_change(self, _source: Any = None) -> None:
+        if not self._updating:
+            self.refresh()
+
+    def refresh(self) -> None:
+        spec, issues = self._read()
+        self.issues = issues
+        by_path: dict[str, list[str]] = {}
+        general = []
+        for issue in issues:
+            if issue.path in self.controls:
+                by_path.setdefault(issue.path, []).append(issue.message)
+            else:
+                general.append(str(issue))
+        for path, control in self.controls.items():
+            control.show_error("; ".join(by_path.get(path, [])) or None)
+        self.problems.value = h.problems(general)
+        if spec is not None:
+            for path, control in self.controls.items():
+                section, name = path.split(".")
+                control.set_visible(is_active(spec, section, name) or path in by_path)
+            self._offer_columns(spec)
+        if issues:
+            n = len(issues)
+            self.summary.value = (
+                f'<b style="color:{h.ERROR}">{n} problem{"s" if n > 1 else ""} to fix before Run '
+                "(marked next to each control)</b>"
+            )
+        elif spec is not None:
+            self.summary.value = (
+                f"<b>{html.escape(spec.describe())}</b> {html.escape(size_text(spec))}{h.notes(budget_notes(spec))}"
+            )
+        self._on_refresh(issues)
+
+    def _offer_columns(self, spec: Spec) -> None:
+        if spec.data.source != "csv" or not spec.data.path:
+            return
+        path = Path(spec.data.path)
+        try:
+            key = (str(path), path.stat().st_mtime)
+        except OSError:
+            return
+        if key not in self._columns_cache:
+            try:
+                self._columns_cache[key] = read_csv_header(path)
+            except SpecError:
+                return
+        columns = self._columns_cache[key]
+        for name in ("data.target", "data.columns"):
+            control = self.controls[name]
+            assert isinstance(control, SettingControl)
+            control.set_columns(columns)
+
+    def _on_upload(self, change: Any) -> None:
+        files = change["new"]
+        if not files:
+            return
+        upload = files[0]
+        target = self.base_dir / "data" / safe_folder_name(Path(upload["name"]).name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(bytes(upload["content"]))
+        self._updating = True
+        try:
+            self.controls["data.source"].set("csv")
+            self.controls["data.path"].set(str(target))
+        finally:
+            self._updating = False
+        self.refresh()
+
+
+__all__ = ["TAB_TITLES", "SpecForm"]

@@ -1,0 +1,54 @@
+"""Small pieces of HTML the dashboard's panels share (every value escaped)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+ERROR = "#c0392b"
+WARNING = "#b9770e"
+
+
+def fmt(value: Any) -> str:
+    """A value for a table cell: 4 significant digits for floats."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def table(rows: dict[str, Any]) -> str:
+    """A two-column table: names and values."""
+    cells = "".join(
+        f"<tr><td style='padding-right:12px'>{html.escape(str(k))}</td><td><b>{fmt(v)}</b></td></tr>"
+        for k, v in rows.items()
+    )
+    return f"<table>{cells}</table>"
+
+
+def inline(values: dict[str, Any]) -> str:
+    """``name=value, name=value``."""
+    return ", ".join(f"{html.escape(k)}={fmt(v)}" for k, v in values.items())
+
+
+def error(text: str) -> str:
+    """Text in the error colour."""
+    return f'<span style="color:{ERROR}">{html.escape(text)}</span>'
+
+
+def problems(lines: list[str]) -> str:
+    """One warning-signed line per problem."""
+    return "".join(f'<div style="color:{ERROR}">&#9888; {html.escape(line)}</div>' for line in lines)
+
+
+def notes(lines: list[str]) -> str:
+    """One line per note (a budget that cannot work as hoped, disk space)."""
+    return "".join(f'<div style="color:{WARNING}">&#9888; {html.escape(line)}</div>' for line in lines)
+
+
+def bullets(lines: list[str]) -> str:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return f"<ul style='margin:2px 0'>{items}</ul>" if lines else ""
+
+
+def code(path: Any) -> str:
+    return f"<code>{html.escape(str(path))}</code>"

@@ -1,0 +1,68 @@
+"""Spec files in the dashboard: save the controls as a spec, load one into them, or open an uploaded one."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from ..errors import SpecError
+from ..spec import Spec
+from . import html as h
+
+
+class SpecFiles:
+    """Save spec / Load spec / Open spec. ``read`` gives the controls' spec (raising :class:`SpecError`
+    while it has problems); ``apply`` fills the controls from a spec."""
+
+    def __init__(self, read: Callable[[], Spec], apply: Callable[[Spec], None]):
+        self._read = read
+        self._apply = apply
+        self.path = w.Text(value="search.json", description="Spec file", style={"description_width": "initial"})
+        self.save_button = w.Button(description="Save spec", icon="download")
+        self.load_button = w.Button(description="Load spec", icon="upload")
+        self.save_button.on_click(lambda _: self.save(self.path.value))
+        self.load_button.on_click(lambda _: self.load(self.path.value))
+        self.upload = w.FileUpload(accept=".json", multiple=False, description="Open spec")
+        self.upload.observe(self._on_upload, names="value")
+        self.message = w.HTML()
+        self.box = w.VBox([w.HBox([self.path, self.save_button, self.load_button, self.upload]), self.message])
+
+    def save(self, path: str | os.PathLike[str]) -> Path | None:
+        """Writes the current spec to a JSON file (refused while it has problems)."""
+        try:
+            spec = self._read()
+        except SpecError as e:
+            self.message.value = h.error(f"Not saved: {e}")
+            return None
+        p = Path(path)
+        spec.save(p)
+        self.message.value = f"Saved the spec to {h.code(p)}"
+        return p
+
+    def load(self, path: str | os.PathLike[str]) -> bool:
+        """Fills the controls from a spec file; a bad file is reported, the controls kept."""
+        try:
+            spec = Spec.from_file(path)
+        except SpecError as e:
+            self.message.value = h.error(f"Not loaded: {e}")
+            return False
+        self._apply(spec)
+        self.message.value = f"Loaded {h.code(path)}"
+        return True
+
+    def _on_upload(self, change: Any) -> None:
+        files = change["new"]
+        if not files:
+            return
+        try:
+            spec = Spec.from_dict(json.loads(bytes(files[0]["content"]).decode("utf-8")))
+        except (SpecError, ValueError) as e:
+            self.message.value = h.error(f"Not loaded: {e}")
+            return
+        self._apply(spec)
+        self.message.value = f"Loaded {h.fmt(files[0]['name'])}"

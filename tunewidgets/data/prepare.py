@@ -1,0 +1,133 @@
+"""Preparing a spec's data once per search: load, split, encode with the training rows, scale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, Issue
+from ..spec import DataSpec
+from .builtin import builtin
+from .csv import read_csv
+from .dataset import Dataset
+from .table import encode_features, from_arrays, from_frame
+
+
+def split_rows(y: np.ndarray, spec: DataSpec, classify: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of the training, validation and test rows (stratified by class where it can be)."""
+    from sklearn.model_selection import train_test_split
+
+    def stratify(labels: np.ndarray, fraction: float) -> np.ndarray | None:
+        if not classify:
+            return None
+        counts = np.bincount(labels)
+        counts = counts[counts > 0]
+        n_holdout = int(round(fraction * len(labels)))
+        ok = counts.min() >= 2 and n_holdout >= len(counts) and len(labels) - n_holdout >= len(counts)
+        return labels if ok else None
+
+    rows = np.arange(len(y))
+    if spec.test_split > 0:
+        rest, test = train_test_split(
+            rows, test_size=spec.test_split, random_state=spec.seed, stratify=stratify(y, spec.test_split)
+        )
+    else:
+        rest, test = rows, rows[:0]
+    train, val = train_test_split(
+        rest, test_size=spec.validation_split, random_state=spec.seed, stratify=stratify(y[rest], spec.validation_split)
+    )
+    return train, val, test
+
+
+def prepare(spec: DataSpec, data: Any = None) -> Dataset:
+    """Loads, encodes, splits and scales the data a spec names.
+
+    Args:
+        spec: the data section of a spec.
+        data: for ``source="dataframe"``, a pandas DataFrame (with ``spec.target``)
+            or a tuple ``(X, y)`` of arrays.
+
+    Raises:
+        DataError: naming the field at fault (``data.target``, ``data.path`` ...).
+    """
+    report: list[str] = []
+    image = False
+    target_name = spec.target or "target"
+    if spec.source == "builtin":
+        x, y, names, classes, image, description = builtin(spec)
+        report.append(description)
+        task = (
+            spec.task
+            if spec.task != "auto"
+            else ("regression" if classes is None else "binary" if len(classes) == 2 else "multiclass")
+        )
+        x = np.asarray(x, dtype=np.float32)
+    elif spec.source == "csv":
+        if not spec.path:
+            raise DataError(Issue("data.path", "choose a CSV file"))
+        frame, notes = read_csv(Path(spec.path))
+        report.extend(notes)
+        report.append(f"read {len(frame)} rows and {frame.shape[1]} columns from {Path(spec.path).name}")
+        x, y, classes, task = from_frame(frame, spec, report)
+        names = []
+    else:
+        if data is None:
+            raise DataError(Issue("data", "source 'dataframe' needs the data passed in Python (data=...)"))
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            x, y, classes, task = from_frame(data, spec, report)
+            names = []
+        else:
+            x, y, names, classes, task = from_arrays(data, spec, report)
+    classify = task != "regression"
+    if classify and classes is not None and len(classes) < 2:
+        raise DataError(Issue("data.target", "the target has only one class; nothing to learn"))
+    train, val, test = split_rows(y, spec, classify)
+    if not isinstance(x, np.ndarray):  # a table's columns: encoded with what the training rows say
+        x, names = encode_features(x, report, train)
+    x_train, x_val, x_test = x[train], x[val], x[test]
+    y_train, y_val, y_test = y[train], y[val], y[test]
+    if len(x_train) == 0 or len(x_val) == 0:
+        raise DataError(Issue("data.validation_split", "too few rows to make a training and a validation set"))
+    if not image and spec.scaling != "none":
+        x_train, x_val, x_test = _scale(spec.scaling, x_train, x_val, x_test)
+        report.append(f"inputs scaled ({spec.scaling}) with statistics of the training rows only")
+    mean, std = 0.0, 1.0
+    if task == "regression":
+        mean, std = float(np.mean(y_train)), float(np.std(y_train)) or 1.0
+        y_train, y_val, y_test = ((a - mean) / std for a in (y_train, y_val, y_test))
+        report.append(f"target standardized (mean {mean:.4g}, std {std:.4g}): losses are in units of std")
+        y_train, y_val, y_test = (a.astype(np.float32) for a in (y_train, y_val, y_test))
+    else:
+        y_train, y_val, y_test = (a.astype(np.int32) for a in (y_train, y_val, y_test))
+    ds = Dataset(
+        x_train=x_train.astype(np.float32),
+        y_train=y_train,
+        x_val=x_val.astype(np.float32),
+        y_val=y_val,
+        x_test=x_test.astype(np.float32),
+        y_test=y_test,
+        task=task,
+        feature_names=names,
+        class_names=classes if classify else None,
+        image=image,
+        target_name=target_name,
+        target_mean=mean,
+        target_std=std,
+        report=report,
+    )
+    ds.report.append(ds.summary())
+    return ds
+
+
+def _scale(how: str, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    scaler = StandardScaler() if how == "standard" else MinMaxScaler()
+    flat = [a.reshape(len(a), -1) for a in arrays]
+    scaler.fit(flat[0])
+    scaled = [scaler.transform(f) if len(f) else f for f in flat]
+    return tuple(s.reshape(a.shape).astype(np.float32) for s, a in zip(scaled, arrays, strict=True))

@@ -1,0 +1,121 @@
+"""How the controller and its worker processes talk: files in ``<project>/workers/``.
+
+Files alone, so a worker on another machine that shares the folder takes part like a local one:
+
+* ``GO``: written by the controller when the data is ready (workers import TensorFlow meanwhile);
+* ``STOP``: written by the controller: stop after the current epoch;
+* ``chief.json``: the chief's address (host, host name, port, pid), for the clients;
+* ``callbacks.pkl``: the user's Keras callbacks, cloudpickled;
+* ``<id>.jsonl``: one worker's events, one JSON line each (the controller relays them);
+* ``<id>.log``: its output;
+* ``<id>.end.json``: why its training loop ended (:class:`EndReason`), its pid, whether it stays warm;
+* ``<id>.served``: a chief has stopped serving (the search is over).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+from typing import Any
+
+from .._atomic import atomic_write_text
+
+GO_FILE = "GO"
+STOP_FILE = "STOP"
+CHIEF_FILE = "chief.json"
+CALLBACKS_FILE = "callbacks.pkl"
+
+
+class Role(str, enum.Enum):
+    """What a worker process does."""
+
+    SOLO = "solo"  # the only worker: keeps keras-tuner's oracle itself
+    CHIEF = "chief"  # keeps the oracle and serves it to the others over gRPC, while it trains
+    CLIENT = "client"  # asks the chief for trials
+
+
+class WorkerEnd(str, enum.Enum):
+    """Why a worker's training loop (or task) ended."""
+
+    DONE = "done"  # nothing left to train, or the task is done
+    STOPPED = "stopped"  # STOP, an interrupt, the controller gone
+    RETIRED = "retired"  # its memory grew: a fresh process takes over
+    FAILED = "failed"  # too many trials failed in a row
+    ERROR = "error"  # the worker itself broke
+
+
+class WorkerFiles:
+    """The protocol's files of one project."""
+
+    def __init__(self, workdir: Path):
+        self.dir = Path(workdir)
+
+    @property
+    def go(self) -> Path:
+        return self.dir / GO_FILE
+
+    @property
+    def stop(self) -> Path:
+        return self.dir / STOP_FILE
+
+    @property
+    def chief(self) -> Path:
+        return self.dir / CHIEF_FILE
+
+    @property
+    def callbacks(self) -> Path:
+        return self.dir / CALLBACKS_FILE
+
+    def events(self, worker_id: str) -> Path:
+        return self.dir / f"{worker_id}.jsonl"
+
+    def log(self, worker_id: str) -> Path:
+        return self.dir / f"{worker_id}.log"
+
+    def end(self, worker_id: str) -> Path:
+        return self.dir / f"{worker_id}.end.json"
+
+    def served(self, worker_id: str) -> Path:
+        """Written by a chief once its server has stopped (the search is over)."""
+        return self.dir / f"{worker_id}.served"
+
+    def event_files(self) -> dict[str, Path]:
+        """Every worker's event file, local or remote, by worker id."""
+        return {p.stem: p for p in self.dir.glob("*.jsonl")}
+
+    # ------------------------------------------------------------------ end files
+    def write_end(self, worker_id: str, reason: WorkerEnd, message: str, pid: int, warm: bool) -> None:
+        info = {"reason": reason.value, "message": message, "pid": pid, "warm": warm}
+        atomic_write_text(self.end(worker_id), json.dumps(info))
+
+    def read_end(self, worker_id: str) -> dict[str, Any] | None:
+        try:
+            info = json.loads(self.end(worker_id).read_text())
+            info["reason"] = WorkerEnd(info["reason"])
+            return info
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def last_line(self, worker_id: str) -> str:
+        """``; last output: ...`` from a worker's log, or ''."""
+        try:
+            lines = self.log(worker_id).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f"; last output: {lines[-1][:300]}" if lines else ""
+
+    # ------------------------------------------------------------------ the chief's address
+    def announce_chief(self, host: str, hostname: str, port: int, pid: int) -> None:
+        atomic_write_text(self.chief, json.dumps({"host": host, "hostname": hostname, "port": port, "pid": pid}))
+
+    def chief_address(self, *, remote: bool) -> str | None:
+        """``HOST:PORT`` of the chief (its host name for a worker on another machine), or None yet."""
+        try:
+            info = json.loads(self.chief.read_text())
+            return f"{info['hostname'] if remote else info['host']}:{info['port']}"
+        except (OSError, ValueError, KeyError):
+            return None
+
+
+__all__ = ["Role", "WorkerEnd", "WorkerFiles"]

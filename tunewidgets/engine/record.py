@@ -1,0 +1,244 @@
+"""A search's record: what its events say about each trial, in memory, for the views and the tables.
+
+Nothing here touches the disk or imports TensorFlow; :class:`SearchRecord` is fed event by event
+(live, or replayed from ``events.jsonl``) and read as trials, tables and the best so far.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..events import EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
+from ..progress import better, trial_number
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a trial that was cut short and tried again."""
+
+    status: TrialStatus
+    message: str
+    epochs: int
+    duration: float | None
+    worker: str
+
+    def __str__(self) -> str:
+        text = f"{self.status.value} after {self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        return f"{text} ({self.message})" if self.message else text
+
+
+@dataclass
+class TrialRecord:
+    """Everything known about one trial."""
+
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    status: TrialStatus = TrialStatus.RUNNING
+    score: float | None = None
+    best_epoch: int | None = None
+    duration: float | None = None
+    message: str = ""
+    worker: str = "tuner0"
+    started: float = 0.0
+    #: ``(execution, metric) -> [(epoch, value), ...]``
+    curves: dict[tuple[int, str], list[tuple[int, float]]] = field(default_factory=dict)
+    #: earlier attempts of this trial (a run cut short by a crash or a stop, then tried again), oldest first
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def number(self) -> int:
+        return trial_number(self.trial_id)
+
+    @property
+    def initial_epoch(self) -> int:
+        """The epoch it started from: Hyperband carries a trial on from an earlier one's weights."""
+        return int(self.hyperparameters.get("tuner/initial_epoch") or 0)
+
+    @property
+    def last_epoch(self) -> int:
+        """The number of the last epoch seen (Hyperband's carried-on trials count on from their start)."""
+        return max((pts[-1][0] for pts in self.curves.values() if pts), default=0)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs this trial trained (first run): Hyperband's trial from epoch 4 to 10 trained 6."""
+        return max(0, self.last_epoch - self.initial_epoch)
+
+    def attempt_summary(self) -> Attempt:
+        return Attempt(self.status, self.message, self.epochs, self.duration, self.worker)
+
+    def last(self, metric: str) -> float | None:
+        """The metric's latest value (first execution)."""
+        pts = self.curves.get((0, metric))
+        return pts[-1][1] if pts else None
+
+    def tuned_values(self) -> dict[str, Any]:
+        """Hyperparameters without keras-tuner's internal ``tuner/...`` entries."""
+        return {k: v for k, v in self.hyperparameters.items() if not k.startswith("tuner/")}
+
+
+class SearchRecord:
+    """The state of a search as its events describe it; feed it with :meth:`apply`."""
+
+    def __init__(self) -> None:
+        self.trials: dict[str, TrialRecord] = {}
+        self.started: SearchStarted | None = None
+        self.ended: SearchEnded | None = None
+        self.sessions = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ events
+    def apply(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, SearchStarted):
+                self.started = event
+                self.ended = None
+                self.sessions += 1
+            elif isinstance(event, TrialStarted):
+                earlier = self.trials.get(event.trial_id)
+                attempts = [*earlier.attempts, earlier.attempt_summary()] if earlier is not None else []
+                self.trials[event.trial_id] = TrialRecord(
+                    event.trial_id,
+                    dict(event.hyperparameters),
+                    worker=event.worker,
+                    started=event.time,
+                    attempts=attempts,
+                )
+            elif isinstance(event, EpochEnded):
+                trial = self.trials.get(event.trial_id)
+                if trial is not None:
+                    for metric, value in event.metrics.items():
+                        trial.curves.setdefault((event.execution, metric), []).append((event.epoch, float(value)))
+            elif isinstance(event, TrialEnded):
+                trial = self.trials.get(event.trial_id)
+                if trial is not None:
+                    trial.status = event.status
+                    trial.score = event.score
+                    trial.best_epoch = event.best_epoch
+                    trial.duration = event.duration
+                    trial.message = event.message
+            elif isinstance(event, SearchEnded):
+                self.ended = event
+
+    def mark_interrupted(self) -> None:
+        """Trials left running by a process that is gone become STOPPED."""
+        with self._lock:
+            for trial in self.trials.values():
+                if trial.status is TrialStatus.RUNNING:
+                    trial.status = TrialStatus.STOPPED
+                    trial.message = trial.message or "interrupted before it finished"
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def objective(self) -> str:
+        return self.started.objective if self.started else "val_loss"
+
+    @property
+    def direction(self) -> str:
+        return self.started.direction if self.started else "min"
+
+    def ordered(self) -> list[TrialRecord]:
+        with self._lock:
+            return sorted(self.trials.values(), key=lambda t: (t.number, t.trial_id))
+
+    def snapshot(self) -> list[TrialRecord]:
+        """A copy of every trial, in trial order, safe to read while the search goes on."""
+        with self._lock:
+            return [
+                dataclasses.replace(
+                    t,
+                    hyperparameters=dict(t.hyperparameters),
+                    curves={k: list(v) for k, v in t.curves.items()},
+                    attempts=list(t.attempts),
+                )
+                for t in self.ordered()
+            ]
+
+    def completed(self) -> list[TrialRecord]:
+        return [t for t in self.ordered() if t.status is TrialStatus.COMPLETED and _finite(t.score)]
+
+    def best(self) -> TrialRecord | None:
+        best: TrialRecord | None = None
+        for t in self.completed():
+            if best is None or better(t.score, best.score, self.direction):  # type: ignore[arg-type]
+                best = t
+        return best
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in TrialStatus}
+        for t in self.ordered():
+            out[t.status.value] += 1
+        return out
+
+    def trials_frame(self) -> pd.DataFrame:
+        """One row per trial: id, number, status, score, epochs, duration, message, attempts, hyperparameters.
+
+        ``epochs`` are the epochs the trial trained (a Hyperband trial carried on from epoch
+        ``initial_epoch`` trained ``epochs`` more); ``attempts`` counts its runs (more than 1 when
+        a crash or a stop cut one short), ``earlier_attempts`` says how those ended.
+        """
+        import pandas as pd
+
+        rows = []
+        for t in self.ordered():
+            row: dict[str, Any] = {
+                "trial_id": t.trial_id,
+                "number": t.number,
+                "status": t.status.value,
+                "score": t.score,
+                "best_epoch": t.best_epoch,
+                "epochs": t.epochs,
+                "initial_epoch": t.initial_epoch,
+                "duration": t.duration,
+                "worker": t.worker,
+                "message": t.message,
+                "attempts": 1 + len(t.attempts),
+                "earlier_attempts": "; ".join(f"{i}: {a}" for i, a in enumerate(t.attempts, 1)),
+            }
+            for name, value in t.tuned_values().items():
+                row.setdefault(name, value)
+            rows.append(row)
+        return pd.DataFrame(rows, columns=None if rows else list(TRIAL_COLUMNS))
+
+    def curves_frame(self) -> pd.DataFrame:
+        """One row per trial, execution, epoch and metric."""
+        import pandas as pd
+
+        rows = [
+            (t.trial_id, execution, epoch, metric, value)
+            for t in self.ordered()
+            for (execution, metric), points in sorted(t.curves.items())
+            for epoch, value in points
+        ]
+        return pd.DataFrame(rows, columns=["trial_id", "execution", "epoch", "metric", "value"])
+
+
+#: The columns of ``trials.csv`` before the hyperparameters.
+TRIAL_COLUMNS = (
+    "trial_id",
+    "number",
+    "status",
+    "score",
+    "best_epoch",
+    "epochs",
+    "initial_epoch",
+    "duration",
+    "worker",
+    "message",
+    "attempts",
+    "earlier_attempts",
+)
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+__all__ = ["TRIAL_COLUMNS", "Attempt", "SearchRecord", "TrialRecord"]

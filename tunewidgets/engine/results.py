@@ -1,0 +1,240 @@
+"""A search's results, live or from disk: trials, curves, the best model, its test score.
+
+:func:`load` replays ``events.jsonl`` into the same :class:`~tunewidgets.engine.record.SearchRecord`
+the live views use. Nothing here imports TensorFlow: scoring on the test split and saving the best
+model happen in a worker process; only :meth:`Results.model` and :meth:`Results.best_model` bring
+Keras into this process, since they return Keras models.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..events import TrialStatus
+from .evaluation import describe_test_score, read_evaluation
+from .eventlog import read_events, write_tables
+from .project import Project, is_locked
+from .record import SearchRecord, TrialRecord
+from .warm import run_task
+
+if TYPE_CHECKING:
+    import keras
+    import pandas as pd
+
+    from ..data import Dataset
+    from ..spec import Spec
+
+
+class SearchStatus(str, enum.Enum):
+    """Where a search stands, as its folder tells."""
+
+    COMPLETED = "completed"  # every planned trial ran
+    STOPPED = "stopped"  # stopped by request; can be resumed
+    FAILED = "failed"  # too many trials failed in a row
+    ERROR = "error"  # the search itself broke
+    INTERRUPTED = "interrupted"  # its process went away mid-search (killed, a crash)
+    RUNNING = "running"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Results:
+    """A search's results, live or from disk: trials, curves, the best model.
+
+    Get one with :func:`tunewidgets.load` or from ``Search.run()``.
+    """
+
+    def __init__(self, directory: Path, spec: Spec, record: SearchRecord):
+        self.directory = Path(directory)
+        self.project = Project(self.directory)
+        self.spec = spec
+        self.record = record
+        self._dataset: Dataset | None = None
+        self._best_model: keras.Model | None = None
+
+    def __repr__(self) -> str:
+        best = self.record.best()
+        score = f"{best.score:.4g}" if best and best.score is not None else "none"
+        return (
+            f"<Results {self.directory} status={self.status} trials={len(self.record.trials)} "
+            f"best {self.objective}={score}>"
+        )
+
+    # tables ---------------------------------------------------------------
+    @property
+    def trials(self) -> pd.DataFrame:
+        """One row per trial: status, score, epochs, duration, message and every hyperparameter."""
+        return self.record.trials_frame()
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        """One row per trial-epoch-metric: ``trial_id, execution, epoch, metric, value``."""
+        return self.record.curves_frame()
+
+    @property
+    def objective(self) -> str:
+        return self.record.objective
+
+    @property
+    def direction(self) -> str:
+        return self.record.direction
+
+    @property
+    def status(self) -> SearchStatus:
+        """Completed, stopped, failed, error, interrupted or running (compares equal to those words)."""
+        if self.record.ended is not None:
+            return SearchStatus(self.record.ended.reason.value)
+        running = any(t.status is TrialStatus.RUNNING for t in self.record.trials.values())
+        return SearchStatus.RUNNING if running else SearchStatus.INTERRUPTED
+
+    # best -----------------------------------------------------------------
+    @property
+    def best_trial(self) -> TrialRecord | None:
+        return self.record.best()
+
+    @property
+    def best_score(self) -> float | None:
+        best = self.record.best()
+        return best.score if best else None
+
+    @property
+    def best_hyperparameters(self) -> dict[str, Any]:
+        best = self.record.best()
+        if best is None:
+            raise LookupError("no trial has completed yet")
+        return best.tuned_values()
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data splits the search used (read from the project directory)."""
+        if self._dataset is None:
+            from ..data import Dataset
+
+            self._dataset = Dataset.load(self.project.data_arrays, self.project.data_meta)
+        return self._dataset
+
+    def model(self, trial_id: str) -> keras.Model:
+        """The trained model of one trial (weights of its best epoch). Imports Keras into this process."""
+        from ..model.build import build_model
+        from ..model.space import values_from_hp
+        from ..spec.space import epochs_per_trial
+
+        trial = self._trial(trial_id)
+        checkpoint = self.project.checkpoint(trial.trial_id)
+        if not checkpoint.exists():
+            raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
+        values = values_from_hp(self.spec, trial.hyperparameters)
+        model = build_model(values, self.dataset, epochs_per_trial(self.spec))
+        model.optimizer.build(model.trainable_variables)  # the checkpoint holds optimizer state too
+        model.load_weights(str(checkpoint))
+        return model
+
+    def _trial(self, trial_id: str) -> TrialRecord:
+        trial = self.record.trials.get(trial_id)
+        if trial is None:
+            raise KeyError(f"no trial {trial_id!r} (trials: {', '.join(self.record.trials)})")
+        return trial
+
+    def _best(self) -> TrialRecord:
+        best = self.record.best()
+        if best is None:
+            raise LookupError("no trial has completed yet")
+        return best
+
+    def best_model(self) -> keras.Model:
+        """The best trial's trained model, in this process (imports Keras); save it with ``.save("best.keras")``."""
+        if self._best_model is None:
+            self._best_model = self.model(self._best().trial_id)
+        return self._best_model
+
+    def evaluate(self, trial_id: str | None = None) -> dict[str, float]:
+        """A trial's (the best by default) metrics on the held-out test split.
+
+        Measured in a worker process, so this process never imports TensorFlow and prints nothing;
+        the figures are kept in the project folder (``evaluation.json``) for the next reader. A
+        regression also gets its error in the target's own units (``target_rmse``, ``target_mae``).
+        """
+        trial_id = trial_id or self._best().trial_id
+        self._trial(trial_id)
+        if len(self.dataset.x_test) == 0:
+            raise LookupError("this search kept no test split (data.test_split is 0)")
+        if not self.project.checkpoint(trial_id).exists():
+            raise FileNotFoundError(f"trial {trial_id} has no saved weights")
+        scores = read_evaluation(self.project, trial_id)
+        if scores is None:
+            run_task(self.directory, ["--evaluate", trial_id])
+            scores = read_evaluation(self.project, trial_id)
+            if scores is None:  # pragma: no cover - the worker said it wrote them
+                raise RuntimeError(f"the worker did not record the evaluation of trial {trial_id}")
+        return scores
+
+    @property
+    def test_score(self) -> float:
+        """The objective's metric (without ``val_``) for the best model on the test split."""
+        metric = self.objective.removeprefix("val_")
+        return self.evaluate()[metric]
+
+    def test_summary(self) -> str:
+        """The best model on the test split in one line (the error in the target's units for a regression)."""
+        ds = self.dataset
+        return describe_test_score(self.evaluate(), self.objective, ds.task, ds.target_name)
+
+    def save_best_model(self, path: str | os.PathLike[str]) -> Path:
+        """Saves the best model as a ``.keras`` file (in a worker process: this one never imports TensorFlow)."""
+        p = Path(path)
+        if p.suffix != ".keras":
+            raise ValueError(f"a Keras model file ends in .keras, got {p.name}")
+        best = self._best()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run_task(self.directory, ["--save-model", best.trial_id, str(p.resolve())])
+        except RuntimeError as e:
+            raise OSError(f"could not save the model to {p}: {e}") from None
+        return p
+
+    def model_code(self, trial_id: str | None = None) -> str:
+        """Plain Keras code that builds a trial's model (the best by default), for students to read and reuse.
+
+        Written from the recorded hyperparameters: no Keras, no TensorFlow in this process.
+        """
+        from ..model.codegen import model_code
+        from ..model.space import values_from_hp
+        from ..spec.space import epochs_per_trial, steps_per_epoch
+
+        trial = self._trial(trial_id or self._best().trial_id)
+        ds = self.dataset
+        values = values_from_hp(self.spec, trial.hyperparameters)
+        steps = steps_per_epoch(len(ds.x_train), int(values["batch_size"]))
+        return model_code(values, ds.input_shape, ds.task, ds.n_classes, steps, epochs_per_trial(self.spec))
+
+    def write_tables(self) -> None:
+        write_tables(self.record, self.directory)
+
+
+def load(directory: str | os.PathLike[str]) -> Results:
+    """Opens the results of a search (finished, stopped, interrupted or running).
+
+    Example:
+        >>> r = tunewidgets.load("runs/quickstart")   # doctest: +SKIP
+        >>> r.trials.sort_values("score").tail(3)      # doctest: +SKIP
+    """
+    from ..errors import ProjectError
+    from ..spec import Spec
+
+    project = Project(directory)
+    if not project.spec.exists():
+        raise ProjectError(f"{project.directory} holds no tunewidgets search (no {project.spec.name})")
+    spec = Spec.from_file(project.spec)
+    record = SearchRecord()
+    for event in read_events(project.events):
+        record.apply(event)
+    if record.ended is None and not is_locked(project.directory):
+        record.mark_interrupted()
+    return Results(project.directory, spec, record)
+
+
+__all__ = ["Results", "SearchStatus", "load"]
