@@ -26,6 +26,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax"])
 def test_search_runs_on_another_backend(backend, tmp_path):
     if importlib.util.find_spec(backend) is None:

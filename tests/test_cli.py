@@ -73,6 +73,7 @@ def test_missing_spec_file(capsys, tmp_path):
     assert "spec file not found" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_run_writes_results_and_tables(tmp_path):
     spec = tiny(tw.Spec.from_file(SPECS / "quickstart.json"), trials=2, epochs=2)
     path = tmp_path / "spec.json"
@@ -101,6 +102,7 @@ def test_run_writes_results_and_tables(tmp_path):
     assert cli("run", str(path), "--dir", str(out), "--overwrite").returncode == 0
 
 
+@pytest.mark.slow
 def test_run_with_bad_data_exits_2(tmp_path):
     csv = tmp_path / "d.csv"
     csv.write_text("a,y\n" + "1,x\n" * 30)
@@ -113,6 +115,7 @@ def test_run_with_bad_data_exits_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_a_small_search(tmp_path):
     result = cli("demo", "--dir", str(tmp_path), "--trials", "2", "--epochs", "2")
     assert result.returncode == 0, result.stderr
@@ -120,6 +123,7 @@ def test_demo_runs_a_small_search(tmp_path):
     assert len(tw.load(tmp_path).trials) == 2
 
 
+@pytest.mark.slow
 def test_killed_search_keeps_finished_trials_and_resumes(tmp_path):
     spec = tiny(tw.Spec.from_file(SPECS / "quickstart.json"), trials=4, epochs=40, samples=300)
     path = tmp_path / "spec.json"
@@ -154,6 +158,7 @@ def test_killed_search_keeps_finished_trials_and_resumes(tmp_path):
     assert final.trials.loc[0, "score"] == partial.trials.loc[0, "score"]
 
 
+@pytest.mark.slow
 def test_report_command_writes_one_html_file(tmp_path):
     spec = tiny(tw.Spec.from_file(SPECS / "quickstart.json"), trials=2, epochs=2)
     tw.run(spec, tmp_path / "d")

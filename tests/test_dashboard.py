@@ -167,6 +167,7 @@ def _wait_done(dash, timeout=300):
             break
 
 
+@pytest.mark.slow
 def test_run_button_runs_a_search_and_shows_results(tmp_path):
     dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=2, epochs=2), base_dir=tmp_path)
     dash.run_button.click()
@@ -196,6 +197,7 @@ def test_run_button_runs_a_search_and_shows_results(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["quickstart", "quickstart-2"]
 
 
+@pytest.mark.slow
 def test_stop_and_resume_buttons(tmp_path):
     spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=3, epochs=40, samples=200)
     dash = Dashboard(spec, base_dir=tmp_path)
@@ -224,6 +226,7 @@ def test_stop_and_resume_buttons(tmp_path):
     assert "Search completed." in dash.status.value
 
 
+@pytest.mark.slow
 def test_an_error_inside_the_search_is_shown(tmp_path):
     csv = tmp_path / "one.csv"
     csv.write_text("a,y\n" + "".join(f"{i},same\n" for i in range(30)))
@@ -237,6 +240,7 @@ def test_an_error_inside_the_search_is_shown(tmp_path):
     assert not dash.run_button.disabled
 
 
+@pytest.mark.slow
 def test_dataframe_dashboard(tmp_path):
     import numpy as np
     import pandas as pd
@@ -263,6 +267,7 @@ def test_showing_the_dashboard_does_not_import_tensorflow():
     assert "tensorflow" not in out.stderr
 
 
+@pytest.mark.slow
 def test_live_views_plug_into_the_dashboard_and_reopen_from_disk(tmp_path):
     spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=3, epochs=3)
     dash = Dashboard(spec, base_dir=tmp_path)

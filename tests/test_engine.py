@@ -17,6 +17,7 @@ from tunewidgets.spec import Choice, Fixed, Spec, choice
 from .conftest import SPECS, collect, tiny
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["random", "bayesian", "hyperband", "grid"])
 def test_each_tuner_runs_from_its_example_spec(name, tmp_path):
     spec = tiny(Spec.from_file(SPECS / f"{name}.json"), trials=3)
@@ -37,6 +38,7 @@ def test_each_tuner_runs_from_its_example_spec(name, tmp_path):
     assert results.best_score == trials["score"].max()
 
 
+@pytest.mark.slow
 def test_events_carry_hyperparameters_and_every_metric(tmp_path, quickstart):
     search = Search(tiny(quickstart, trials=1, epochs=3), tmp_path)
     events = collect(search)
@@ -52,6 +54,7 @@ def test_events_carry_hyperparameters_and_every_metric(tmp_path, quickstart):
     assert ended.best_epoch in (1, 2, 3)
 
 
+@pytest.mark.slow
 def test_results_on_disk_survive_and_reload(tmp_path, quickstart):
     spec = tiny(quickstart, trials=2, epochs=2)
     live = Search(spec, tmp_path).run()
@@ -89,6 +92,7 @@ def _wait_for(predicate, timeout=120):
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_stop_from_another_thread_ends_within_one_epoch_and_resume_completes(tmp_path, quickstart):
     from .keras_callbacks import SlowEpochs
 
@@ -121,6 +125,7 @@ def test_stop_from_another_thread_ends_within_one_epoch_and_resume_completes(tmp
     assert tw.load(tmp_path).trials["status"].tolist() == ["completed"] * 3
 
 
+@pytest.mark.slow
 def test_stop_between_trials_keeps_finished_ones(tmp_path, quickstart):
     from .keras_callbacks import SlowEpochs
 
@@ -154,6 +159,7 @@ def nan_spec(base):
     )
 
 
+@pytest.mark.slow
 def test_nan_loss_fails_the_trial_and_the_search_goes_on(tmp_path, quickstart):
     search = Search(nan_spec(quickstart), tmp_path)
     results = search.run()
@@ -167,6 +173,7 @@ def test_nan_loss_fails_the_trial_and_the_search_goes_on(tmp_path, quickstart):
     assert tw.load(tmp_path).trials.set_index("learning_rate").loc[10.0, "status"] == "failed"
 
 
+@pytest.mark.slow
 def test_too_many_failures_in_a_row_is_a_clear_stop_reason(tmp_path, quickstart):
     spec = nan_spec(quickstart).replace(
         **{
@@ -186,6 +193,7 @@ def test_too_many_failures_in_a_row_is_a_clear_stop_reason(tmp_path, quickstart)
     assert tw.load(tmp_path).trials["status"].tolist() == ["failed", "failed"]
 
 
+@pytest.mark.slow
 def test_a_failing_observer_does_not_stop_the_search(tmp_path, quickstart):
     search = Search(tiny(quickstart, trials=1, epochs=1), tmp_path)
 
@@ -198,6 +206,7 @@ def test_a_failing_observer_does_not_stop_the_search(tmp_path, quickstart):
     assert search.events.errors and isinstance(search.events.errors[0], ValueError)
 
 
+@pytest.mark.slow
 def test_another_spec_in_the_same_folder_is_refused(tmp_path, quickstart):
     spec = tiny(quickstart, trials=1, epochs=1)
     Search(spec, tmp_path).run()
@@ -208,6 +217,7 @@ def test_another_spec_in_the_same_folder_is_refused(tmp_path, quickstart):
     assert results.spec == other and len(results.trials) == 1
 
 
+@pytest.mark.slow
 def test_a_folder_with_other_files_is_refused(tmp_path, quickstart):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(tw.ProjectError, match=r"not empty and holds no tunewidgets search \(notes.txt\)"):
@@ -215,6 +225,7 @@ def test_a_folder_with_other_files_is_refused(tmp_path, quickstart):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_two_searches_in_one_folder_at_once_are_refused(tmp_path, quickstart):
     spec = tiny(quickstart, trials=2, epochs=20, samples=200)
     first = Search(spec, tmp_path)
@@ -237,6 +248,7 @@ def test_bad_spec_never_starts(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_error_in_background_search_is_kept_and_published(tmp_path):
     spec = Spec().replace(**{"data.source": "dataframe", "data.target": "y"})
     search = Search(spec, tmp_path)  # no data passed
@@ -248,6 +260,7 @@ def test_error_in_background_search_is_kept_and_published(tmp_path):
     assert "needs the data passed in Python" in events[-1].message
 
 
+@pytest.mark.slow
 def test_dataframe_source(tmp_path):
     import numpy as np
     import pandas as pd
@@ -261,6 +274,7 @@ def test_dataframe_source(tmp_path):
     assert results.trials["status"].tolist() == ["completed"]
 
 
+@pytest.mark.slow
 def test_tensorboard_logs_scalars_and_hparams(tmp_path, quickstart):
     Search(tiny(quickstart, trials=1, epochs=2), tmp_path, tensorboard=True).run()
     logs = list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
@@ -276,6 +290,7 @@ def test_tensorboard_logs_scalars_and_hparams(tmp_path, quickstart):
     assert any("_hparams_" in t for t in tags)
 
 
+@pytest.mark.slow
 def test_events_log_is_one_json_object_per_line(tmp_path, quickstart):
     Search(tiny(quickstart, trials=1, epochs=2), tmp_path).run()
     lines = (tmp_path / "events.jsonl").read_text().splitlines()
@@ -283,6 +298,7 @@ def test_events_log_is_one_json_object_per_line(tmp_path, quickstart):
     assert kinds == ["search_started", "trial_started", "epoch_ended", "epoch_ended", "trial_ended", "search_ended"]
 
 
+@pytest.mark.slow
 def test_half_written_last_line_is_ignored_and_repaired(tmp_path, quickstart):
     spec = tiny(quickstart, trials=2, epochs=1)
     search = Search(spec, tmp_path)
@@ -298,6 +314,7 @@ def test_half_written_last_line_is_ignored_and_repaired(tmp_path, quickstart):
         json.loads(line)
 
 
+@pytest.mark.slow
 def test_background_search_keeps_the_caller_responsive(tmp_path, quickstart):
     search = Search(tiny(quickstart, trials=2, epochs=5, samples=200), tmp_path)
     search.start()

@@ -148,6 +148,7 @@ def test_the_largest_model_estimate_is_what_keras_builds(changes):
     assert size.largest_model(spec, shape, outputs).weights == largest
 
 
+@pytest.mark.slow
 def test_the_size_guard_counts_a_csv_files_columns_once_they_are_loaded(tmp_path):
     path = tmp_path / "wide.csv"
     columns = [f"c{i}" for i in range(40)]
@@ -396,6 +397,7 @@ def test_a_finished_search_run_again_trains_nothing_and_says_so(tmp_path, quicks
 # ---------------------------------------------------------------------- folders
 
 
+@pytest.mark.slow
 def test_a_folder_whose_data_failed_takes_the_corrected_spec(tmp_path):
     header_only = tmp_path / "empty.csv"
     header_only.write_text("a,b,y\n")
@@ -478,6 +480,7 @@ def test_values_in_messages_are_plain(tmp_path):
     assert str(info.value) == "data.target: column 'y' has only one value (1); nothing to learn"
 
 
+@pytest.mark.slow
 def test_a_load_error_is_printed_once(tmp_path):
     path = tmp_path / "spec.json"
     bad = tmp_path / "bad.csv"

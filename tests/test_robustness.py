@@ -115,6 +115,7 @@ def plausible_specs(draw):
     )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
@@ -139,6 +140,7 @@ def test_engine_never_breaks_on_any_spec(tmp_path_factory, spec):
 # ---------------------------------------------------------------------- faults during a search
 
 
+@pytest.mark.slow
 def test_a_failing_user_callback_fails_its_trial_only(tmp_path):
     import keras
 
@@ -189,6 +191,7 @@ def test_a_space_too_large_for_its_limit_is_refused_before_training(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing trained, nothing written
 
 
+@pytest.mark.slow
 def test_keyboard_interrupt_records_the_search_as_stopped(tmp_path):
     """Ctrl-C in a terminal or a kernel interrupt reaches the process running the search (not its workers)."""
     import signal

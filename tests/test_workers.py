@@ -18,6 +18,7 @@ from tunewidgets.events import EndReason, EpochEnded, TrialEnded, TrialStarted, 
 from .conftest import collect, tiny
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_oracle_and_every_trial_is_recorded(tmp_path, quickstart):
     spec = tiny(quickstart, trials=6, epochs=2).replace(**{"tuner.workers": 2})
     search = Search(spec, tmp_path)
@@ -39,6 +40,7 @@ def test_two_workers_share_one_oracle_and_every_trial_is_recorded(tmp_path, quic
     assert on_disk.best_model() is not None
 
 
+@pytest.mark.slow
 def test_trials_never_train_in_the_calling_process(tmp_path, quickstart):
     code = (
         "import sys; from tunewidgets.engine import Search; from tunewidgets.spec import Spec; "
@@ -56,6 +58,7 @@ def quickstart_path():
     return SPECS / "quickstart.json"
 
 
+@pytest.mark.slow
 def test_a_worker_that_grew_retires_and_a_fresh_one_resumes(tmp_path, quickstart):
     spec = tiny(quickstart, trials=4, epochs=2)
     search = Search(spec, tmp_path, recycle_mb=0.001)  # any growth at all: retire after every trial
@@ -67,6 +70,7 @@ def test_a_worker_that_grew_retires_and_a_fresh_one_resumes(tmp_path, quickstart
     assert sum(isinstance(e, TrialStarted) for e in events) == 4  # no trial ran twice
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_is_recorded_and_the_search_goes_on(tmp_path, quickstart):
     from .keras_callbacks import KillOnce
 
@@ -82,6 +86,7 @@ def test_a_worker_killed_mid_trial_is_recorded_and_the_search_goes_on(tmp_path, 
     assert results.trials["status"].tolist() == ["completed"] * 3
 
 
+@pytest.mark.slow
 def test_a_worker_dying_every_time_ends_the_search_with_the_reason(tmp_path, quickstart):
     from .keras_callbacks import KillAlways
 
@@ -91,6 +96,7 @@ def test_a_worker_dying_every_time_ends_the_search_with_the_reason(tmp_path, qui
     assert "worker processes died 3 times in a row" in tw.load(tmp_path).record.ended.message
 
 
+@pytest.mark.slow
 def test_a_worker_started_elsewhere_joins_through_the_cli(tmp_path, quickstart):
     from .keras_callbacks import SlowEpochs
 
@@ -117,6 +123,7 @@ def test_a_worker_started_elsewhere_joins_through_the_cli(tmp_path, quickstart):
     assert results.trials["status"].tolist() == ["completed"] * 8
 
 
+@pytest.mark.slow
 def test_hyperband_with_two_workers_runs_its_whole_plan(tmp_path):
     """Hyperband's oracle makes a worker wait (IDLE) while a bracket finishes elsewhere."""
     from .conftest import SPECS
@@ -137,6 +144,7 @@ def worker_pids(directory):
     return pids
 
 
+@pytest.mark.slow
 def test_the_next_search_of_the_process_is_handed_to_the_warm_worker(tmp_path, quickstart):
     spec = tiny(quickstart, trials=2, epochs=1)
     first = Search(spec, tmp_path / "a", keep_warm=60)
@@ -151,6 +159,7 @@ def test_the_next_search_of_the_process_is_handed_to_the_warm_worker(tmp_path, q
     assert tw.load(tmp_path / "b").best_score == results.best_score
 
 
+@pytest.mark.slow
 def test_two_warm_workers_chief_included_take_the_next_parallel_search(tmp_path, quickstart):
     spec = tiny(quickstart, trials=4, epochs=1).replace(**{"tuner.workers": 2})
     Search(spec, tmp_path / "a", keep_warm=60).run()
@@ -162,6 +171,7 @@ def test_two_warm_workers_chief_included_take_the_next_parallel_search(tmp_path,
     assert results.trials["status"].tolist() == ["completed"] * 4
 
 
+@pytest.mark.slow
 def test_without_keep_warm_each_search_starts_its_own_worker(tmp_path, quickstart, monkeypatch):
     monkeypatch.setenv("TUNEWIDGETS_KEEP_WARM", "0")
     spec = tiny(quickstart, trials=1, epochs=1)
@@ -170,6 +180,7 @@ def test_without_keep_warm_each_search_starts_its_own_worker(tmp_path, quickstar
     assert worker_pids(tmp_path / "a").isdisjoint(worker_pids(tmp_path / "b"))
 
 
+@pytest.mark.slow
 def test_a_warm_worker_that_died_while_waiting_is_replaced(tmp_path, quickstart):
     spec = tiny(quickstart, trials=1, epochs=1)
     Search(spec, tmp_path / "a", keep_warm=60).run()
@@ -184,6 +195,7 @@ def test_a_warm_worker_that_died_while_waiting_is_replaced(tmp_path, quickstart)
     assert pid not in worker_pids(tmp_path / "b")
 
 
+@pytest.mark.slow
 def test_a_warm_worker_exits_when_its_time_is_up(tmp_path, quickstart):
     Search(tiny(quickstart, trials=1, epochs=1), tmp_path, keep_warm=1).run()
     (pid,) = worker_pids(tmp_path)

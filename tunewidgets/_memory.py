@@ -74,7 +74,7 @@ def _meminfo_available_mb() -> float:
 
 def children(pid: int) -> list[int]:
     """Direct children of a process."""
-    out = []
+    out: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

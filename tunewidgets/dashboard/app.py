@@ -12,23 +12,34 @@ from __future__ import annotations
 import html
 import os
 import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ipywidgets as w
 
 from ..engine import Results, Search, load
 from ..engine.project import claim_folder, safe_folder_name
 from ..errors import Issue, ProjectError, SpecError
-from ..events import EndReason, EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
-from ..progress import ProgressState, duration_text
+from ..events import EndReason, Event, SearchEnded
 from ..spec import Spec
 from . import html as h
 from .controls import KnobControl, SettingControl
 from .form import SpecForm
+from .progress_view import ProgressView
 from .results_panel import ResultsPanel
 from .spec_files import SpecFiles
+
+
+class View(Protocol):
+    """What the dashboard asks of a live view (the plots of :mod:`tunewidgets.plots` are one)."""
+
+    widget: w.Widget
+
+    def reset(self, source: Search | Results) -> None: ...
+
+    def on_event(self, event: Event) -> None: ...
+
+    def settle(self, timeout: float | None = 30) -> bool: ...
 
 
 class Dashboard:
@@ -53,19 +64,17 @@ class Dashboard:
         *,
         data: Any = None,
         base_dir: str | os.PathLike[str] = "runs",
-        views: list[Any] | None = None,
+        views: list[View] | None = None,
     ):
         spec = spec if spec is not None else Spec()
         self.data = data
         if data is not None and spec.data.source != "dataframe":
             spec = spec.replace(**{"data.source": "dataframe"})
         self.base_dir = Path(base_dir)
-        self.search: Any = None
-        self.results: Any = None
+        self.search: Search | None = None
+        self.results: Results | None = None
         self._views = views
         self._lock = threading.Lock()
-        self._t0 = 0.0
-        self._progress = ProgressState()
         self._build(spec)
         self._refresh()
 
@@ -98,12 +107,10 @@ class Dashboard:
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
         self.resume_button.on_click(lambda _: self.resume())
-        self.status = w.HTML("Ready.")
-        self.progress = w.IntProgress(
-            value=0, min=0, max=1, description="Trials", bar_style="info", layout=w.Layout(width="420px")
-        )
-        self.progress_text = w.HTML()
-        self.best_so_far = w.HTML()
+        self.progress_view = ProgressView()
+        view = self.progress_view
+        self.status, self.progress, self.progress_text = view.status, view.progress, view.text
+        self.best_so_far = view.best_so_far
         self.views_box = w.VBox()
         self.results_panel = ResultsPanel()
         self.spec_files = SpecFiles(lambda: self.spec, self.set_spec)
@@ -212,39 +219,37 @@ class Dashboard:
             self.stop_button.description = "Stopping..."
             self.status.value = "Stopping after the current epoch..."
 
-    def _start(self, search: Any) -> None:
+    def _start(self, search: Search) -> None:
         self.search = search
         self.results = None
-        self._progress = ProgressState()
-        self._t0 = time.time()
+        self.progress_view.start()
         self.run_button.disabled = True
         self.resume_button.disabled = True
         self.stop_button.disabled = False
         self.stop_button.description = "Stop"
         self.results_panel.clear()
-        self.best_so_far.value = ""
         self.status.value = f"Starting in <code>{html.escape(str(search.directory))}</code>..."
         search.events.subscribe(self._on_event)
         for view in self._attach_views(search):
             search.events.subscribe(view.on_event)
         search.start()
 
-    def _ensure_views(self) -> list[Any]:
+    def _ensure_views(self) -> list[View]:
         if self._views is None:
             from ..plots import default_views
 
-            self._views = default_views()
+            self._views = list[View](default_views())
         self.views_box.children = [v.widget for v in self._views]
         return self._views
 
-    def _attach_views(self, search: Any) -> list[Any]:
+    def _attach_views(self, search: Search | Results) -> list[View]:
         views = self._ensure_views()
         for view in views:
             view.reset(search)
         return views
 
     @property
-    def views(self) -> list[Any]:
+    def views(self) -> list[View]:
         """The live views (plots and trial table) shown under the controls."""
         return self._ensure_views()
 
@@ -269,7 +274,7 @@ class Dashboard:
         dash._show_results()
         return dash
 
-    def wait(self, timeout: float | None = None) -> Any:
+    def wait(self, timeout: float | None = None) -> Results | None:
         """Waits for the running search to end and the views to show it; returns its results.
 
         Raises the search's error if it broke (bad data, a folder in use...).
@@ -285,53 +290,15 @@ class Dashboard:
 
     # ---------------------------------------------------------------- events (search thread)
     def _on_event(self, event: Event) -> None:
-        state = self._progress
-        state.apply(event)
-        if isinstance(event, SearchStarted):
-            self.progress.max = max(1, event.planned_trials or 1)
-            self.progress.value = min(self.progress.max, state.done)
-            verb = "Resumed" if event.resumed else "Running"
-            self.status.value = (
-                f"{verb}: {html.escape(event.plan or event.algorithm)} Objective "
-                f"<b>{html.escape(event.objective)}</b> ({event.direction}).<br>"
-                f"Data: {html.escape(event.data_summary)}{h.bullets(event.data_report)}{h.notes(event.notes)}"
-            )
-            self._show_best()
-        elif isinstance(event, (TrialStarted, EpochEnded)):
-            self._show_progress()
-        elif isinstance(event, TrialEnded):
-            self.progress.value = min(self.progress.max, state.done)
-            self._show_progress()
-            self._show_best()
-        elif isinstance(event, SearchEnded):
+        assert self.search is not None  # events come from the search
+        self.progress_view.on_event(event, self.search.record)
+        if isinstance(event, SearchEnded):
             self._ended(event)
-
-    def _show_progress(self) -> None:
-        state = self._progress
-        text = (
-            f"{state.done} of {state.planned_trials} trials done; {state.running_text()}; "
-            f"elapsed {duration_text(time.time() - self._t0)}"
-        )
-        left = state.seconds_left()
-        if left is not None:
-            text += f"; about {duration_text(left)} left"
-        self.progress_text.value = text
-
-    def _show_best(self) -> None:
-        record = self.search.record
-        best = record.best()
-        if best is None:
-            return
-        self.best_so_far.value = (
-            f"Best so far: trial {best.number}, <b>{html.escape(record.objective)} = "
-            f"{best.score:.4f}</b><br>{h.inline(best.tuned_values())}"
-        )
 
     def _ended(self, event: SearchEnded) -> None:
         search = self.search
-        self.progress_text.value = (
-            f"{self.progress.value} of {self.progress.max} trials done; took {duration_text(time.time() - self._t0)}"
-        )
+        assert search is not None  # events come from the search
+        self.progress_view.ended()
         text = {
             EndReason.COMPLETED: "Search completed.",
             EndReason.STOPPED: "Stopped. Everything so far is kept; Resume continues it.",
@@ -354,7 +321,8 @@ class Dashboard:
         self._show_results()
 
     def _show_results(self) -> None:
-        self.results_panel.show(self.results)
+        if self.results is not None:
+            self.results_panel.show(self.results)
 
     def _refresh_run_button(self) -> None:
         self.run_button.disabled = bool(self.issues)

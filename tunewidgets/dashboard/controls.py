@@ -198,6 +198,7 @@ class KnobControl(Control):
         if mode == "fixed":
             return Fixed(self.fixed.value)
         if mode == "range":
+            assert self.min is not None and self.max is not None  # a range is offered for numbers only
             step = _parse_number(self.step.value, self.info.kind if not self.log.value else "float", "step")
             return Range(self.min.value, self.max.value, step, bool(self.log.value))
         return Choice(tuple(self.choices.value))

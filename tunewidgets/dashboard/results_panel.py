@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..engine.results import Results
 
 import ipywidgets as w
 
@@ -19,7 +22,7 @@ class ResultsPanel:
     """Shows a search's results once it has a best trial; the buttons act on that trial."""
 
     def __init__(self) -> None:
-        self.results: Any = None
+        self.results: Results | None = None
         self.best_box = w.HTML()
         self.evaluate_button = w.Button(
             description="Evaluate on test split", icon="check", disabled=True, layout=w.Layout(width="auto")
@@ -54,7 +57,7 @@ class ResultsPanel:
             button.disabled = True
         self.best_box.value = self.output.value = self.code.value = ""
 
-    def show(self, results: Any) -> None:
+    def show(self, results: Results) -> None:
         """Shows the best trial of ``results`` and enables the buttons (when a trial completed)."""
         self.results = results
         best = results.record.best()

@@ -26,7 +26,6 @@ import re
 import shutil
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +63,14 @@ ENTRIES = (
 )
 
 
-@dataclass(frozen=True)
 class Project:
     """The paths of one project folder."""
 
-    directory: Path
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.directory = Path(directory)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "directory", Path(self.directory))
+    def __repr__(self) -> str:
+        return f"Project({str(self.directory)!r})"
 
     @property
     def spec(self) -> Path:

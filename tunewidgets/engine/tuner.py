@@ -141,7 +141,7 @@ class _EventHooks:
             raise
 
     def on_trial_end(self, trial: Any) -> None:
-        failure: RuntimeError | None = None
+        failure: Exception | None = None
         try:
             super().on_trial_end(trial)  # type: ignore[misc]
         except Exception as e:  # RuntimeError here; an RPC error carrying it in a worker of a chief
@@ -291,9 +291,9 @@ def make_tuner(search: TrialContext, hypermodel: Any, task: str, directory: str,
         kwargs = dict(common, max_trials=planned_trials(spec))
     if t.algorithm == "bayesian":
         bayesian_ready()  # a worker imported keras-tuner without the oracle's scikit-learn and SciPy
-    cls = tuner_class(t.algorithm)
+    cls: Any = tuner_class(t.algorithm)
     tuner = cls.__new__(cls)
-    tuner._tw_init(search)
+    tuner._tw_init(search)  # the hooks need the context before keras-tuner's constructor reloads a project
     cls.__init__(tuner, **kwargs)
     size = search_space_size(spec)
     if math.isfinite(size) and hasattr(tuner.oracle, "_max_collisions"):

@@ -152,7 +152,7 @@ def launch(
     fixed = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_READ_AT_START))
     key = (os.getcwd(), f"threads={threads}", *fixed)
     log_path = files.log(worker_id)
-    assignment = {"argv": argv, "log": str(log_path), "env": env}
+    assignment: dict[str, object] = {"argv": argv, "log": str(log_path), "env": env}
     process = warm_workers.take(key, assignment) if keep_warm else None
     if process is not None:
         return process, None, key

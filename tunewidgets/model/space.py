@@ -100,7 +100,7 @@ def layer_units(space: SpaceBuilder, n_layers: int) -> list[int]:
             extra: list[tuple[str, list[Any]]] = []
             if not isinstance(layers_knob, Fixed):
                 extra.append(("layers", [v for v in possible(layers_knob, "int") if v > i]))
-            elif layers_knob.value <= i:
+            elif int(layers_knob.value) <= i:
                 continue
             elif not isinstance(spec.model.shape, Fixed):
                 extra.append(("shape", ["free"]))

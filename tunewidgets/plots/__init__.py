@@ -49,8 +49,8 @@ def hyperparameter_scatter(results: Any, name: str) -> go.Figure:
 def importance(results: Any) -> go.Figure:
     """Which hyperparameters mattered most, estimated from the completed trials."""
     r = _data.as_results(results)
-    scales = {"log_names": log_scaled(r.spec), "categorical_names": categorical(r.spec)}
-    return _figures.importance_figure(_data.importance_data(r.record, **scales))
+    importance = _data.importance_data(r.record, log_scaled(r.spec), categorical_names=categorical(r.spec))
+    return _figures.importance_figure(importance)
 
 
 def trial_table(results: Any, sort_by: str = "score") -> Any:

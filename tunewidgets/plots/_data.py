@@ -208,7 +208,7 @@ def _encode(name: str, values: list[Any], log: bool, categories: bool = False) -
     if categories and present and all(_is_number(v) for v in present):
         # a few numbers chosen among: one tick each, in numeric order, evenly spaced
         order = sorted(set(present))
-        index = {v: i for i, v in enumerate(order)}
+        index: dict[Any, int] = {v: i for i, v in enumerate(order)}
         return Dimension(
             name,
             tuple(float(index[v]) if v is not None else math.nan for v in values),
@@ -222,13 +222,13 @@ def _encode(name: str, values: list[Any], log: bool, categories: bool = False) -
             ticks = tuple(float(e) for e in range(lo, hi + 1))
             return Dimension(f"{name} (log)", enc, ticks, tuple(f"1e{int(e)}" for e in ticks))
         return Dimension(name, tuple(float(v) if v is not None else math.nan for v in values))
-    categories = sorted({str(v) for v in values}, key=lambda s: (s == "None", s))
-    index = {c: i for i, c in enumerate(categories)}
+    names = sorted({str(v) for v in values}, key=lambda s: (s == "None", s))
+    positions = {c: i for i, c in enumerate(names)}
     return Dimension(
         name,
-        tuple(float(index[str(v)]) for v in values),
-        tuple(float(i) for i in range(len(categories))),
-        tuple("n/a" if c == "None" else c for c in categories),
+        tuple(float(positions[str(v)]) for v in values),
+        tuple(float(i) for i in range(len(names))),
+        tuple("n/a" if c == "None" else c for c in names),
     )
 
 

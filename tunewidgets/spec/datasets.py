@@ -48,6 +48,8 @@ def builtin_shape(spec: Spec) -> tuple[tuple[int, ...], int] | None:
     d = spec.data
     if d.source != "builtin":
         return None
+    shape: tuple[int, ...]
+    classes: int | None
     if d.name in ("classification", "regression"):
         shape, classes = (d.features,), (d.classes if d.name == "classification" else None)
     elif d.name in BUILTIN_SHAPES:

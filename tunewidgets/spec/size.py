@@ -114,7 +114,7 @@ def largest_model(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> Mod
             for norm in norms:
                 for residual in residuals:
                     best = max(best, conv_weights + _dense_weights(flat, widths, norm, residual, outputs))
-    slots = max(OPTIMIZER_SLOTS[name] for name in spec.optimizer.name.values())
+    slots = max(OPTIMIZER_SLOTS[str(name)] for name in spec.optimizer.name.values())
     return ModelSize(best, slots)
 
 
