@@ -14,7 +14,29 @@ never imports TensorFlow; worker processes do.
   a search's record in memory, its events on disk, and the user-facing results.
 """
 
-from .results import Results, SearchStatus, load
-from .search import Search, run
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .results import Results, SearchStatus, load
+    from .search import Search, run
+
+_LAZY = {
+    "Results": "results",
+    "SearchStatus": "results",
+    "load": "results",
+    "Search": "search",
+    "run": "search",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: a worker process (python -m tunewidgets.engine.worker) needs none of these
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Results", "Search", "SearchStatus", "load", "run"]
