@@ -28,12 +28,13 @@ HISTORY = [
 class Context:
     """What a worker gives the hooks: the spec, an event bus, stop and retire checks."""
 
-    def __init__(self, spec: Spec, stop_after: int | None = None):
+    def __init__(self, spec: Spec, stop_after: int | None = None, stop_trial: tuple[str, int] | None = None):
         self.spec = spec
         self.events = EventBus()
         self.seen: list = []
         self.events.subscribe(self.seen.append)
         self.stop_after = stop_after
+        self.stop_trial = stop_trial  # (trial id, after which epoch) the user stops that one trial
 
     @property
     def stop_requested(self) -> bool:
@@ -42,6 +43,12 @@ class Context:
 
     def should_retire(self) -> bool:
         return False
+
+    def trial_stop_requested(self, trial_id: str) -> bool:
+        if self.stop_trial is None or self.stop_trial[0] != trial_id:
+            return False
+        epochs = sum(isinstance(e, EpochEnded) and e.trial_id == trial_id for e in self.seen)
+        return epochs >= self.stop_trial[1]
 
     def trial_started(self) -> None:
         pass
@@ -70,6 +77,8 @@ class Replay(SpecHyperModel):
         for epoch, logs in enumerate(self.history):
             for callback in [*callbacks, history]:
                 callback.on_epoch_end(epoch, dict(logs))
+            if model.stop_training:
+                break
         for callback in [*callbacks, history]:
             callback.on_train_end()
         return history
@@ -80,7 +89,7 @@ def moons():
     return prepare(Spec().data.__class__(name="moons", samples=60))
 
 
-def search(tmp_path, moons, *, history=HISTORY, trials=2, stop_after=None):
+def search(tmp_path, moons, *, history=HISTORY, trials=2, stop_after=None, stop_trial=None):
     spec = Spec().replace(
         **{
             "data.name": "moons",
@@ -93,7 +102,7 @@ def search(tmp_path, moons, *, history=HISTORY, trials=2, stop_after=None):
             "training.batch_size": Fixed(16),
         }
     )
-    ctx = Context(spec, stop_after)
+    ctx = Context(spec, stop_after, stop_trial)
     hypermodel = Replay(spec, moons, history)
     tuner = make_tuner(ctx, hypermodel, moons.task, str(tmp_path), "kt")
     return ctx, hypermodel, tuner
@@ -139,3 +148,15 @@ def test_a_stop_request_ends_the_trial_after_its_epoch(tmp_path, moons):
         run(tuner, moons)
     ended = [e for e in ctx.seen if isinstance(e, TrialEnded)]
     assert [(e.status, e.message) for e in ended] == [(TrialStatus.STOPPED, "stopped after epoch 2")]
+
+
+def test_stopping_one_trial_keeps_its_best_epoch_and_the_search_goes_on(tmp_path, moons):
+    ctx, _, tuner = search(tmp_path, moons, trials=2, stop_trial=("0", 2))
+    run(tuner, moons)
+    ended = [e for e in ctx.seen if isinstance(e, TrialEnded)]
+    assert [(e.trial_id, e.status, e.score, e.best_epoch) for e in ended] == [
+        ("0", TrialStatus.USER_STOPPED, 0.70, 2),
+        ("1", TrialStatus.COMPLETED, 0.70, 2),
+    ]
+    assert ended[0].message == "stopped by the user after epoch 2"
+    assert [e.epoch for e in ctx.seen if isinstance(e, EpochEnded) and e.trial_id == "0"] == [1, 2]

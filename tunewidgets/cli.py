@@ -58,6 +58,8 @@ class Progress:
                 self._line(f"trial {number} stopped ({event.message})")
                 return
             result = f"{state.objective}={event.score:.4f}" if event.score is not None else f"FAILED: {event.message}"
+            if event.status is TrialStatus.PRUNED:
+                result = f"pruned, {result}: {event.message}; {state.epochs_saved} epochs saved so far"
             elapsed = duration_text(time.time() - state.started_at)
             self._line(
                 f"[{state.counter}] trial {number}: {result} ({event.duration:.1f}s) | {state.best_text()} | "
@@ -67,7 +69,9 @@ class Progress:
             # an error is printed once, on stderr, by the command that ran the search
             from .events import EndReason
 
-            if event.reason is not EndReason.ERROR:
+            if event.reason is EndReason.TARGET_REACHED:
+                self._line(f"Search ended: {event.message}")
+            elif event.reason is not EndReason.ERROR:
                 self._line(f"Search {event.reason.value}" + (f": {event.message}" if event.message else ""))
 
     def _live(self, text: str) -> None:
@@ -129,7 +133,8 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, l
             print(f"Best model on the test split: {results.test_summary()}")
         except (RuntimeError, OSError, LookupError) as e:
             print(f"The best model could not be scored on the test split: {e}", file=sys.stderr)
-    return EXIT_OK if search.end_reason is not None and search.end_reason.value == "completed" else EXIT_FAILED
+    done = ("completed", "target_reached")
+    return EXIT_OK if search.end_reason is not None and search.end_reason.value in done else EXIT_FAILED
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

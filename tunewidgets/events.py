@@ -28,9 +28,15 @@ class TrialStatus(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     STOPPED = "stopped"  # stopped by the user or cut off by a crash; re-run on resume
+    PRUNED = "pruned"  # ended early by the pruning rule; its score is its best epoch's
+    USER_STOPPED = "user_stopped"  # one trial stopped by the user (``Search.stop_trial``); the search went on
 
     def is_finished(self) -> bool:
-        return self in (TrialStatus.COMPLETED, TrialStatus.FAILED)
+        return self in (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED, TrialStatus.USER_STOPPED)
+
+    def has_score(self) -> bool:
+        """Trained to a score: completed, or ended early (its best epoch before it was stopped)."""
+        return self in (TrialStatus.COMPLETED, TrialStatus.PRUNED, TrialStatus.USER_STOPPED)
 
 
 class EndReason(str, enum.Enum):
@@ -40,6 +46,7 @@ class EndReason(str, enum.Enum):
     STOPPED = "stopped"  # stopped by request; can be resumed
     FAILED = "failed"  # too many trials failed in a row
     ERROR = "error"  # the search itself broke
+    TARGET_REACHED = "target_reached"  # a trial reached tuner.target: nothing more to search for
 
 
 def _now() -> float:
@@ -64,6 +71,8 @@ class SearchStarted:
     data_report: list[str] = field(default_factory=list)
     #: warnings to read before training (a budget that cannot work as hoped, disk space)
     notes: list[str] = field(default_factory=list)
+    #: models each trial trains (cross-validation folds, or runs per trial)
+    runs_per_trial: int = 1
     #: on resume: the trials that already ended (completed or failed) and the best of them so far
     finished_trials: list[str] = field(default_factory=list)
     best_trial_id: str | None = None

@@ -30,6 +30,7 @@ class RunningTrial:
     worker: str
     epoch: int  # the last epoch that ended (0 before the first)
     of: int  # the epoch it trains up to
+    run: int = 0  # the run (cross-validation fold) it trains now
 
 
 @dataclass
@@ -43,6 +44,7 @@ class ProgressState:
     planned_trials: int | None = None
     planned_epochs: int | None = None
     epochs_per_trial: int = 0
+    runs_per_trial: int = 1
     finished: set[str] = field(default_factory=set)  # completed or failed, whichever run of the search
     failed: set[str] = field(default_factory=set)
     best_trial_id: str | None = None
@@ -50,6 +52,8 @@ class ProgressState:
     running: dict[str, RunningTrial] = field(default_factory=dict)
     workers: set[str] = field(default_factory=set)
     durations: list[float] = field(default_factory=list)  # of the trials that ended in this run
+    pruned: set[str] = field(default_factory=set)
+    epochs_saved: int = 0  # epochs the pruned trials of this run did not train
     started_at: float = field(default_factory=time.time)
     ended: SearchEnded | None = None
 
@@ -59,6 +63,7 @@ class ProgressState:
             self.objective, self.direction = event.objective, event.direction
             self.planned_trials, self.planned_epochs = event.planned_trials, event.planned_epochs
             self.epochs_per_trial = event.epochs
+            self.runs_per_trial = event.runs_per_trial
             self.finished |= set(event.finished_trials)
             if event.best_score is not None:
                 self._offer(event.best_trial_id, event.best_score)
@@ -72,8 +77,14 @@ class ProgressState:
         elif isinstance(event, EpochEnded):
             if event.trial_id in self.running:
                 self.running[event.trial_id].epoch = event.epoch
+                self.running[event.trial_id].run = event.execution
         elif isinstance(event, TrialEnded):
-            self.running.pop(event.trial_id, None)
+            running = self.running.pop(event.trial_id, None)
+            if event.status is TrialStatus.PRUNED:
+                self.pruned.add(event.trial_id)
+                if running is not None:
+                    runs_left = max(0, self.runs_per_trial - 1 - running.run)
+                    self.epochs_saved += max(0, running.of - running.epoch) + runs_left * running.of
             if event.status.is_finished():
                 self.finished.add(event.trial_id)
                 self.durations.append(event.duration)
@@ -81,7 +92,7 @@ class ProgressState:
                 self.failed.add(event.trial_id)
             else:
                 self.failed.discard(event.trial_id)  # a trial tried again that completed
-            if event.status is TrialStatus.COMPLETED and event.score is not None:
+            if event.status.has_score() and event.score is not None:
                 self._offer(event.trial_id, event.score)
         elif isinstance(event, SearchEnded):
             self.ended = event

@@ -20,7 +20,8 @@ import ipywidgets as w
 from ..engine import Results, Search, load
 from ..engine.project import claim_folder, safe_folder_name
 from ..errors import Issue, ProjectError, SpecError
-from ..events import EndReason, Event, SearchEnded
+from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
+from ..progress import trial_number
 from ..spec import Spec
 from . import html as h
 from .controls import KnobControl, SettingControl
@@ -107,6 +108,17 @@ class Dashboard:
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
         self.resume_button.on_click(lambda _: self.resume())
+        self.trial_choice = w.Dropdown(
+            options=[], description="Trial", layout=w.Layout(width="150px"), style={"description_width": "40px"}
+        )
+        self.stop_trial_button = w.Button(
+            description="Stop this trial",
+            icon="step-forward",
+            disabled=True,
+            tooltip="End only this trial after its current epoch (it keeps the score of its best epoch); "
+            "the search goes on with the next one",
+        )
+        self.stop_trial_button.on_click(lambda _: self.stop_trial())
         self.progress_view = ProgressView()
         view = self.progress_view
         self.status, self.progress, self.progress_text = view.status, view.progress, view.text
@@ -131,7 +143,9 @@ class Dashboard:
             [
                 header,
                 self.form.box,
-                w.HBox([self.run_button, self.stop_button, self.resume_button]),
+                w.HBox(
+                    [self.run_button, self.stop_button, self.resume_button, self.trial_choice, self.stop_trial_button]
+                ),
                 self.status,
                 w.HBox([self.progress, self.progress_text]),
                 self.best_so_far,
@@ -289,9 +303,25 @@ class Dashboard:
         return results
 
     # ---------------------------------------------------------------- events (search thread)
+    def stop_trial(self, trial_id: str | None = None) -> bool:
+        """Ends one running trial (the one chosen next to the button by default); the search goes on."""
+        trial_id = trial_id or self.trial_choice.value
+        if self.search is None or not trial_id:
+            return False
+        stopped = bool(self.search.stop_trial(trial_id))
+        if stopped:
+            self.status.value = f"Stopping trial {trial_number(trial_id)} after its current epoch..."
+        return stopped
+
     def _on_event(self, event: Event) -> None:
         assert self.search is not None  # events come from the search
         self.progress_view.on_event(event, self.search.record)
+        if isinstance(event, (TrialStarted, TrialEnded, SearchEnded)):
+            running = list(self.progress_view.state.running)
+            chosen = self.trial_choice.value
+            self.trial_choice.options = [(f"trial {trial_number(t)}", t) for t in running]
+            self.trial_choice.value = chosen if chosen in running else (running[0] if running else None)
+            self.stop_trial_button.disabled = not running
         if isinstance(event, SearchEnded):
             self._ended(event)
 
@@ -304,13 +334,16 @@ class Dashboard:
             EndReason.STOPPED: "Stopped. Everything so far is kept; Resume continues it.",
             EndReason.FAILED: "Search ended: too many trials failed in a row.",
             EndReason.ERROR: "The search broke.",
+            EndReason.TARGET_REACHED: "Search ended: the target was reached.",
         }[event.reason]
         colour = h.ERROR if event.reason in (EndReason.FAILED, EndReason.ERROR) else "inherit"
         message = f" {html.escape(event.message)}" if event.message and event.reason != EndReason.STOPPED else ""
         counts = search.record.counts()
         self.status.value = (
             f'<span style="color:{colour}">{text}{message}</span> '
-            f"({counts['completed']} completed, {counts['failed']} failed) "
+            f"({counts['completed']} completed, "
+            + (f"{counts['pruned']} pruned, " if counts["pruned"] else "")
+            + f"{counts['failed']} failed) "
             f"Results in {h.code(search.directory)}"
         )
         self.stop_button.disabled = True

@@ -68,6 +68,8 @@ class ProgressView:
         left = state.seconds_left()
         if left is not None:
             text += f"; about {duration_text(left)} left"
+        if state.pruned:
+            text += f"; pruning stopped {len(state.pruned)} trials early, saving {state.epochs_saved} epochs"
         self.text.value = text
 
     def _show_best(self, record: SearchRecord) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, Issue
-from ..spec import DataSpec
+from ..spec import DataSpec, Spec
+from ..spec.space import folds
 from .builtin import builtin
 from .csv import read_csv
 from .dataset import Dataset
@@ -39,6 +40,36 @@ def split_rows(y: np.ndarray, spec: DataSpec, classify: bool) -> tuple[np.ndarra
         rest, test_size=spec.validation_split, random_state=spec.seed, stratify=stratify(y[rest], spec.validation_split)
     )
     return train, val, test
+
+
+def fold_rows(y: np.ndarray, k: int, seed: int, classify: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` cross-validation folds of the rows of ``y``: ``(training rows, validation rows)`` each,
+    stratified by class for classification, as scikit-learn's ``StratifiedKFold`` / ``KFold`` split them."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (
+        StratifiedKFold(k, shuffle=True, random_state=seed) if classify else KFold(k, shuffle=True, random_state=seed)
+    )
+    return [(train, val) for train, val in splitter.split(np.zeros(len(y)), y)]
+
+
+def smallest_class(y: np.ndarray) -> int:
+    """Rows of the rarest class."""
+    counts = np.bincount(y.astype(np.int64))
+    return int(counts[counts > 0].min())
+
+
+def fold_issues(spec: Spec, dataset: Dataset) -> list[Issue]:
+    """Cross-validation needs every class in every fold: at least k training rows of the rarest class."""
+    k = folds(spec)
+    if not k:
+        return []
+    y = np.concatenate([dataset.y_train, dataset.y_val])
+    rows = smallest_class(y) if dataset.task != "regression" else len(y)
+    if rows >= k:
+        return []
+    what = "the rarest class has" if dataset.task != "regression" else "there are"
+    return [Issue("tuner.folds", f"{k} folds, but {what} only {rows} training rows; use at most {rows} folds")]
 
 
 def prepare(spec: DataSpec, data: Any = None) -> Dataset:

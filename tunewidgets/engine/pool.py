@@ -154,6 +154,13 @@ class WorkerPool:
         self._stop.set()
         self._request_stop()
 
+    def stop_trial(self, trial_id: str) -> bool:
+        """Ends one running trial after its current epoch (wherever it trains); False if none runs by that id."""
+        if trial_id not in {t for t, _ in self.running.values()}:
+            return False
+        self.files.stop_trial(trial_id).write_text("stop\n")
+        return True
+
     def _clean_workdir(self) -> None:
         self.files.dir.mkdir(parents=True, exist_ok=True)
         for p in self.files.dir.iterdir():
@@ -260,7 +267,7 @@ class WorkerPool:
         elif isinstance(event, TrialEnded):
             if self.running.get(worker_id, ("",))[0] == event.trial_id:
                 del self.running[worker_id]
-            if event.status is TrialStatus.COMPLETED:
+            if event.status.has_score():
                 self.crashes = 0
         self.publish(event)
 

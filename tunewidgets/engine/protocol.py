@@ -9,7 +9,8 @@ Files alone, so a worker on another machine that shares the folder takes part li
 * ``<id>.jsonl``: one worker's events, one JSON line each (the controller relays them);
 * ``<id>.log``: its output;
 * ``<id>.end.json``: why its training loop ended (:class:`EndReason`), its pid, whether it stays warm;
-* ``<id>.served``: a chief has stopped serving (the search is over).
+* ``<id>.served``: a chief has stopped serving (the search is over);
+* ``trial-<trial id>.stop``: the user stopped one trial (``Search.stop_trial``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_text
+from ..errors import Issue, SpecError
 
 GO_FILE = "GO"
 STOP_FILE = "STOP"
@@ -76,6 +78,10 @@ class WorkerFiles:
     def end(self, worker_id: str) -> Path:
         return self.dir / f"{worker_id}.end.json"
 
+    def stop_trial(self, trial_id: str) -> Path:
+        """Written by the controller: the worker training this trial ends it after the current epoch."""
+        return self.dir / f"trial-{trial_id}.stop"
+
     def served(self, worker_id: str) -> Path:
         """Written by a chief once its server has stopped (the search is over)."""
         return self.dir / f"{worker_id}.served"
@@ -118,4 +124,26 @@ class WorkerFiles:
             return None
 
 
-__all__ = ["Role", "WorkerEnd", "WorkerFiles"]
+def pickle_callbacks(callbacks: list[Any]) -> bytes:
+    """Callbacks go to the worker processes by cloudpickle (so classes defined in a notebook
+    travel too) and keras-tuner deep-copies them for each trial: refuse early those that cannot."""
+    import copy
+
+    import cloudpickle
+
+    for callback in callbacks:
+        try:
+            copy.deepcopy(callback)
+            cloudpickle.dumps(callback)
+        except Exception as e:  # noqa: BLE001 - any failure to copy is the same problem
+            raise SpecError(
+                Issue(
+                    "callbacks",
+                    f"{type(callback).__name__} cannot be copied for each trial ({e}); "
+                    "keep references to locks, files or widgets out of it",
+                )
+            ) from None
+    return cloudpickle.dumps(list(callbacks)) if callbacks else b""
+
+
+__all__ = ["Role", "WorkerEnd", "WorkerFiles", "pickle_callbacks"]

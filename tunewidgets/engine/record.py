@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,18 @@ class TrialRecord:
     def epochs(self) -> int:
         """Epochs this trial trained (first run): Hyperband's trial from epoch 4 to 10 trained 6."""
         return max(0, self.last_epoch - self.initial_epoch)
+
+    def fold_scores(self, metric: str, direction: str = "max") -> list[float]:
+        """Each run's (fold's) best value of ``metric``, as keras-tuner averages them into the score."""
+        pick = max if direction == "max" else min
+        return [
+            pick(v for _, v in points) for (_, name), points in sorted(self.curves.items()) if name == metric and points
+        ]
+
+    def spread(self, metric: str, direction: str = "max") -> float | None:
+        """The standard deviation of the folds' scores (None with one run)."""
+        scores = self.fold_scores(metric, direction)
+        return float(statistics.pstdev(scores)) if len(scores) > 1 else None
 
     def attempt_summary(self) -> Attempt:
         return Attempt(self.status, self.message, self.epochs, self.duration, self.worker)
@@ -162,7 +175,8 @@ class SearchRecord:
             ]
 
     def completed(self) -> list[TrialRecord]:
-        return [t for t in self.ordered() if t.status is TrialStatus.COMPLETED and _finite(t.score)]
+        """Trials with a score: completed, or pruned (scored by their best epoch before they stopped)."""
+        return [t for t in self.ordered() if t.status.has_score() and _finite(t.score)]
 
     def best(self) -> TrialRecord | None:
         best: TrialRecord | None = None
@@ -180,19 +194,23 @@ class SearchRecord:
     def trials_frame(self) -> pd.DataFrame:
         """One row per trial: id, number, status, score, epochs, duration, message, attempts, hyperparameters.
 
-        ``epochs`` are the epochs the trial trained (a Hyperband trial carried on from epoch
+        With cross-validation ``score`` is the mean of the folds' best epochs and ``spread`` their standard
+        deviation. ``epochs`` are the epochs the trial trained (a Hyperband trial carried on from epoch
         ``initial_epoch`` trained ``epochs`` more); ``attempts`` counts its runs (more than 1 when
         a crash or a stop cut one short), ``earlier_attempts`` says how those ended.
         """
         import pandas as pd
 
         rows = []
-        for t in self.ordered():
+        trials = self.ordered()
+        folded = any(t.spread(self.objective, self.direction) is not None for t in trials)
+        for t in trials:
             row: dict[str, Any] = {
                 "trial_id": t.trial_id,
                 "number": t.number,
                 "status": t.status.value,
                 "score": t.score,
+                **({"spread": t.spread(self.objective, self.direction)} if folded else {}),
                 "best_epoch": t.best_epoch,
                 "epochs": t.epochs,
                 "initial_epoch": t.initial_epoch,

@@ -35,6 +35,7 @@ class SearchStatus(str, enum.Enum):
     STOPPED = "stopped"  # stopped by request; can be resumed
     FAILED = "failed"  # too many trials failed in a row
     ERROR = "error"  # the search itself broke
+    TARGET_REACHED = "target_reached"  # a trial reached the spec's target
     INTERRUPTED = "interrupted"  # its process went away mid-search (killed, a crash)
     RUNNING = "running"
 

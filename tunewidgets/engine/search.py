@@ -15,17 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from ..data import Dataset, file_issues, prepare
-from ..errors import Issue, ProjectError, SpecError
-from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted
+from ..data.prepare import fold_issues
+from ..errors import ProjectError, SpecError
+from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted, TrialEnded
+from ..progress import trial_number
 from ..spec import Spec
 from ..spec.budget import budget_notes, describe, planned_epochs, planned_trials
 from ..spec.datasets import output_units
 from ..spec.size import ModelSize, human_bytes, largest_model
-from ..spec.space import epochs_per_trial
+from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
 from .eventlog import EventLog, read_events, write_tables
 from .pool import LOCAL, Job, WorkerPool
 from .project import Project, ProjectLock
+from .protocol import pickle_callbacks
 from .record import SearchRecord
 from .results import Results
 
@@ -92,7 +95,7 @@ class Search:
         if issues:
             raise SpecError(issues)
         self.spec = spec
-        self.pickled_callbacks = _pickled(callbacks or [])
+        self.pickled_callbacks = pickle_callbacks(callbacks or [])
         self.listen = listen
         self.recycle_mb = recycle_mb
         self.keep_warm = keep_warm
@@ -187,22 +190,29 @@ class Search:
         unsubscribe = None
         reason, message = EndReason.ERROR, ""
         interrupt: KeyboardInterrupt | None = None
+        unwatch = None
         try:
             resumed = self._prepare_directory()
             self.record = SearchRecord()
             for event in read_events(self.project.events):
                 self.record.apply(event)
             self.record.mark_interrupted()
-            if resumed and self.record.ended is not None and self.record.ended.reason is EndReason.COMPLETED:
+            done = (EndReason.COMPLETED, EndReason.TARGET_REACHED)
+            if resumed and self.record.ended is not None and self.record.ended.reason in done:
                 n = len(self.record.trials)
-                reason, message = (
-                    EndReason.COMPLETED,
-                    f"nothing to train: this search already completed its {n} trial{'s' if n != 1 else ''} "
-                    "(overwrite starts it afresh)",
+                reason = self.record.ended.reason
+                trials = f"{n} trial{'s' if n != 1 else ''}"
+                what = (
+                    f"reached its target ({trials})"
+                    if reason is EndReason.TARGET_REACHED
+                    else f"completed its {trials}"
                 )
+                message = f"nothing to train: this search already {what} (overwrite starts it afresh)"
                 return self._finish(reason, message), None  # told to the observers, not written to the log
             eventlog = EventLog(self.project.events)
             unsubscribe = self.events.subscribe(eventlog)
+            self._target_hit: TrialEnded | None = None
+            unwatch = self.events.subscribe(self._watch_target, TrialEnded)
             job = Job(
                 self.directory,
                 workers=self.spec.tuner.workers,
@@ -219,6 +229,13 @@ class Search:
             dataset = self._prepare_data()
             self.events.publish(self._started(dataset, resumed))
             reason, message, interrupt = self._pool.run()
+            hit = self._target_hit
+            if hit is not None and reason in (EndReason.STOPPED, EndReason.COMPLETED) and interrupt is None:
+                reason = EndReason.TARGET_REACHED
+                message = (
+                    f"target reached: trial {trial_number(hit.trial_id)} scored {hit.score:.4f} "
+                    f"(target {self.spec.tuner.target:g})"
+                )
         except BaseException as e:
             reason, message = EndReason.ERROR, f"{type(e).__name__}: {e}"
             self.error = e
@@ -233,11 +250,33 @@ class Search:
                 self._finish(reason, message)
             if unsubscribe is not None:
                 unsubscribe()
+            if unwatch is not None:
+                unwatch()
             if eventlog is not None:
                 eventlog.close()
                 write_tables(self.record, self.directory)
         assert self.results is not None
         return self.results, interrupt
+
+    def _watch_target(self, event: Event) -> None:
+        """Ends the search (the current epoch of every other trial finishes) once a trial reaches the target."""
+        target = self.spec.tuner.target
+        if target is None or self._target_hit is not None or not isinstance(event, TrialEnded):
+            return
+        if event.status.has_score() and event.score is not None:
+            reached = event.score >= target if self.record.direction == "max" else event.score <= target
+            if reached:
+                self._target_hit = event
+                if self._pool is not None:
+                    self._pool.stop()
+
+    def stop_trial(self, trial_id: str) -> bool:
+        """Ends one running trial after its current epoch, scored by its best epoch so far; the search goes on.
+
+        Returns False when no trial of that id is training now.
+        """
+        pool = self._pool
+        return pool is not None and pool.stop_trial(trial_id)
 
     def _finish(self, reason: EndReason, message: str) -> Results:
         """Publishes the end of the search and keeps its results."""
@@ -262,6 +301,7 @@ class Search:
             data_summary=dataset.summary(),
             plan=describe(self.spec),
             planned_epochs=planned_epochs(self.spec),
+            runs_per_trial=runs_per_trial(self.spec),
             data_report=[line for line in dataset.report if line != dataset.summary()],
             notes=budget_notes(self.spec) + self._disk_notes(dataset),
             finished_trials=[t.trial_id for t in self.record.ordered() if t.status.is_finished()],
@@ -313,6 +353,7 @@ class Search:
         issues = objective_issues(self.spec, dataset.task)
         # the size guard, now that the inputs are known (a CSV file's encoded columns, its classes)
         issues = issues or size_issues(self.spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes))
+        issues = issues or fold_issues(self.spec, dataset)
         if issues:
             raise SpecError(issues)
         size = self._largest(dataset).checkpoint_bytes
@@ -337,28 +378,6 @@ class Search:
             f"every trial keeps its checkpoint: up to {human_bytes(need)} if every model were the largest, "
             f"and {human_bytes(free)} of disk are free; a trial that finds no room fails"
         ]
-
-
-def _pickled(callbacks: list[Any]) -> bytes:
-    """Callbacks go to the worker processes by cloudpickle (so classes defined in a notebook
-    travel too) and keras-tuner deep-copies them for each trial: refuse early those that cannot."""
-    import copy
-
-    import cloudpickle
-
-    for callback in callbacks:
-        try:
-            copy.deepcopy(callback)
-            cloudpickle.dumps(callback)
-        except Exception as e:  # noqa: BLE001 - any failure to copy is the same problem
-            raise SpecError(
-                Issue(
-                    "callbacks",
-                    f"{type(callback).__name__} cannot be copied for each trial ({e}); "
-                    "keep references to locks, files or widgets out of it",
-                )
-            ) from None
-    return cloudpickle.dumps(list(callbacks)) if callbacks else b""
 
 
 def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

@@ -24,8 +24,10 @@ from ..events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from ..spec import Spec
 from ..spec.budget import planned_trials, random_starts, search_space_size
 from ..spec.size import human_bytes, max_parameters
+from ..spec.space import epochs_per_trial, folds, runs_per_trial
 from ..spec.validate import resolve_objective
 from .lean import bayesian_ready
+from .oracles import REPORT, oracle_class, read_rule
 
 
 class TrialContext(Protocol):
@@ -38,6 +40,8 @@ class TrialContext(Protocol):
     def stop_requested(self) -> bool: ...
 
     def should_retire(self) -> bool: ...
+
+    def trial_stop_requested(self, trial_id: str) -> bool: ...
 
     def trial_started(self) -> None: ...
 
@@ -78,6 +82,9 @@ class _EventHooks:
         self._tw_execution = -1
         self._tw_polls = 0  # trial requests since the last trial began (IDLE answers in between)
         self._tw_deferred: dict[int, DeferredBestEpoch] = {}  # this trial's, by id of keras-tuner's callback
+        self._tw_pruned: set[str] = set()  # trials the oracle pruned
+        self._tw_user_stopped: dict[str, int] = {}  # trials the user stopped, and after which epoch
+        self._tw_curve: dict[int, dict[int, float]] = {}  # this trial's objective, by run (fold) and epoch
 
     def pre_create_trial(self) -> None:
         if self._tw_search.stop_requested:
@@ -98,12 +105,14 @@ class _EventHooks:
         self._tw_started[trial.trial_id] = time.time()
         self._tw_execution = -1
         self._tw_deferred = {}
+        self._tw_curve = {}
         self._tw_search.events.publish(
             TrialStarted(trial.trial_id, dict(trial.hyperparameters.values), worker=self.tuner_id)  # type: ignore[attr-defined]
         )
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         self._tw_execution += 1
+        self.hypermodel.fold = self._tw_execution if folds(self._tw_search.spec) else None  # type: ignore[attr-defined]
         seed = trial_seed(self._tw_search.spec.tuner.seed, trial.trial_id, self._tw_execution)
         import keras
 
@@ -129,6 +138,33 @@ class _EventHooks:
             raise kt_errors.FailedTrialError(f"loss became {loss} at epoch {epoch + 1}")
         if self._tw_search.stop_requested:
             raise StopRequested(f"stopped after epoch {epoch + 1}")
+        if self._tw_search.trial_stop_requested(trial.trial_id):
+            self._tw_user_stopped[trial.trial_id] = epoch + 1
+            model.stop_training = True  # the trial ends here, scored by its best epoch so far; the search goes on
+            return
+        self._report(trial, model, epoch + 1, metrics)
+
+    def _report(self, trial: Any, model: Any, epoch: int, metrics: dict[str, float]) -> None:
+        """Pruning: the epoch's objective goes to the oracle, which may answer that the trial stops here.
+
+        With cross-validation the steps run through the folds (fold ``j``'s epoch ``e`` is step
+        ``j * epochs + e``) and the value is the mean over the folds trained so far at that epoch.
+        """
+        spec = self._tw_search.spec
+        name = self.oracle.objective.name  # type: ignore[attr-defined]
+        k = folds(spec)
+        if spec.tuner.pruning == "none" or name not in metrics or (self._tw_execution != 0 and not k):
+            return
+        run = max(0, self._tw_execution)
+        self._tw_curve.setdefault(run, {})[epoch] = metrics[name]
+        earlier = [self._tw_curve[j] for j in range(run)]
+        values = [c.get(epoch, c[max(c)]) for c in earlier if c] + [metrics[name]]
+        step = run * epochs_per_trial(spec) + epoch
+        report = {REPORT: sum(values) / len(values)}
+        answer = self.oracle.update_trial(trial.trial_id, report, step=step)  # type: ignore[attr-defined]
+        if answer.status == "STOPPED":
+            self._tw_pruned.add(trial.trial_id)
+            model.stop_training = True
 
     def _try_run_and_update_trial(self, trial: Any, *args: Any, **kwargs: Any) -> None:
         try:
@@ -151,6 +187,13 @@ class _EventHooks:
         ended = self.oracle.get_trial(trial.trial_id)  # type: ignore[attr-defined]
         status = TrialStatus.COMPLETED if ended.status == "COMPLETED" else TrialStatus.FAILED
         message = short_message(ended.message) if status is TrialStatus.FAILED else ""
+        if status is TrialStatus.COMPLETED and trial.trial_id in self._tw_user_stopped:
+            status = TrialStatus.USER_STOPPED
+            message = f"stopped by the user after epoch {self._tw_user_stopped[trial.trial_id]}"
+        elif status is TrialStatus.COMPLETED and trial.trial_id in self._tw_pruned:
+            status = TrialStatus.PRUNED
+            trial_dir = os.path.join(self.project_dir, f"trial_{trial.trial_id}")  # type: ignore[attr-defined]
+            message = read_rule(trial_dir) or "pruned"
         oversized = re.match(r"Oversized model: (\d+) parameters", message)
         if oversized:
             limit = max_parameters(self._tw_search.spec)
@@ -165,8 +208,8 @@ class _EventHooks:
 
     def _publish_end(self, trial: Any, status: TrialStatus, message: str) -> None:
         started = self._tw_started.pop(trial.trial_id, time.time())
-        score = trial.score if status is TrialStatus.COMPLETED else None
-        best_step = trial.best_step if status is TrialStatus.COMPLETED else None
+        score = trial.score if status.has_score() else None
+        best_step = trial.best_step if status.has_score() else None
         self._tw_search.events.publish(
             TrialEnded(
                 trial.trial_id,
@@ -189,6 +232,30 @@ def trial_seed(search_seed: int | None, trial_id: str, execution: int) -> int:
         return int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     digest = hashlib.blake2b(f"{search_seed}/{trial_id}/{execution}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "little") & 0x7FFFFFFF
+
+
+class _RunsUntilEnded:
+    """Mixin over keras-tuner's ``Tuner``: its ``run_trial`` loop over the runs (folds), which ends when the
+    trial was pruned or stopped by the user, so the folds left are not trained (Hyperband keeps its own)."""
+
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        checkpoint = tuner_utils.SaveBestEpoch(
+            objective=self.oracle.objective,  # type: ignore[attr-defined]
+            filepath=self._get_checkpoint_fname(trial.trial_id),  # type: ignore[attr-defined]
+        )
+        original = kwargs.pop("callbacks", [])
+        histories = []
+        for execution in range(self.executions_per_trial):  # type: ignore[attr-defined]
+            if trial.trial_id in self._tw_pruned or trial.trial_id in self._tw_user_stopped:  # type: ignore[attr-defined]
+                break
+            copied = dict(kwargs)
+            callbacks = self._deepcopy_callbacks(original)  # type: ignore[attr-defined]
+            self._configure_tensorboard_dir(callbacks, trial, execution)  # type: ignore[attr-defined]
+            callbacks.append(tuner_utils.TunerCallback(self, trial))
+            callbacks.append(checkpoint)  # the best epoch across every run is kept
+            copied["callbacks"] = callbacks
+            histories.append(self._build_and_fit_model(trial, *args, **copied))  # type: ignore[attr-defined]
+        return histories
 
 
 class DeferredBestEpoch(tuner_utils.SaveBestEpoch):
@@ -243,12 +310,7 @@ def _is_number(v: Any) -> bool:
     return True
 
 
-_BASES = {
-    "random": kt.RandomSearch,
-    "bayesian": kt.BayesianOptimization,
-    "hyperband": kt.Hyperband,
-    "grid": kt.GridSearch,
-}
+_BASES = {"hyperband": kt.Hyperband, "tuner": kt.Tuner}  # the others: a plain Tuner given its oracle
 _CLASSES: dict[str, type] = {}
 
 
@@ -261,7 +323,8 @@ def oracle_seed(seed: int | None) -> int | None:
 def tuner_class(algorithm: str) -> type:
     if algorithm not in _CLASSES:
         base = _BASES[algorithm]
-        _CLASSES[algorithm] = type(f"TW{base.__name__}", (_EventHooks, base), {})
+        mixins = (_EventHooks, _RunsUntilEnded) if base is kt.Tuner else (_EventHooks,)
+        _CLASSES[algorithm] = type(f"TW{base.__name__}", (*mixins, base), {})
     return _CLASSES[algorithm]
 
 
@@ -273,25 +336,34 @@ def make_tuner(search: TrialContext, hypermodel: Any, task: str, directory: str,
     common: dict[str, Any] = dict(
         hypermodel=hypermodel,
         max_model_size=max_parameters(spec),  # a backstop: validation already refused a space that exceeds it
-        objective=kt.Objective(objective, direction=direction),
-        seed=oracle_seed(t.seed),
-        executions_per_trial=t.executions_per_trial,
-        max_consecutive_failed_trials=t.max_consecutive_failed_trials,
+        executions_per_trial=runs_per_trial(spec),  # with folds: one run per fold, averaged epoch by epoch
         directory=directory,
         project_name=project_name,
         overwrite=False,
     )
-    # random, Bayesian and grid search train exactly the planned trials: every combination of a space
-    # smaller than max_trials, and no more
+    oracle_kwargs: dict[str, Any] = dict(
+        objective=kt.Objective(objective, direction=direction),
+        seed=oracle_seed(t.seed),
+        max_consecutive_failed_trials=t.max_consecutive_failed_trials,
+    )
+    cls: Any
     if t.algorithm == "hyperband":
-        kwargs = dict(common, max_epochs=t.max_epochs, factor=t.factor, hyperband_iterations=t.hyperband_iterations)
-    elif t.algorithm == "bayesian":
-        kwargs = dict(common, max_trials=planned_trials(spec), num_initial_points=random_starts(spec))
+        cls = tuner_class("hyperband")
+        kwargs = dict(common, **oracle_kwargs)
+        kwargs.update(max_epochs=t.max_epochs, factor=t.factor, hyperband_iterations=t.hyperband_iterations)
     else:
-        kwargs = dict(common, max_trials=planned_trials(spec))
-    if t.algorithm == "bayesian":
-        bayesian_ready()  # a worker imported keras-tuner without the oracle's scikit-learn and SciPy
-    cls: Any = tuner_class(t.algorithm)
+        # random, Bayesian and grid search train exactly the planned trials: every combination of a space
+        # smaller than max_trials, and no more; their oracle prunes hopeless trials when asked to
+        oracle_kwargs["max_trials"] = planned_trials(spec)
+        if t.algorithm == "bayesian":
+            bayesian_ready()  # a worker imported keras-tuner without the oracle's scikit-learn and SciPy
+        if t.algorithm in ("bayesian", "tpe"):
+            oracle_kwargs["num_initial_points"] = random_starts(spec)
+        oracle = oracle_class(t.algorithm)(**oracle_kwargs)
+        last_step = epochs_per_trial(spec) * (folds(spec) or 1)
+        oracle.tw_configure(t.pruning, t.pruning_min_epochs, t.pruning_factor, last_step)
+        cls = tuner_class("tuner")
+        kwargs = dict(common, oracle=oracle)
     tuner = cls.__new__(cls)
     tuner._tw_init(search)  # the hooks need the context before keras-tuner's constructor reloads a project
     cls.__init__(tuner, **kwargs)

@@ -76,6 +76,10 @@ class WorkerContext:
         """The controller that started this process is gone."""
         return self.parent is not None and os.getppid() != self.parent
 
+    def trial_stop_requested(self, trial_id: str) -> bool:
+        """The user stopped this one trial."""
+        return self.files.stop_trial(trial_id).exists()
+
     def trial_started(self) -> None:
         global _baseline_mb
         self.trials += 1

@@ -7,10 +7,12 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from ..data import Dataset
+from ..data.prepare import fold_rows
 from ..spec import Spec
-from ..spec.space import epochs_per_trial
+from ..spec.space import epochs_per_trial, folds
 from ..spec.validate import resolve_objective
 from .build import build_model
 from .space import declare
@@ -23,9 +25,12 @@ class SpecHyperModel(kt.HyperModel):
         super().__init__(name=spec.name)
         self.spec = spec
         self.dataset = dataset
-        self._pipelines: Any = None
+        self._pipelines: Any = None  # for the data set's own split, built on the first fit
+        self._fold_pipelines: dict[int, Any] = {}  # with cross-validation, one per fold
         #: The order of the training rows in the next fit (set per trial by the tuner; None: random).
         self.fit_seed: int | None = None
+        #: The cross-validation fold the next fit trains on (set per run by the tuner; None: no folds).
+        self.fold: int | None = None
 
     def declare(self, hp: kt.HyperParameters) -> dict[str, Any]:
         """Declares every hyperparameter and returns this trial's build values."""
@@ -43,20 +48,28 @@ class SpecHyperModel(kt.HyperModel):
         own = self._own_data(args, kwargs)
         if own and keras.backend.backend() == "tensorflow":
             # the data set's arrays: read them through pipelines built once for the whole search
-            if self._pipelines is None:
-                from .pipeline import InputPipelines
+            from .pipeline import InputPipelines
 
-                d = self.dataset
-                self._pipelines = InputPipelines(d.x_train, d.y_train, d.x_val, d.y_val)
+            if self.fold is None:
+                if self._pipelines is None:
+                    self._pipelines = InputPipelines(*self._split())
+                pipelines = self._pipelines
+            else:
+                if self.fold not in self._fold_pipelines:
+                    self._fold_pipelines[self.fold] = InputPipelines(*self._split())
+                pipelines = self._fold_pipelines[self.fold]
             args = ()
             seed = self.fit_seed if self.fit_seed is not None else int.from_bytes(os.urandom(7), "little")
-            kwargs.update(self._pipelines.fit_kwargs(batch_size, seed))
+            kwargs.update(pipelines.fit_kwargs(batch_size, seed))
         else:
             kwargs["batch_size"] = batch_size
             if own:
                 from .pipeline import validation_batch
 
-                kwargs.setdefault("validation_batch_size", validation_batch(batch_size, len(self.dataset.x_val)))
+                x_train, y_train, x_val, y_val = self._split()
+                args = (x_train, y_train)
+                kwargs["validation_data"] = (x_val, y_val)
+                kwargs.setdefault("validation_batch_size", validation_batch(batch_size, len(x_val)))
         t = self.spec.training
         if t.early_stopping:
             objective, direction = resolve_objective(self.spec, self.dataset.task)
@@ -64,6 +77,19 @@ class SpecHyperModel(kt.HyperModel):
             callbacks.append(keras.callbacks.EarlyStopping(monitor=objective, mode=direction, patience=t.patience))
             kwargs["callbacks"] = callbacks
         return model.fit(*args, **kwargs)
+
+    def _split(self) -> tuple[Any, Any, Any, Any]:
+        """Training and validation arrays of the next fit: the data set's split, or fold ``self.fold`` of
+        the training and validation rows together (stratified for classification, shuffled with the data
+        seed: every trial sees the same folds)."""
+        d = self.dataset
+        k = folds(self.spec)
+        if self.fold is None or not k:
+            return d.x_train, d.y_train, d.x_val, d.y_val
+        x = np.concatenate([d.x_train, d.x_val])
+        y = np.concatenate([d.y_train, d.y_val])
+        train, val = fold_rows(y, k, self.spec.data.seed, d.task != "regression")[self.fold]
+        return x[train], y[train], x[val], y[val]
 
     def _own_data(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Is this fit on the data set's own training and validation arrays (what the worker passes)?"""

@@ -42,7 +42,8 @@ def hover_text(trial: TrialRecord, objective: str) -> str:
     """What hovering a trial shows: number, status, score and hyperparameters."""
     head = f"<b>trial {trial.number}</b> ({trial.status.value})"
     if trial.score is not None and math.isfinite(trial.score):
-        head += f"<br>{objective} = {trial.score:.4f}"
+        spread = trial.spread(objective, "min" if objective.endswith(("loss", "mae")) else "max")
+        head += f"<br>{objective} = {trial.score:.4f}" + (f" ± {spread:.4f} over the folds" if spread else "")
     if trial.message:
         head += f"<br>{trial.message[:80]}"
     values = "<br>".join(f"{k} = {_fmt(v)}" for k, v in trial.tuned_values().items())
@@ -111,6 +112,7 @@ class CurvesData(NamedTuple):
     selected: Line
     selected_pair: Line
     best_trial: str | None
+    pruned: Line = Line()  # trials the pruning rule ended early
 
 
 def curves_data(record: SearchRecord, metric: str | None = None, selected: str | None = None) -> CurvesData:
@@ -135,6 +137,7 @@ def curves_data(record: SearchRecord, metric: str | None = None, selected: str |
         selected=segment(chosen, metric, objective) if chosen else Line(),
         selected_pair=segment(chosen, counterpart(metric), objective) if chosen else Line(),
         best_trial=best.trial_id if best else None,
+        pruned=join(by_status[TrialStatus.PRUNED]),
     )
 
 
@@ -147,14 +150,21 @@ class BestSoFarData(NamedTuple):
     failed_numbers: tuple[int, ...]
     failed_texts: tuple[str, ...]
     objective: str
+    pruned_numbers: tuple[int, ...] = ()  # pruned trials: their best epoch's score, drawn apart
+    pruned_scores: tuple[float, ...] = ()
 
 
 def best_so_far_data(record: SearchRecord) -> BestSoFarData:
-    """Each finished trial's objective, and the best of those so far, by trial number."""
+    """Each finished trial's objective, and the best of those so far, by trial number (pruned trials count
+    with their best epoch's score, and are listed apart too)."""
     numbers, scores, running, texts, ids, failed, failed_texts = [], [], [], [], [], [], []
+    pruned_numbers, pruned_scores = [], []
     best: float | None = None
     for t in record.snapshot():
-        if t.status is TrialStatus.COMPLETED and t.score is not None and math.isfinite(t.score):
+        if t.status.has_score() and t.score is not None and math.isfinite(t.score):
+            if t.status is TrialStatus.PRUNED:
+                pruned_numbers.append(t.number)
+                pruned_scores.append(t.score)
             best = t.score if best is None or better(t.score, best, record.direction) else best
             numbers.append(t.number)
             scores.append(t.score)
@@ -173,6 +183,8 @@ def best_so_far_data(record: SearchRecord) -> BestSoFarData:
         tuple(failed),
         tuple(failed_texts),
         record.objective,
+        tuple(pruned_numbers),
+        tuple(pruned_scores),
     )
 
 

@@ -23,6 +23,7 @@ COLORS = {
     "running": "#e67e22",
     "best": "#27ae60",
     "selected": "#8e44ad",
+    "pruned": "rgba(211, 84, 0, 0.45)",
 }
 HEIGHT = 380
 _HOVER = "%{text}<extra></extra>"
@@ -95,7 +96,7 @@ def _set_line(trace: Any, line: Line) -> None:
 
 # ---------------------------------------------------------------- training curves
 
-CURVE_TRACES = ("completed", "failed", "running", "best", "best_pair", "selected", "selected_pair")
+CURVE_TRACES = ("completed", "failed", "running", "best", "best_pair", "selected", "selected_pair", "pruned")
 
 
 def curves_figure(data: CurvesData, widget: bool = False) -> go.Figure:
@@ -114,6 +115,12 @@ def curves_figure(data: CurvesData, widget: bool = False) -> go.Figure:
         "best_pair": dict(name="best trial (other split)", line=dict(color=COLORS["best"], width=2, dash="dash")),
         "selected": dict(name="selected trial", line=dict(color=COLORS["selected"], width=3)),
         "selected_pair": dict(name="selected (other split)", line=dict(color=COLORS["selected"], width=2, dash="dash")),
+        "pruned": dict(
+            name="pruned (stopped early)",
+            line=dict(color=COLORS["pruned"], width=1.5, dash="dashdot"),
+            mode="lines+markers",
+            marker=dict(symbol="line-ns-open", size=8, color=COLORS["pruned"]),
+        ),
     }
     for key in CURVE_TRACES:
         style = dict(mode="lines", hovertemplate=_HOVER, connectgaps=False)
@@ -187,6 +194,17 @@ def best_so_far_figure(data: BestSoFarData, widget: bool = False) -> go.Figure:
         )
     )
     fig.add_trace(_selection_ring())
+    fig.add_trace(
+        go.Scatter(
+            x=(),
+            y=(),
+            mode="markers",
+            name="pruned (best epoch before it stopped)",
+            uid="pruned",
+            hoverinfo="skip",
+            marker=dict(symbol="circle-open", color="#d35400", size=13, line=dict(width=2)),
+        )
+    )
     _layout(fig, "Best so far", "trial", data.objective)
     update_best_so_far(fig, data)
     return fig
@@ -201,6 +219,7 @@ def update_best_so_far(fig: go.Figure, data: BestSoFarData, selected: str | None
         fig.data[2].x, fig.data[2].y = data.failed_numbers, (floor,) * len(data.failed_numbers)
         fig.data[2].text = data.failed_texts
         _place_ring(fig.data[3], data.trial_ids, data.numbers, data.scores, selected)
+        fig.data[4].x, fig.data[4].y = data.pruned_numbers, data.pruned_scores
         fig.layout.yaxis.title.text = data.objective
 
 

@@ -60,7 +60,9 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
         "status": r.status,
         "strategy": r.spec.tuner.algorithm,
         "objective": f"{r.objective} ({r.direction})",
-        "trials": f"{counts['completed']} completed, {counts['failed']} failed, {counts['stopped']} stopped",
+        "trials": f"{counts['completed']} completed, "
+        + (f"{counts['pruned']} pruned, " if counts["pruned"] else "")
+        + f"{counts['failed']} failed, {counts['stopped']} stopped",
     }
     if best is not None:
         summary[f"best {r.objective}"] = f"{best.score:.4f} (trial {best.number})"

@@ -10,7 +10,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .sections import field_info, section_fields
-from .space import TUNED_SECTIONS, is_active, knob_size, possible, tuned_knobs
+from .space import TUNED_SECTIONS, folds, is_active, knob_size, possible, runs_per_trial, tuned_knobs
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -113,7 +113,7 @@ def planned_epochs(spec: Spec) -> int:
         per_run = sum(end - start for end, start in hyperband_trials(t.max_epochs, t.factor, t.hyperband_iterations))
     else:
         per_run = planned_trials(spec) * spec.training.epochs
-    return per_run * t.executions_per_trial
+    return per_run * runs_per_trial(spec)
 
 
 def random_starts(spec: Spec) -> int | None:
@@ -124,7 +124,7 @@ def random_starts(spec: Spec) -> int | None:
     more than the whole budget, which makes the search random under another name).
     """
     t = spec.tuner
-    if t.algorithm != "bayesian":
+    if t.algorithm not in ("bayesian", "tpe"):
         return None
     if t.initial_points is not None:
         return int(t.initial_points)
@@ -137,6 +137,10 @@ def hyperband_random_trials(spec: Spec) -> int:
     return sum(1 for _, start in hyperband_trials(t.max_epochs, t.factor, t.hyperband_iterations) if start == 0)
 
 
+def _searcher(spec: Spec) -> str:
+    return "TPE" if spec.tuner.algorithm == "tpe" else "Bayesian optimization"
+
+
 def budget_notes(spec: Spec) -> list[str]:
     """What a student should know about the budget before pressing Run (warnings, not errors)."""
     notes = []
@@ -144,7 +148,7 @@ def budget_notes(spec: Spec) -> list[str]:
     trials = planned_trials(spec)
     if starts is not None and spec.tuner.initial_points is None and starts >= trials:
         notes.append(
-            f"With {trials} trials, Bayesian optimization only has time for its {starts} random starts: "
+            f"With {trials} trials, {_searcher(spec)} only has time for its {starts} random starts: "
             "it will be a random search. Give it more trials (10 or more) to let its model choose."
         )
     return notes
@@ -157,6 +161,8 @@ def describe(spec: Spec) -> str:
     size_text = "continuous (infinite)" if math.isinf(size) else f"{int(size):,} combinations"
     trials, epochs = planned_trials(spec), planned_epochs(spec)
     runs = f", {t.executions_per_trial} runs each" if t.executions_per_trial > 1 else ""
+    if folds(spec):
+        runs = f", each on {folds(spec)} cross-validation folds"
     if t.algorithm == "hyperband":
         plan = hyperband_trials(t.max_epochs, t.factor, t.hyperband_iterations)
         lengths = sorted({end - start for end, start in plan})
@@ -164,9 +170,15 @@ def describe(spec: Spec) -> str:
     else:
         work = f"trains {trials} trials x {spec.training.epochs} epochs{runs}"
     total = f"{epochs:,} epochs in all"
-    if spec.training.early_stopping:
-        total = f"at most {total} (early stopping may end trials sooner)"
+    cut = [
+        *(["early stopping"] if spec.training.early_stopping else []),
+        *(["pruning"] if t.pruning != "none" and t.algorithm != "hyperband" else []),
+    ]
+    if cut:
+        total = f"at most {total} ({' and '.join(cut)} may end trials sooner)"
     text = f"Search space: {size_text}. {ALGORITHM_NAMES[t.algorithm]} {work}, {total}."
+    if t.target is not None:
+        text += f" It ends as soon as a trial reaches {t.target:g}."
     starts = random_starts(spec)
     if starts is not None:
         guided = max(0, trials - starts)
@@ -177,6 +189,7 @@ def describe(spec: Spec) -> str:
 ALGORITHM_NAMES = {
     "random": "Random search",
     "bayesian": "Bayesian optimization",
+    "tpe": "TPE (Optuna's tree-structured Parzen estimator)",
     "hyperband": "Hyperband",
     "grid": "Grid search",
 }

@@ -72,5 +72,5 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "exponential", "cosine", "step")
 PENALTIES = ("none", "l1", "l2", "l1_l2")
-ALGORITHMS = ("random", "bayesian", "hyperband", "grid")
+ALGORITHMS = ("random", "bayesian", "tpe", "hyperband", "grid")
 OBJECTIVES = ("auto", "val_accuracy", "val_loss", "accuracy", "loss", "val_mae", "mae")

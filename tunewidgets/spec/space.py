@@ -116,6 +116,17 @@ def epochs_per_trial(spec: Spec) -> int:
     return t.max_epochs if t.algorithm == "hyperband" else spec.training.epochs
 
 
+def folds(spec: Spec) -> int | None:
+    """Cross-validation folds a trial trains (None: one validation split)."""
+    k = spec.tuner.folds
+    return int(k) if k and spec.tuner.algorithm != "hyperband" else None
+
+
+def runs_per_trial(spec: Spec) -> int:
+    """Models each trial trains: one per fold with cross-validation, else ``executions_per_trial``."""
+    return folds(spec) or spec.tuner.executions_per_trial
+
+
 def steps_per_epoch(rows: int, batch_size: int) -> int:
     """Weight updates in one epoch over ``rows`` training rows (the last batch may be partial)."""
     return max(1, math.ceil(rows / batch_size))
@@ -141,6 +152,8 @@ __all__ = [
     "categorical",
     "conditions",
     "epochs_per_trial",
+    "folds",
+    "runs_per_trial",
     "hp_name",
     "is_active",
     "knob_size",

@@ -15,15 +15,16 @@ class TunerSpec:
         options=ALGORITHMS,
         label="Search strategy",
         help="random: sample at random; bayesian: learn from past trials which "
-        "values look promising; hyperband: train many briefly and keep the best "
-        "longer; grid: try every combination.",
+        "values look promising (a Gaussian process); tpe: the same idea with Optuna's tree-structured "
+        "Parzen estimator, which handles choices and knobs that only apply sometimes well; hyperband: "
+        "train many briefly and keep the best longer; grid: try every combination.",
     )
     max_trials: int = setting(
         10,
         "int",
         lo=1,
         hi=100_000,
-        active_when=("algorithm", ("random", "bayesian", "grid")),
+        active_when=("algorithm", ("random", "bayesian", "tpe", "grid")),
         label="Trials",
         help="How many hyperparameter combinations to try.",
     )
@@ -94,10 +95,59 @@ class TunerSpec:
         lo=1,
         hi=10_000,
         nullable=True,
-        active_when=("algorithm", ("bayesian",)),
+        active_when=("algorithm", ("bayesian", "tpe")),
         label="Random starts",
-        help="Bayesian search: random trials before the model of the objective "
-        "takes over. Empty: three per hyperparameter.",
+        help="Bayesian and TPE search: random trials before the model of the objective "
+        "takes over. Empty: a third of the trials, at most three per searched knob.",
+    )
+    pruning: str = setting(
+        "none",
+        "str",
+        options=("none", "median", "asha"),
+        active_when=("algorithm", ("random", "bayesian", "tpe", "grid")),
+        label="Stop hopeless trials",
+        help="Pruning: end a trial early when it is clearly behind. median: when its best score so far is "
+        "worse than the median of the finished trials at the same epoch; asha: keep only the best "
+        "1/factor of the trials at epochs min, min x factor, ... It saves the epochs of hopeless trials; "
+        "the risk is stopping a slow starter that would have caught up.",
+    )
+    pruning_min_epochs: int = setting(
+        2,
+        "int",
+        lo=1,
+        hi=10_000,
+        active_when=("pruning", ("median", "asha")),
+        label="Epochs before pruning",
+        help="Every trial trains at least this many epochs before it can be stopped.",
+    )
+    pruning_factor: int = setting(
+        3,
+        "int",
+        lo=2,
+        hi=100,
+        active_when=("pruning", ("asha",)),
+        label="Pruning factor",
+        help="asha: at each checkpoint only the best 1/factor of the trials go on (3: a third).",
+    )
+    folds: int | None = setting(
+        None,
+        "int",
+        lo=2,
+        hi=20,
+        nullable=True,
+        active_when=("algorithm", ("random", "bayesian", "tpe", "grid")),
+        label="Cross-validation folds",
+        help="Score each trial by the mean over this many folds of the training rows (5 is usual), so one "
+        "lucky or unlucky validation split does not decide; each trial trains this many models. Empty: one "
+        "validation split.",
+    )
+    target: float | None = setting(
+        None,
+        "float",
+        nullable=True,
+        label="Target score",
+        help="End the search as soon as a trial reaches this score of the objective (0.95 for 95% "
+        "accuracy). Empty: run every trial.",
     )
     max_consecutive_failed_trials: int = setting(
         3,

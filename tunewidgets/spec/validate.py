@@ -240,13 +240,52 @@ def _check_tuner(spec: Spec, issues: list[Issue]) -> None:
     issues.extend(objective_issues(spec, known_task(spec)))
     if issues:
         return
-    if t.algorithm == "bayesian" and t.initial_points is not None:
+    if t.pruning != "none" and t.algorithm == "hyperband":
+        issues.append(
+            Issue(
+                "tuner.pruning",
+                "Hyperband already stops most of its trials early, round by round; pruning is for random, "
+                "Bayesian and grid search",
+            )
+        )
+    elif t.pruning != "none" and t.pruning_min_epochs >= spec.training.epochs:
+        issues.append(
+            Issue(
+                "tuner.pruning_min_epochs",
+                f"{t.pruning_min_epochs} epochs before pruning, but trials train {spec.training.epochs}: no trial "
+                f"could be stopped early; use fewer than {spec.training.epochs}",
+            )
+        )
+    if t.folds is not None and t.algorithm == "hyperband":
+        issues.append(
+            Issue(
+                "tuner.folds", "Hyperband carries trials on across rounds; use folds with random, Bayesian, TPE or grid"
+            )
+        )
+    elif t.folds is not None and t.executions_per_trial > 1:
+        issues.append(
+            Issue(
+                "tuner.folds",
+                f"folds already train {t.folds} models per trial; set tuner.executions_per_trial to 1 "
+                "(or leave the folds empty)",
+            )
+        )
+    if t.target is not None:
+        name, _ = resolve_objective(spec, known_task(spec))
+        if name.endswith("accuracy") and not 0 < t.target <= 1:
+            issues.append(
+                Issue("tuner.target", f"{_fmt(t.target)} is not an accuracy: {name} is between 0 and 1 (0.95 for 95%)")
+            )
+        elif not name.endswith("accuracy") and t.target < 0:
+            issues.append(Issue("tuner.target", f"{_fmt(t.target)} is below 0, which {name} never is"))
+    if t.algorithm in ("bayesian", "tpe") and t.initial_points is not None:
         trials = planned_trials(spec)
         if t.initial_points >= trials:
             issues.append(
                 Issue(
                     "tuner.initial_points",
-                    f"{t.initial_points} random starts with {trials} trials: Bayesian optimization would never get "
+                    f"{t.initial_points} random starts with {trials} trials: "
+                    f"{'TPE' if t.algorithm == 'tpe' else 'Bayesian optimization'} would never get "
                     f"to choose a trial itself; use fewer random starts than trials (at most {trials - 1}), "
                     "or leave it empty",
                 )
