@@ -53,6 +53,8 @@ def main() -> None:
     from tunewidgets.engine import Search
     from tunewidgets.engine import worker as _worker
     from tunewidgets.engine.eventlog import read_events
+    from tunewidgets.engine.project import Project
+    from tunewidgets.engine.protocol import WorkerFiles
     from tunewidgets.events import EventBus, TrialEnded
     from tunewidgets.spec import Spec
 
@@ -88,7 +90,7 @@ def main() -> None:
     tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
     DeferredBestEpoch.on_train_end = timed("checkpoint write", DeferredBestEpoch.on_train_end)
     EventBus.publish = timed("event handling", EventBus.publish)
-    from tunewidgets import hypermodel
+    from tunewidgets.model import hypermodel
 
     hypermodel.SpecHyperModel.build = timed("build", hypermodel.SpecHyperModel.build)
     fit = hypermodel.SpecHyperModel.fit
@@ -104,12 +106,13 @@ def main() -> None:
         search = Search(spec, d)
         search._prepare_directory()
         search._prepare_data()
-        (Path(d) / _worker.WORKERS_DIR).mkdir()
-        (Path(d) / _worker.WORKERS_DIR / _worker.GO_FILE).write_text("go\n")  # the data is ready
+        files = WorkerFiles(Project(Path(d)).workers)
+        files.dir.mkdir()
+        files.go.write_text("go\n")  # the data is ready
         t0 = time.perf_counter()
         _worker.run([d, "--recycle-mb", "0"])
         total = time.perf_counter() - t0
-        events = read_events(Path(d) / _worker.WORKERS_DIR / "tuner0.jsonl")
+        events = read_events(files.events("tuner0"))
     trials = sum(1 for e in events if isinstance(e, TrialEnded))
     # the epoch timer's epochs include the checkpointing and event handling done at epoch end
     epochs_total = spent["first epoch"] + spent["later epochs"]
