@@ -85,7 +85,7 @@ def main() -> None:
             spent["first epoch" if epoch == 0 else "later epochs"] += time.perf_counter() - self.t0
 
     keras.Model.compile = timed("compile", keras.Model.compile)
-    from tunewidgets.engine.tuner import DeferredBestEpoch
+    from tunewidgets.engine.checkpoint import DeferredBestEpoch
 
     tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
     DeferredBestEpoch.on_train_end = timed("checkpoint write", DeferredBestEpoch.on_train_end)

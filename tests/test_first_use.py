@@ -176,7 +176,7 @@ def test_a_checkpoint_that_does_not_fit_on_the_disk_fails_its_trial(monkeypatch,
     import keras
     from keras_tuner.src import errors as kt_errors
 
-    from tunewidgets.engine.tuner import check_disk
+    from tunewidgets.engine.checkpoint import check_disk
 
     model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(100)])
     model.compile(optimizer="adam", loss="mse")

@@ -84,7 +84,8 @@ class WorkerPool:
         self.files = WorkerFiles(Project(job.directory).workers)
         self.workers: dict[str, _Worker] = {}
         self.relay = Relay(self.files, self._handle)
-        self.running: dict[str, tuple[str, float]] = {}  # worker id -> (trial id, start time)
+        #: worker id -> {trial id: start time}; a worker trains several at once with fused trials
+        self.running: dict[str, dict[str, float]] = {}
         self.crashes = 0
         self.started = 0  # worker processes started, replacements included
         self.failure = ""
@@ -156,7 +157,7 @@ class WorkerPool:
 
     def stop_trial(self, trial_id: str) -> bool:
         """Ends one running trial after its current epoch (wherever it trains); False if none runs by that id."""
-        if trial_id not in {t for t, _ in self.running.values()}:
+        if not any(trial_id in trials for trials in self.running.values()):
             return False
         self.files.stop_trial(trial_id).write_text("stop\n")
         return True
@@ -237,9 +238,7 @@ class WorkerPool:
         worker.training = False
         self._reap(worker)
         why = exit_text(code) + self.files.last_line(worker.worker_id)
-        running = self.running.pop(worker.worker_id, None)
-        if running is not None:
-            trial_id, started = running
+        for trial_id, started in self.running.pop(worker.worker_id, {}).items():
             self.publish(
                 TrialEnded(
                     trial_id, TrialStatus.FAILED, None, None, time.time() - started, f"its worker process died: {why}"
@@ -263,17 +262,17 @@ class WorkerPool:
     def _handle(self, worker_id: str, event: Event) -> None:
         """One relayed event: kept track of (which trial each worker trains), then published."""
         if isinstance(event, TrialStarted):
-            self.running[worker_id] = (event.trial_id, event.time)
+            self.running.setdefault(worker_id, {})[event.trial_id] = event.time
         elif isinstance(event, TrialEnded):
-            if self.running.get(worker_id, ("",))[0] == event.trial_id:
-                del self.running[worker_id]
+            self.running.get(worker_id, {}).pop(event.trial_id, None)
             if event.status.has_score():
                 self.crashes = 0
         self.publish(event)
 
     def _close_running(self, message: str) -> None:
-        for worker_id, (trial_id, started) in list(self.running.items()):
-            self.publish(TrialEnded(trial_id, TrialStatus.STOPPED, None, None, time.time() - started, message))
+        for worker_id, trials in list(self.running.items()):
+            for trial_id, started in trials.items():
+                self.publish(TrialEnded(trial_id, TrialStatus.STOPPED, None, None, time.time() - started, message))
             del self.running[worker_id]
 
     # ------------------------------------------------------------------ stopping

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import keras_tuner as kt
@@ -23,9 +24,11 @@ from keras_tuner.src.engine import tuner_utils
 from ..events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from ..spec import Spec
 from ..spec.budget import planned_trials, random_starts, search_space_size
-from ..spec.size import human_bytes, max_parameters
+from ..spec.size import max_parameters
 from ..spec.space import epochs_per_trial, folds, runs_per_trial
 from ..spec.validate import resolve_objective
+from .checkpoint import DeferredBestEpoch
+from .fused import FusedTrials
 from .lean import bayesian_ready
 from .oracles import REPORT, oracle_class, read_rule
 
@@ -78,13 +81,10 @@ class _EventHooks:
 
     def _tw_init(self, search: TrialContext) -> None:
         self._tw_search = search
-        self._tw_started: dict[str, float] = {}
-        self._tw_execution = -1
+        self._tw_trials: dict[str, TrialRuns] = {}  # the trials training in this worker (several when fused)
         self._tw_polls = 0  # trial requests since the last trial began (IDLE answers in between)
-        self._tw_deferred: dict[int, DeferredBestEpoch] = {}  # this trial's, by id of keras-tuner's callback
         self._tw_pruned: set[str] = set()  # trials the oracle pruned
         self._tw_user_stopped: dict[str, int] = {}  # trials the user stopped, and after which epoch
-        self._tw_curve: dict[int, dict[int, float]] = {}  # this trial's objective, by run (fold) and epoch
 
     def pre_create_trial(self) -> None:
         if self._tw_search.stop_requested:
@@ -102,37 +102,43 @@ class _EventHooks:
         self._tw_polls = 0
         self._tw_search.trial_started()
         super().on_trial_begin(trial)  # type: ignore[misc]
-        self._tw_started[trial.trial_id] = time.time()
-        self._tw_execution = -1
-        self._tw_deferred = {}
-        self._tw_curve = {}
+        self._tw_trials[trial.trial_id] = TrialRuns(time.time())
         self._tw_search.events.publish(
             TrialStarted(trial.trial_id, dict(trial.hyperparameters.values), worker=self.tuner_id)  # type: ignore[attr-defined]
         )
 
-    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-        self._tw_execution += 1
-        self.hypermodel.fold = self._tw_execution if folds(self._tw_search.spec) else None  # type: ignore[attr-defined]
-        seed = trial_seed(self._tw_search.spec.tuner.seed, trial.trial_id, self._tw_execution)
+    def _start_run(self, trial: Any) -> int:
+        """The next run (fold) of a trial: its fold and batch order on the hypermodel, its weights' seed set."""
+        runs = self._tw_trials[trial.trial_id]
+        runs.execution += 1
+        spec = self._tw_search.spec
+        self.hypermodel.fold = runs.execution if folds(spec) else None  # type: ignore[attr-defined]
         import keras
 
-        keras.utils.set_random_seed(seed)  # initial weights, dropout: Python's, NumPy's and the backend's generators
-        self.hypermodel.fit_seed = seed  # type: ignore[attr-defined]  # the order of the training rows
-        kwargs["callbacks"] = [self._deferred(c) for c in kwargs.get("callbacks", [])]
+        # initial weights, dropout: Python's, NumPy's and the backend's generators
+        keras.utils.set_random_seed(trial_seed(spec.tuner.seed, trial.trial_id, runs.execution))
+        self.hypermodel.fit_seed = batch_seed(spec.tuner.seed, runs.execution)  # type: ignore[attr-defined]
+        return runs.execution
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        self._start_run(trial)
+        kwargs["callbacks"] = [self._deferred(trial, c) for c in kwargs.get("callbacks", [])]
         return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
 
-    def _deferred(self, callback: Any) -> Any:
+    def _deferred(self, trial: Any, callback: Any) -> Any:
         """keras-tuner's best-epoch checkpoint, written once per run instead of at every improvement."""
         if type(callback) is not tuner_utils.SaveBestEpoch:
             return callback
-        if id(callback) not in self._tw_deferred:  # one per trial: the best across its runs is kept
-            self._tw_deferred[id(callback)] = DeferredBestEpoch(callback.objective, callback.filepath)
-        return self._tw_deferred[id(callback)]
+        deferred = self._tw_trials[trial.trial_id].deferred
+        if id(callback) not in deferred:  # one per trial: the best across its runs is kept
+            deferred[id(callback)] = DeferredBestEpoch(callback.objective, callback.filepath)
+        return deferred[id(callback)]
 
     def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         metrics = {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
-        self._tw_search.events.publish(EpochEnded(trial.trial_id, epoch + 1, metrics, execution=self._tw_execution))
+        execution = self._tw_trials[trial.trial_id].execution
+        self._tw_search.events.publish(EpochEnded(trial.trial_id, epoch + 1, metrics, execution=execution))
         loss = metrics.get("loss")
         if loss is not None and not math.isfinite(loss):
             raise kt_errors.FailedTrialError(f"loss became {loss} at epoch {epoch + 1}")
@@ -153,11 +159,12 @@ class _EventHooks:
         spec = self._tw_search.spec
         name = self.oracle.objective.name  # type: ignore[attr-defined]
         k = folds(spec)
-        if spec.tuner.pruning == "none" or name not in metrics or (self._tw_execution != 0 and not k):
+        runs = self._tw_trials[trial.trial_id]
+        if spec.tuner.pruning == "none" or name not in metrics or (runs.execution != 0 and not k):
             return
-        run = max(0, self._tw_execution)
-        self._tw_curve.setdefault(run, {})[epoch] = metrics[name]
-        earlier = [self._tw_curve[j] for j in range(run)]
+        run = max(0, runs.execution)
+        runs.curve.setdefault(run, {})[epoch] = metrics[name]
+        earlier = [runs.curve[j] for j in range(run)]
         values = [c.get(epoch, c[max(c)]) for c in earlier if c] + [metrics[name]]
         step = run * epochs_per_trial(spec) + epoch
         report = {REPORT: sum(values) / len(values)}
@@ -207,7 +214,8 @@ class _EventHooks:
             raise TooManyFailures(f"{first} (last failure: {message})")
 
     def _publish_end(self, trial: Any, status: TrialStatus, message: str) -> None:
-        started = self._tw_started.pop(trial.trial_id, time.time())
+        runs = self._tw_trials.pop(trial.trial_id, None)
+        started = runs.started if runs is not None else time.time()
         score = trial.score if status.has_score() else None
         best_step = trial.best_step if status.has_score() else None
         self._tw_search.events.publish(
@@ -220,6 +228,27 @@ class _EventHooks:
                 message,
             )
         )
+
+
+@dataclass
+class TrialRuns:
+    """A trial training in this worker: when it began, its current run (fold), its best-epoch checkpoint
+    (one across its runs) and its objective by run and epoch (for pruning)."""
+
+    started: float
+    execution: int = -1
+    deferred: dict[int, Any] = field(default_factory=dict)
+    curve: dict[int, dict[int, float]] = field(default_factory=dict)
+
+
+def batch_seed(search_seed: int | None, execution: int) -> int:
+    """The order of the training rows in run ``execution`` of every trial of a search.
+
+    One order for all the trials of a search (a function of its seed and the run only): trials are
+    compared on the same batches, and trials trained together (``tuner.fuse``) share their batches
+    without changing a trial's result. Without a search seed, a fresh order each time.
+    """
+    return trial_seed(search_seed, "batches", execution)
 
 
 def trial_seed(search_seed: int | None, trial_id: str, execution: int) -> int:
@@ -258,50 +287,6 @@ class _RunsUntilEnded:
         return histories
 
 
-class DeferredBestEpoch(tuner_utils.SaveBestEpoch):
-    """Keeps the best epoch's weights in memory and writes them when training ends.
-
-    keras-tuner's ``SaveBestEpoch`` writes a weights file at every epoch that improves the
-    objective: most epochs early in training. Only the best one is ever read (the best model,
-    a resumed search), so one write per run does the same job. A run cut short (stopped,
-    crashed) writes nothing; its trial runs again on resume.
-    """
-
-    def __init__(self, objective: Any, filepath: str):
-        super().__init__(objective, filepath)
-        self._best_weights: list[Any] | None = None
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._best_weights = None
-
-    def _save_model(self) -> None:
-        self._best_weights = [w.copy() for w in self.model.get_weights()]
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self._best_weights is None:
-            return
-        check_disk(self.model, os.path.dirname(self.filepath) or ".")
-        current = self.model.get_weights()
-        self.model.set_weights(self._best_weights)
-        super()._save_model()
-        self.model.set_weights(current)
-        self._best_weights = None
-
-
-def check_disk(model: Any, folder: str) -> None:
-    """Fails the trial, with the figures, when the disk cannot take its checkpoint (weights and optimizer state)."""
-    import shutil
-
-    need = sum(math.prod(v.shape) * 4 for v in [*model.weights, *model.optimizer.variables]) + 1_000_000
-    os.makedirs(folder, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if free < need:
-        raise kt_errors.FailedTrialError(
-            f"not enough disk space for this trial's checkpoint: it needs about {human_bytes(need)}, "
-            f"{human_bytes(free)} are free"
-        )
-
-
 def _is_number(v: Any) -> bool:
     try:
         float(v)
@@ -323,7 +308,7 @@ def oracle_seed(seed: int | None) -> int | None:
 def tuner_class(algorithm: str) -> type:
     if algorithm not in _CLASSES:
         base = _BASES[algorithm]
-        mixins = (_EventHooks, _RunsUntilEnded) if base is kt.Tuner else (_EventHooks,)
+        mixins = (FusedTrials, _EventHooks, _RunsUntilEnded) if base is kt.Tuner else (FusedTrials, _EventHooks)
         _CLASSES[algorithm] = type(f"TW{base.__name__}", (*mixins, base), {})
     return _CLASSES[algorithm]
 

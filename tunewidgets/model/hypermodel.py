@@ -48,19 +48,8 @@ class SpecHyperModel(kt.HyperModel):
         own = self._own_data(args, kwargs)
         if own and keras.backend.backend() == "tensorflow":
             # the data set's arrays: read them through pipelines built once for the whole search
-            from .pipeline import InputPipelines
-
-            if self.fold is None:
-                if self._pipelines is None:
-                    self._pipelines = InputPipelines(*self._split())
-                pipelines = self._pipelines
-            else:
-                if self.fold not in self._fold_pipelines:
-                    self._fold_pipelines[self.fold] = InputPipelines(*self._split())
-                pipelines = self._fold_pipelines[self.fold]
             args = ()
-            seed = self.fit_seed if self.fit_seed is not None else int.from_bytes(os.urandom(7), "little")
-            kwargs.update(pipelines.fit_kwargs(batch_size, seed))
+            kwargs.update(self.training_data(batch_size))
         else:
             kwargs["batch_size"] = batch_size
             if own:
@@ -70,13 +59,32 @@ class SpecHyperModel(kt.HyperModel):
                 args = (x_train, y_train)
                 kwargs["validation_data"] = (x_val, y_val)
                 kwargs.setdefault("validation_batch_size", validation_batch(batch_size, len(x_val)))
-        t = self.spec.training
-        if t.early_stopping:
-            objective, direction = resolve_objective(self.spec, self.dataset.task)
-            callbacks = list(kwargs.get("callbacks") or [])
-            callbacks.append(keras.callbacks.EarlyStopping(monitor=objective, mode=direction, patience=t.patience))
-            kwargs["callbacks"] = callbacks
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *self.fit_callbacks()]
         return model.fit(*args, **kwargs)
+
+    def training_data(self, batch_size: int) -> dict[str, Any]:
+        """What the next fit reads on TensorFlow (``x``, ``steps_per_epoch``, ``validation_data``,
+        ``validation_steps``): the pipelines of the current fold, built once, in the order of ``fit_seed``."""
+        from .pipeline import InputPipelines
+
+        if self.fold is None:
+            if self._pipelines is None:
+                self._pipelines = InputPipelines(*self._split())
+            pipelines = self._pipelines
+        else:
+            if self.fold not in self._fold_pipelines:
+                self._fold_pipelines[self.fold] = InputPipelines(*self._split())
+            pipelines = self._fold_pipelines[self.fold]
+        seed = self.fit_seed if self.fit_seed is not None else int.from_bytes(os.urandom(7), "little")
+        return pipelines.fit_kwargs(batch_size, seed)
+
+    def fit_callbacks(self) -> list[Any]:
+        """The callbacks the spec adds to every fit (early stopping)."""
+        t = self.spec.training
+        if not t.early_stopping:
+            return []
+        objective, direction = resolve_objective(self.spec, self.dataset.task)
+        return [keras.callbacks.EarlyStopping(monitor=objective, mode=direction, patience=t.patience)]
 
     def _split(self) -> tuple[Any, Any, Any, Any]:
         """Training and validation arrays of the next fit: the data set's split, or fold ``self.fold`` of

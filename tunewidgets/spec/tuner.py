@@ -157,6 +157,17 @@ class TunerSpec:
         label="Failures before stopping",
         help="Stop the search after this many failed trials in a row.",
     )
+    fuse: int = setting(
+        1,
+        "int",
+        lo=1,
+        hi=64,
+        label="Trials trained together",
+        help="Train this many trials at once in one computation: they share each batch of data, and each "
+        "step is one call for all of them, so small models spend their time learning rather than on the "
+        "fixed costs of a trial (tracing, dispatching each step). Trials that train with the same batch "
+        "size and epochs are grouped; each keeps its own model, optimizer and results. TensorFlow only.",
+    )
     workers: int = setting(
         1,
         "int",

@@ -1,0 +1,224 @@
+"""Several models trained as one computation: fused trials.
+
+A small trial costs mostly fixed costs: tracing its training and evaluation steps, and dispatching
+every step from Python. A group trains K models on the same batches with **one** training function
+(one ``tf.function`` holding every member's own ``train_step``) and one evaluation function: each
+step is one call for the K models, each member applying its gradients with its own optimizer,
+learning-rate schedule, regularization and dropout. The members stay ordinary Keras models (built,
+compiled, saved and loaded alone); only the loop that feeds them is shared.
+
+Members end on their own (their callbacks set ``model.stop_training``: early stopping, pruning, a
+stopped trial; or raise: a loss that is not a number). An ended member's callbacks hear no more, and
+its results are final. Dropping it from the step function means tracing the others again, so it is
+dropped only when that costs less than carrying it to the end, judged from the group's own measured
+trace and epoch times; until then its model keeps computing, unseen (its weights, already saved at
+its best epoch, are never read again).
+
+TensorFlow only: on other backends the engine trains trials one at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+
+
+@dataclass(eq=False)
+class Member:
+    """One model of a group: its callbacks (a ``History`` is added) and how it ended."""
+
+    model: keras.Model
+    callbacks: list[Any]
+    #: callbacks that also hear every batch (batch hooks cost a step's results in Python)
+    batch_callbacks: list[Any] = field(default_factory=list)
+    history: Any = None
+    error: BaseException | None = None  # what ended it, if it failed
+    ended: bool = False
+    hooks: Any = None
+
+    def begin(self, epochs: int, steps: int) -> None:
+        self.history = keras.callbacks.History()
+        self.hooks = keras.callbacks.CallbackList(
+            [*self.callbacks, self.history], model=self.model, verbose=0, epochs=epochs, steps=steps
+        )
+        self.model.stop_training = False
+        self.hooks.on_train_begin()
+
+
+def train_group(
+    members: list[Member],
+    data: dict[str, Any],
+    *,
+    epochs: int,
+    initial_epoch: int = 0,
+    fatal: tuple[type[BaseException], ...] = (),
+    on_end: Callable[[Member], None] | None = None,
+) -> None:
+    """Trains ``members`` together for ``epochs`` epochs on ``data`` (what ``Model.fit`` reads:
+    ``x`` a dataset of batches, ``steps_per_epoch``, ``validation_data``, ``validation_steps``).
+
+    ``on_end(member)`` is called as each member ends (its callbacks' ``on_train_end`` done), in the
+    order they end. An exception from a member's callbacks ends that member (``member.error``) unless
+    its class is in ``fatal``: then the whole group stops and it propagates.
+    """
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(f"fused trials need the TensorFlow backend, not {keras.backend.backend()}")
+    try:
+        for m in members:
+            m.begin(epochs, int(data["steps_per_epoch"]))
+        _FusedLoop(members, data, fatal, on_end).run(initial_epoch, epochs)
+    finally:
+        for m in members:  # a group stopped by a fatal error: the rest end unfinished, no callbacks
+            m.ended = True
+
+
+def _finish(member: Member, on_end: Callable[[Member], None] | None) -> None:
+    member.ended = True
+    if member.error is None:
+        member.hooks.on_train_end()
+    if on_end is not None:
+        on_end(member)
+
+
+class _Steps:
+    """The group's training and evaluation functions over some of its members, traced once."""
+
+    def __init__(self, members: list[Member]):
+        import tensorflow as tf
+
+        self.members = list(members)
+        models = [m.model for m in self.members]
+        jit = all(getattr(model, "jit_compile", False) is True for model in models)
+
+        def train(data: Any) -> list[Any]:
+            return [model.train_step(data) for model in models]
+
+        def test(data: Any) -> list[Any]:
+            return [model.test_step(data) for model in models]
+
+        # Keras marks its own step functions do-not-convert: AutoGraph has nothing to do in them
+        self.train = tf.function(train, jit_compile=jit, autograph=False, reduce_retracing=True)
+        self.test = tf.function(test, jit_compile=jit, autograph=False, reduce_retracing=True)
+        self.first_epoch: float | None = None  # seconds, tracing included
+        self.later_epoch: float | None = None  # seconds, the last epoch after the first
+
+    def reset_metrics(self) -> None:
+        for m in self.members:
+            m.model.reset_metrics()
+
+    def trace_cost(self) -> float:
+        """Seconds the first epoch took beyond a later one: tracing and preparing these functions."""
+        assert self.first_epoch is not None and self.later_epoch is not None
+        return max(0.0, self.first_epoch - self.later_epoch)
+
+
+def _floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in logs.items()}
+
+
+class _FusedLoop:
+    def __init__(
+        self,
+        members: list[Member],
+        data: dict[str, Any],
+        fatal: tuple[type[BaseException], ...],
+        on_end: Callable[[Member], None] | None,
+    ):
+        self.members = members
+        self.data = data
+        self.fatal = fatal
+        self.on_end = on_end
+        self.steps = int(data["steps_per_epoch"])
+        self.val_steps = int(data["validation_steps"])
+        self.batches: Iterator[Any] = iter(data["x"])  # one iterator for the whole fit, as Model.fit reads it
+        self.val_batches: Iterator[Any] = iter(data["validation_data"])
+        self.fn: _Steps | None = None
+
+    def _build(self, live: list[Member], batch: Any) -> _Steps:
+        for m in live:
+            # optimizer and metric variables exist before the group's function is traced, as Model.fit makes them
+            m.model._symbolic_build(data_batch=batch)
+        return _Steps(live)
+
+    def _choose(self, epochs_left: int, batch: Any) -> _Steps:
+        """The step function for the members still training: the current one, or one without the
+        members that ended when carrying them to the end would cost more than tracing the rest again."""
+        live = [m for m in self.members if not m.ended]
+        fn = self.fn
+        if fn is None:
+            return self._build(live, batch)
+        dead = len(fn.members) - len(live)
+        if dead == 0 or fn.later_epoch is None:
+            return fn
+        per_member_epoch = fn.later_epoch / len(fn.members)
+        per_member_trace = fn.trace_cost() / len(fn.members)
+        if dead * per_member_epoch * epochs_left > len(live) * per_member_trace:
+            return self._build(live, batch)
+        return fn
+
+    def run(self, initial_epoch: int, epochs: int) -> None:
+        for epoch in range(initial_epoch, epochs):
+            live = [m for m in self.members if not m.ended]
+            if not live:
+                return
+            batch = next(self.batches)
+            fn = self.fn = self._choose(epochs - epoch, batch)
+            started = time.perf_counter()
+            for m in live:
+                self._call(m, m.hooks.on_epoch_begin, epoch)
+            fn.reset_metrics()
+            logs = self._train_epoch(fn, live, batch)
+            fn.reset_metrics()
+            val_logs: list[Any] = []
+            for _ in range(self.val_steps):
+                val_logs = fn.test(next(self.val_batches))
+            seconds = time.perf_counter() - started
+            if fn.first_epoch is None:
+                fn.first_epoch = seconds
+            else:
+                fn.later_epoch = seconds
+            for i, m in enumerate(fn.members):
+                if m.ended:
+                    continue
+                epoch_logs = _floats(logs[i])
+                epoch_logs.update({f"val_{k}": v for k, v in _floats(val_logs[i]).items()})
+                self._call(m, m.hooks.on_epoch_end, epoch, epoch_logs)
+                if not m.ended and m.model.stop_training:
+                    _finish(m, self.on_end)
+        for m in self.members:
+            if not m.ended:
+                _finish(m, self.on_end)
+
+    def _train_epoch(self, fn: _Steps, live: list[Member], first: Any) -> list[Any]:
+        listening = [(i, m) for i, m in enumerate(fn.members) if m.batch_callbacks and not m.ended]
+        logs: list[Any] = []
+        for step in range(self.steps):
+            batch = first if step == 0 else next(self.batches)
+            for _, m in listening:
+                for cb in m.batch_callbacks:
+                    self._call(m, cb.on_train_batch_begin, step)
+            logs = fn.train(batch)
+            for i, m in listening:
+                step_logs = _floats(logs[i])
+                for cb in m.batch_callbacks:
+                    self._call(m, cb.on_train_batch_end, step, step_logs)
+        return logs
+
+    def _call(self, member: Member, hook: Callable[..., None], *args: Any) -> None:
+        """Runs one of a member's callbacks; an error ends that member (a fatal one, the group)."""
+        if member.ended:
+            return
+        try:
+            hook(*args)
+        except self.fatal:
+            raise
+        except Exception as e:  # noqa: BLE001 - any error ends this member only
+            member.error = e
+            _finish(member, self.on_end)
+
+
+__all__ = ["Member", "train_group"]
