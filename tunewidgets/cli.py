@@ -177,6 +177,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["tuner.max_epochs" if spec.tuner.algorithm == "hyperband" else "training.epochs"] = args.epochs
     if args.workers is not None:
         overrides["tuner.workers"] = args.workers
+    if args.fuse is not None:
+        overrides["tuner.fuse"] = args.fuse
     if overrides:
         spec = spec.replace(**overrides).check()
     return _run_search(spec, args.dir, args.overwrite, args.tensorboard, args.listen)
@@ -242,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, help="override tuner.max_trials")
     p.add_argument("--epochs", type=int, help="override training.epochs (Hyperband: tuner.max_epochs)")
     p.add_argument("--workers", type=int, help="override tuner.workers: trials trained at once, one process each")
+    p.add_argument("--fuse", type=int, help="override tuner.fuse: trials trained together in one step, per process")
     p.add_argument(
         "--listen",
         metavar="HOST:PORT",

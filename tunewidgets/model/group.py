@@ -57,20 +57,23 @@ def train_group(
     initial_epoch: int = 0,
     fatal: tuple[type[BaseException], ...] = (),
     on_end: Callable[[Member], None] | None = None,
-) -> None:
+) -> int:
     """Trains ``members`` together for ``epochs`` epochs on ``data`` (what ``Model.fit`` reads:
     ``x`` a dataset of batches, ``steps_per_epoch``, ``validation_data``, ``validation_steps``).
 
     ``on_end(member)`` is called as each member ends (its callbacks' ``on_train_end`` done), in the
     order they end. An exception from a member's callbacks ends that member (``member.error``) unless
-    its class is in ``fatal``: then the whole group stops and it propagates.
+    its class is in ``fatal``: then the whole group stops and it propagates. Returns how many times
+    the group's step functions were traced (once, plus once per time ended members were dropped).
     """
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(f"fused trials need the TensorFlow backend, not {keras.backend.backend()}")
     try:
         for m in members:
             m.begin(epochs, int(data["steps_per_epoch"]))
-        _FusedLoop(members, data, fatal, on_end).run(initial_epoch, epochs)
+        loop = _FusedLoop(members, data, fatal, on_end)
+        loop.run(initial_epoch, epochs)
+        return loop.traces
     finally:
         for m in members:  # a group stopped by a fatal error: the rest end unfinished, no callbacks
             m.ended = True
@@ -82,6 +85,18 @@ def _finish(member: Member, on_end: Callable[[Member], None] | None) -> None:
         member.hooks.on_train_end()
     if on_end is not None:
         on_end(member)
+
+
+def worth_retracing(traced: int, live: int, trace_seconds: float, epoch_seconds: float, epochs_left: int) -> bool:
+    """Should a step function traced for ``traced`` members be traced again for the ``live`` ones left?
+
+    Yes when carrying the ended members to the end costs more than tracing the live ones again, each
+    member costing its share of the function's measured trace time and epoch time.
+    """
+    dead = traced - live
+    per_member_epoch = epoch_seconds / traced
+    per_member_trace = trace_seconds / traced
+    return dead > 0 and dead * per_member_epoch * epochs_left > live * per_member_trace
 
 
 class _Steps:
@@ -137,11 +152,13 @@ class _FusedLoop:
         self.batches: Iterator[Any] = iter(data["x"])  # one iterator for the whole fit, as Model.fit reads it
         self.val_batches: Iterator[Any] = iter(data["validation_data"])
         self.fn: _Steps | None = None
+        self.traces = 0
 
     def _build(self, live: list[Member], batch: Any) -> _Steps:
         for m in live:
             # optimizer and metric variables exist before the group's function is traced, as Model.fit makes them
             m.model._symbolic_build(data_batch=batch)
+        self.traces += 1
         return _Steps(live)
 
     def _choose(self, epochs_left: int, batch: Any) -> _Steps:
@@ -151,12 +168,9 @@ class _FusedLoop:
         fn = self.fn
         if fn is None:
             return self._build(live, batch)
-        dead = len(fn.members) - len(live)
-        if dead == 0 or fn.later_epoch is None:
+        if fn.later_epoch is None or len(live) == len(fn.members):
             return fn
-        per_member_epoch = fn.later_epoch / len(fn.members)
-        per_member_trace = fn.trace_cost() / len(fn.members)
-        if dead * per_member_epoch * epochs_left > len(live) * per_member_trace:
+        if worth_retracing(len(fn.members), len(live), fn.trace_cost(), fn.later_epoch, epochs_left):
             return self._build(live, batch)
         return fn
 
@@ -221,4 +235,4 @@ class _FusedLoop:
             _finish(member, self.on_end)
 
 
-__all__ = ["Member", "train_group"]
+__all__ = ["Member", "train_group", "worth_retracing"]

@@ -177,6 +177,8 @@ def describe(spec: Spec) -> str:
     if cut:
         total = f"at most {total} ({' and '.join(cut)} may end trials sooner)"
     text = f"Search space: {size_text}. {ALGORITHM_NAMES[t.algorithm]} {work}, {total}."
+    if t.fuse > 1:
+        text += f" Up to {t.fuse} trials with the same batch size train together in one step."
     if t.target is not None:
         text += f" It ends as soon as a trial reaches {t.target:g}."
     starts = random_starts(spec)
