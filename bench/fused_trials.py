@@ -1,0 +1,219 @@
+"""Fused trials: trials per minute with K trials trained together (tuner.fuse), against plain keras-tuner.
+
+For each data set, plain keras-tuner's RandomSearch (the same models, built by the same code, fitted
+with ``Model.fit`` on arrays as a keras-tuner user does) and tunewidgets' random search with
+``tuner.fuse`` = K for each K run the same trial budget, each in a fresh process (clock from the
+launch, imports and worker start included), in rotating order, ``--reps`` times. Printed: trials per
+minute (whole process, and while training: from the first trial's start to the last trial's end),
+the ratio to plain keras-tuner and to K = 1 in the same run, the peak memory of the worker process
+(of the one process for plain keras-tuner), and the best score, which must be the same for every K
+(fusing does not change a trial's result). Every trial must complete, or the run fails.
+
+    python bench/fused_trials.py                              # quickstart (20 trials) and digits; K = 1, 2, 5, 10
+    python bench/fused_trials.py --sets quickstart --fuse 1 5 --reps 1
+    python bench/fused_trials.py --auto                       # and recommend a K for this machine
+
+On a GPU machine with the JAX backend (``KERAS_BACKEND=jax``) the fused variants train one trial at a
+time (fused trials are TensorFlow-only for now); ``--sets big`` is a larger synthetic set (60,000 x 784).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PLAIN = "plain keras-tuner"
+
+
+def spec_for(name: str, trials: int, epochs: int | None):
+    from tunewidgets.spec import Spec
+
+    spec = Spec.from_file(ROOT / "examples" / "specs" / "quickstart.json")
+    if name == "digits":
+        spec = spec.replace(**{"name": "digits", "data.name": "digits"})
+    elif name == "big":  # a larger dense set, for a GPU
+        spec = spec.replace(**{"name": "big", "data.samples": 75_000, "data.features": 784, "data.classes": 10})
+    changes = {"tuner.max_trials": trials}
+    if epochs is not None:
+        changes["training.epochs"] = epochs
+    return spec.replace(**changes)
+
+
+def plain(spec, directory: str) -> tuple[list[float], list[float], float]:
+    """keras-tuner's RandomSearch over the spec's space and models: trial start/end times, scores, peak MB."""
+    import keras_tuner as kt
+
+    from tunewidgets._memory import rss_mb
+    from tunewidgets.data import prepare
+    from tunewidgets.model.build import build_model
+    from tunewidgets.model.space import declare
+    from tunewidgets.spec.validate import resolve_objective
+
+    ds = prepare(spec.data)
+    objective, direction = resolve_objective(spec, ds.task)
+    times: list[float] = []
+    peak = [0.0]
+
+    class Model(kt.HyperModel):
+        def build(self, hp):
+            return build_model(declare(spec, hp), ds, spec.training.epochs)
+
+        def fit(self, hp, model, *args, **kwargs):
+            return model.fit(*args, batch_size=hp.get("batch_size"), **kwargs)
+
+    class Tuner(kt.RandomSearch):
+        def on_trial_begin(self, trial):
+            times.append(time.time())
+            super().on_trial_begin(trial)
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            times.append(time.time())
+            peak[0] = max(peak[0], rss_mb())
+
+    tuner = Tuner(
+        Model(),
+        objective=kt.Objective(objective, direction),
+        max_trials=spec.tuner.max_trials,
+        seed=spec.tuner.seed,
+        directory=directory,
+        project_name="plain",
+    )
+    tuner.search(ds.x_train, ds.y_train, validation_data=(ds.x_val, ds.y_val), epochs=spec.training.epochs, verbose=0)
+    trials = list(tuner.oracle.trials.values())
+    if any(t.status != "COMPLETED" for t in trials) or len(trials) != spec.tuner.max_trials:
+        raise SystemExit(f"plain keras-tuner: {[t.status for t in trials]}")
+    return times, [float(t.score) for t in trials], peak[0]
+
+
+def fused(spec, directory: str, k: int) -> tuple[list[float], list[float], float]:
+    from tunewidgets._memory import PeakSampler
+    from tunewidgets.engine import Search
+    from tunewidgets.events import TrialEnded, TrialStarted
+
+    times: list[float] = []
+    search = Search(spec.replace(**{"tuner.fuse": k}), directory, keep_warm=0)
+    search.events.subscribe(lambda e: times.append(time.time()), (TrialStarted, TrialEnded))
+    sampler = PeakSampler(0.05)
+    results = search.run()
+    sampler.stop()
+    statuses = results.trials["status"].tolist()
+    if statuses != ["completed"] * spec.tuner.max_trials:
+        raise SystemExit(f"fuse {k}: {statuses}")
+    return times, [float(s) for s in results.trials["score"]], sampler.child_peak_mb
+
+
+def one(variant: str, dataset: str, trials: int, epochs: int | None, launched: float) -> None:
+    spec = spec_for(dataset, trials, epochs)
+    with tempfile.TemporaryDirectory() as d:
+        if variant == PLAIN:
+            times, scores, peak = plain(spec, d)
+        else:
+            times, scores, peak = fused(spec, d, int(variant.split()[-1]))
+    seconds = time.time() - launched
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "training_seconds": max(times) - min(times),
+                "scores": scores,
+                "best": max(scores) if spec.tuner.direction != "min" else min(scores),
+                "peak_mb": peak,
+            }
+        )
+    )
+
+
+def recommend(rows: dict[str, dict]) -> str:
+    """The smallest K whose trials per minute are within 5% of the best K's."""
+    ks = {int(v.split()[-1]): r["per_minute"] for v, r in rows.items() if v != PLAIN}
+    best = max(ks.values())
+    return str(min(k for k, rate in ks.items() if rate >= 0.95 * best))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", default=["quickstart", "digits"])
+    parser.add_argument("--fuse", nargs="+", type=int, default=[1, 2, 5, 10])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, help="override training.epochs (the quickstart's: 10)")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--no-plain", action="store_true", help="skip plain keras-tuner")
+    parser.add_argument("--auto", action="store_true", help="recommend a K for this machine from the runs")
+    parser.add_argument("--json")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--set", help=argparse.SUPPRESS)
+    parser.add_argument("--launched", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        one(args.one, args.set, args.trials, args.epochs, args.launched)
+        return
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    variants = ([] if args.no_plain else [PLAIN]) + [f"fuse {k}" for k in args.fuse]
+    report: dict = {"trials": args.trials, "reps": args.reps, "machine": f"{platform.machine()}, {os.cpu_count()} cpus"}
+    report["backend"] = os.environ.get("KERAS_BACKEND", "tensorflow")
+    for dataset in args.sets:
+        runs: dict[str, list[dict]] = {v: [] for v in variants}
+        for rep in range(args.reps):
+            order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
+            for variant in order:
+                argv = [sys.executable, __file__, "--one", variant, "--set", dataset, "--trials", str(args.trials)]
+                argv += ["--launched", repr(time.time())] + (["--epochs", str(args.epochs)] if args.epochs else [])
+                out = subprocess.run(argv, capture_output=True, text=True, env=env)
+                if out.returncode != 0:
+                    raise SystemExit(f"{variant} on {dataset} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                runs[variant].append(result)
+                print(
+                    f"{dataset} rep {rep + 1}: {variant:18s} {result['seconds']:6.1f} s "
+                    f"(training {result['training_seconds']:5.1f} s), best {result['best']:.4f}, "
+                    f"peak {result['peak_mb']:.0f} MB",
+                    flush=True,
+                )
+        rows: dict[str, dict] = {}
+        for variant in variants:
+            rs = runs[variant]
+            rows[variant] = {
+                "per_minute": statistics.median(60 * args.trials / r["seconds"] for r in rs),
+                "per_minute_training": statistics.median(60 * args.trials / r["training_seconds"] for r in rs),
+                "peak_mb": statistics.median(r["peak_mb"] for r in rs),
+                "best": statistics.median(r["best"] for r in rs),
+                "runs": rs,
+            }
+        fused_bests = {round(rows[v]["best"], 6) for v in variants if v != PLAIN}
+        if len(fused_bests) > 1:
+            print(f"WARNING: the best score differs between K: {sorted(fused_bests)}")
+        report[dataset] = rows
+        base = rows.get("fuse 1")
+        print(f"\n{dataset}: {args.trials} trials, median of {args.reps}")
+        print(f"{'variant':18s} {'trials/min':>10s} {'x plain':>8s} {'x K=1':>7s} {'training':>9s} {'x K=1':>7s} ", end="")
+        print(f"{'peak MB':>8s} {'best':>7s}")
+        for variant, r in rows.items():
+            vs_plain = r["per_minute"] / rows[PLAIN]["per_minute"] if PLAIN in rows else float("nan")
+            vs_one = r["per_minute"] / base["per_minute"] if base else float("nan")
+            train_one = r["per_minute_training"] / base["per_minute_training"] if base else float("nan")
+            print(
+                f"{variant:18s} {r['per_minute']:10.1f} {vs_plain:7.2f}x {vs_one:6.2f}x "
+                f"{r['per_minute_training']:9.1f} {train_one:6.2f}x {r['peak_mb']:8.0f} {r['best']:7.4f}"
+            )
+        if args.auto and len(args.fuse) > 1:
+            k = recommend(rows)
+            report[dataset]["recommended_fuse"] = int(k)
+            print(f"recommended tuner.fuse for {dataset} on this machine: {k}")
+        print(flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
