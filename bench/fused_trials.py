@@ -196,8 +196,9 @@ def main() -> None:
         report[dataset] = rows
         base = rows.get("fuse 1")
         print(f"\n{dataset}: {args.trials} trials, median of {args.reps}")
-        print(f"{'variant':18s} {'trials/min':>10s} {'x plain':>8s} {'x K=1':>7s} {'training':>9s} {'x K=1':>7s} ", end="")
-        print(f"{'peak MB':>8s} {'best':>7s}")
+        head = ("variant", "trials/min", "x plain", "x K=1", "training", "x K=1", "peak MB", "best")
+        print(f"{head[0]:18s} {head[1]:>10s} {head[2]:>8s} {head[3]:>7s} {head[4]:>9s} {head[5]:>7s} ", end="")
+        print(f"{head[6]:>8s} {head[7]:>7s}")
         for variant, r in rows.items():
             vs_plain = r["per_minute"] / rows[PLAIN]["per_minute"] if PLAIN in rows else float("nan")
             vs_one = r["per_minute"] / base["per_minute"] if base else float("nan")

@@ -93,13 +93,12 @@ def main() -> None:
     from tunewidgets.model import hypermodel
 
     hypermodel.SpecHyperModel.build = timed("build", hypermodel.SpecHyperModel.build)
-    fit = hypermodel.SpecHyperModel.fit
+    fit_callbacks = hypermodel.SpecHyperModel.fit_callbacks
 
-    def fit_with_timer(self, hp, model, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
-        kw["callbacks"] = [*kw.get("callbacks", []), EpochTimer()]
-        return fit(self, hp, model, *a, **kw)
+    def with_timer(self):  # noqa: ANN001, ANN202 - every fit (and every member of a group) gets the epoch timer
+        return [*fit_callbacks(self), EpochTimer()]
 
-    hypermodel.SpecHyperModel.fit = fit_with_timer
+    hypermodel.SpecHyperModel.fit_callbacks = with_timer
 
     spec = Spec.from_file(args.spec).replace(**{"tuner.max_trials": args.trials})
     with tempfile.TemporaryDirectory() as d:

@@ -21,6 +21,7 @@ from typing import Any
 import keras
 from keras_tuner.src import errors as kt_errors
 from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.engine import trial as trial_module
 from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.tuner import maybe_compute_model_size
@@ -67,10 +68,12 @@ class FusedTrials:
     ``tuner.fuse`` K > 1 takes up to K trials at a time and trains them in groups."""
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
-        k = int(self._tw_search.spec.tuner.fuse)  # type: ignore[attr-defined]
-        if k <= 1 or keras.backend.backend() != "tensorflow":
+        if not self._tw_in_groups(fit_args, fit_kwargs):
             super().search(*fit_args, **fit_kwargs)  # type: ignore[misc]
             return
+        k = int(self._tw_search.spec.tuner.fuse)  # type: ignore[attr-defined]
+        if "verbose" in fit_kwargs and not dist_utils.has_chief_oracle():  # as keras-tuner's own loop sets it
+            self.oracle.verbose = fit_kwargs["verbose"]  # type: ignore[attr-defined]
         self.on_search_begin()  # type: ignore[attr-defined]
         more = True
         while more:
@@ -78,6 +81,20 @@ class FusedTrials:
             for group in groups(trials, int(fit_kwargs["epochs"])):
                 self._tw_train_group(group, fit_kwargs)
         self.on_search_end()  # type: ignore[attr-defined]
+
+    def _tw_in_groups(self, fit_args: tuple[Any, ...], fit_kwargs: dict[str, Any]) -> bool:
+        """Trials train through the group loop (a group of one included: measured faster than ``Model.fit``)
+        on TensorFlow, when the spec's own model fits the data set's own arrays; a HyperModel with a
+        ``fit`` of its own keeps it, one trial at a time."""
+        from ..model.hypermodel import SpecHyperModel
+
+        hypermodel = self.hypermodel  # type: ignore[attr-defined]
+        return (
+            keras.backend.backend() == "tensorflow"
+            and isinstance(hypermodel, SpecHyperModel)
+            and type(hypermodel).fit is SpecHyperModel.fit
+            and hypermodel.own_data(fit_args, fit_kwargs)
+        )
 
     def _tw_take(self, k: int) -> tuple[list[Any], bool]:
         """Up to ``k`` trials from the oracle, and whether it may have more."""

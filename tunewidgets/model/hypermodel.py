@@ -45,7 +45,7 @@ class SpecHyperModel(kt.HyperModel):
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         batch_size = int(hp.get("batch_size"))
-        own = self._own_data(args, kwargs)
+        own = self.own_data(args, kwargs)
         if own and keras.backend.backend() == "tensorflow":
             # the data set's arrays: read them through pipelines built once for the whole search
             args = ()
@@ -99,7 +99,7 @@ class SpecHyperModel(kt.HyperModel):
         train, val = fold_rows(y, k, self.spec.data.seed, d.task != "regression")[self.fold]
         return x[train], y[train], x[val], y[val]
 
-    def _own_data(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    def own_data(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Is this fit on the data set's own training and validation arrays (what the worker passes)?"""
         d = self.dataset
         validation = kwargs.get("validation_data")
