@@ -113,6 +113,26 @@ class TrialEnded:
 
 
 @dataclass(frozen=True)
+class BoundaryUpdated:
+    """A classifier's predictions over the plane of its two inputs, at the end of an epoch (2-D data only).
+
+    ``values`` holds one row per grid line along y, from ``y_range[0]`` to ``y_range[1]``, each with one
+    value per grid line along x: the probability of the second class (``shows`` "probability") or the
+    predicted class ("class").
+    """
+
+    trial_id: str
+    epoch: int  # 1-based
+    values: list[list[float]]
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    shows: str = "probability"
+    execution: int = 0
+    time: float = field(default_factory=_now)
+    kind = "boundary_updated"
+
+
+@dataclass(frozen=True)
 class SearchEnded:
     reason: EndReason
     message: str = ""
@@ -122,9 +142,9 @@ class SearchEnded:
     kind = "search_ended"
 
 
-Event = Union[SearchStarted, TrialStarted, EpochEnded, TrialEnded, SearchEnded]
+Event = Union[SearchStarted, TrialStarted, EpochEnded, TrialEnded, BoundaryUpdated, SearchEnded]
 EVENT_TYPES: dict[str, type] = {
-    cls.kind: cls for cls in (SearchStarted, TrialStarted, EpochEnded, TrialEnded, SearchEnded)
+    cls.kind: cls for cls in (SearchStarted, TrialStarted, EpochEnded, TrialEnded, BoundaryUpdated, SearchEnded)
 }
 
 
@@ -170,6 +190,8 @@ def event_from_dict(raw: dict[str, Any]) -> Event:
         raw["status"] = TrialStatus(raw["status"])
     if cls is SearchEnded:
         raw["reason"] = EndReason(raw["reason"])
+    if cls is BoundaryUpdated:
+        raw["x_range"], raw["y_range"] = tuple(raw["x_range"]), tuple(raw["y_range"])
     return cls(**raw)
 
 

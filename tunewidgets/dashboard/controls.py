@@ -86,6 +86,7 @@ class Control:
         self.section, self.name, self.info = section, name, info
         self.path = f"{section}.{name}"
         self.error = w.HTML("", layout=w.Layout(margin="0 0 0 " + LABEL_WIDTH))
+        self.lock_note = w.HTML("")
         self._callbacks: list[Callable[[Control], None]] = []
 
     def on_change(self, callback: Callable[[Control], None]) -> None:
@@ -111,7 +112,30 @@ class Control:
         return self._message
 
     def set_visible(self, visible: bool) -> None:
-        self.widget.layout.display = None if visible else "none"
+        self.widget.layout.display = None if visible and not self.hidden else "none"
+
+    #: a lesson hides this field (it stays hidden whatever else would show it)
+    hidden = False
+    #: a lesson fixed this field: shown, greyed out, not editable
+    locked = False
+
+    def inputs(self) -> list[w.Widget]:
+        """The widgets a person edits the value with."""
+        raise NotImplementedError
+
+    def set_lesson(self, *, locked: bool, hidden: bool) -> None:
+        """A teacher's lesson: a locked field is shown greyed out with a note, a hidden one not at all."""
+        self.locked, self.hidden = locked, hidden
+        for widget in self.inputs():
+            widget.disabled = locked
+        self.lock_note.value = (
+            '<span style="color:var(--jp-ui-font-color2, #777);font-size:90%" '
+            'title="Your teacher fixed this setting for the exercise">&#128274; fixed by your teacher</span>'
+            if locked
+            else ""
+        )
+        if hidden:
+            self.widget.layout.display = "none"
 
     @property
     def visible(self) -> bool:
@@ -163,12 +187,17 @@ class KnobControl(Control):
             else w.HBox([])
         )
         self._inputs = w.HBox([])
-        self.widget = w.VBox([w.HBox([_label(info, name), self.mode, self._inputs]), self.error])
+        self.widget = w.VBox([w.HBox([_label(info, name), self.mode, self._inputs, self.lock_note]), self.error])
         self.set(value)
         self.mode.observe(self._mode_changed, names="value")
         self._watch(self.fixed, self.step, self.log, self.choices)
         if numeric:
             self._watch(self.min, self.max)
+
+    def inputs(self) -> list[w.Widget]:
+        return [
+            x for x in (self.mode, self.fixed, self.min, self.max, self.step, self.log, self.choices) if x is not None
+        ]
 
     def _choices_widget(self, info: FieldInfo) -> w.Widget:
         tip = info.help
@@ -253,8 +282,11 @@ class SettingControl(Control):
             )
         else:
             self.input = _scalar_input(info, value, tip)
-        self.widget = w.VBox([w.HBox([_label(info, name), self.input]), self.error])
+        self.widget = w.VBox([w.HBox([_label(info, name), self.input, self.lock_note]), self.error])
         self._watch(self.input)
+
+    def inputs(self) -> list[w.Widget]:
+        return [self.input]
 
     def get(self) -> Any:
         info, value = self.info, self.input.value

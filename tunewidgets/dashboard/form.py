@@ -19,6 +19,7 @@ from ..engine.project import safe_folder_name
 from ..errors import Issue, SpecError
 from ..spec import SECTIONS, Spec, section_fields
 from ..spec.budget import budget_notes
+from ..spec.lesson import Lesson
 from ..spec.size import size_text
 from ..spec.space import is_active
 from . import html as h
@@ -69,8 +70,21 @@ class SpecForm:
         self.tabs = w.Tab(children=panels, titles=[TAB_TITLES[s] for s in SECTIONS])
         self.summary = w.HTML()
         self.problems = w.HTML()
-        self.box = w.VBox([self.name, self.tabs, self.summary, self.problems])
+        self.notes = w.HTML(layout=w.Layout(display="none"))
+        self.lesson = Lesson()
+        self._apply_lesson(spec.lesson)
+        self.box = w.VBox([self.notes, self.name, self.tabs, self.summary, self.problems])
         self.refresh()
+
+    def _apply_lesson(self, lesson: Lesson) -> None:
+        """Locks and hides the lesson's fields and shows its notes (Markdown) above the controls."""
+        self.lesson = lesson
+        for path, control in self.controls.items():
+            control.set_lesson(locked=path in lesson.locked, hidden=path in lesson.hidden)
+        self.name.disabled = "name" in lesson.locked
+        self.name.layout.display = "none" if "name" in lesson.hidden else None
+        self.notes.value = h.markdown(lesson.notes) if lesson.notes else ""
+        self.notes.layout.display = None if lesson.notes else "none"
 
     def _upload_row(self) -> w.Widget:
         self.upload = w.FileUpload(
@@ -117,8 +131,11 @@ class SpecForm:
                 issues.append(Issue(path, str(e)))
         if issues:
             return None, issues
+        form = to_json_form(raw)
+        if self.lesson:
+            form["lesson"] = self.lesson.to_json()
         try:
-            spec = Spec.from_dict(to_json_form(raw), validate=False)
+            spec = Spec.from_dict(form, validate=False)
         except SpecError as e:
             return None, e.issues
         return spec, spec.validate() or file_issues(spec)
@@ -143,6 +160,7 @@ class SpecForm:
             for path, control in self.controls.items():
                 section, name = path.split(".")
                 control.set(getattr(getattr(spec, section), name))
+            self._apply_lesson(spec.lesson)
         finally:
             self._updating = False
         self.refresh()

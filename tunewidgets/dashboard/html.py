@@ -52,3 +52,13 @@ def bullets(lines: list[str]) -> str:
 
 def code(path: Any) -> str:
     return f"<code>{html.escape(str(path))}</code>"
+
+
+def markdown(text: str) -> str:
+    """A lesson's notes: Markdown as HTML, raw HTML in it escaped (CommonMark, by markdown-it-py)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).render(text)
+    return (
+        f'<div style="border-left:3px solid var(--jp-brand-color1, #1976d2);padding:2px 10px;margin:4px 0">{body}</div>'
+    )

@@ -9,6 +9,40 @@ import numpy as np
 from ..spec import DataSpec
 from ..spec.datasets import informative_features
 
+#: TensorFlow Playground's other two-dimensional sets (moons and circles come from scikit-learn)
+PLAYGROUND = {
+    "xor": "four squares, opposite corners alike (exclusive or)",
+    "gaussian": "two Gaussian clouds",
+    "spiral": "two interleaved spirals",
+}
+
+
+def playground(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points of one of :data:`PLAYGROUND`'s sets, two classes of equal size (as TensorFlow Playground
+    draws them); ``noise`` is the spread (standard deviation) of the noise added to each coordinate."""
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    y = np.concatenate([np.zeros(n - half, dtype=np.int64), np.ones(half, dtype=np.int64)])
+    if name == "xor":
+        x = rng.uniform(-1.0, 1.0, size=(n, 2))
+        x += np.sign(x) * 0.05  # a small gap along the axes, as in Playground
+        y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    elif name == "gaussian":
+        centres = np.where(y[:, None] == 1, 1.0, -1.0)
+        x = centres + rng.normal(0.0, 0.5, size=(n, 2))
+    else:  # spiral
+        counts = (n - half, half)
+        parts = []
+        for c, count in enumerate(counts):
+            i = np.arange(count) / max(1, count)
+            radius = i * 1.0
+            angle = 1.75 * i * 2 * np.pi + c * np.pi
+            parts.append(np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1))
+        x = np.concatenate(parts)
+    x = x + rng.normal(0.0, noise, size=x.shape) if noise > 0 else x
+    order = rng.permutation(n)
+    return x[order], y[order]
+
 
 def builtin(spec: DataSpec) -> tuple[Any, np.ndarray, list[str], list[str] | None, bool, str]:
     """Returns ``(X, y, feature_names, class_names, image, description)``."""
@@ -41,6 +75,9 @@ def builtin(spec: DataSpec) -> tuple[Any, np.ndarray, list[str], list[str] | Non
     if name == "circles":
         x, y = sk.make_circles(n_samples=n, noise=noise, factor=0.5, random_state=seed)
         return x, y, ["x0", "x1"], ["0", "1"], False, f"a circle inside a circle, {n} samples"
+    if name in PLAYGROUND:
+        x, y = playground(name, n, noise, seed)
+        return x, y, ["x0", "x1"], ["0", "1"], False, f"{PLAYGROUND[name]}, {n} samples"
     if name == "regression":
         x, y = sk.make_regression(
             n_samples=n, n_features=spec.features, n_informative=min(10, spec.features), noise=noise, random_state=seed

@@ -13,7 +13,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..events import EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
+from ..events import (
+    BoundaryUpdated,
+    EpochEnded,
+    Event,
+    SearchEnded,
+    SearchStarted,
+    TrialEnded,
+    TrialStarted,
+    TrialStatus,
+)
 from ..progress import better, trial_number
 
 if TYPE_CHECKING:
@@ -105,6 +114,10 @@ class SearchRecord:
         self.started: SearchStarted | None = None
         self.ended: SearchEnded | None = None
         self.sessions = 0
+        #: 2-D classification: each trial's decision boundary at its latest epoch, and at its best epoch so far
+        self.latest: dict[str, BoundaryUpdated] = {}
+        self.boundaries: dict[str, BoundaryUpdated] = {}
+        self._boundary_scores: dict[str, float] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ events
@@ -117,6 +130,8 @@ class SearchRecord:
             elif isinstance(event, TrialStarted):
                 earlier = self.trials.get(event.trial_id)
                 attempts = [*earlier.attempts, earlier.attempt_summary()] if earlier is not None else []
+                for kept in (self.latest, self.boundaries, self._boundary_scores):
+                    kept.pop(event.trial_id, None)  # a trial tried again draws afresh
                 self.trials[event.trial_id] = TrialRecord(
                     event.trial_id,
                     dict(event.hyperparameters),
@@ -137,8 +152,23 @@ class SearchRecord:
                     trial.best_epoch = event.best_epoch
                     trial.duration = event.duration
                     trial.message = event.message
+            elif isinstance(event, BoundaryUpdated):
+                self._boundary(event)
             elif isinstance(event, SearchEnded):
                 self.ended = event
+
+    def _boundary(self, event: BoundaryUpdated) -> None:
+        """Keeps a trial's latest boundary, and the one of its best epoch (by the objective) so far."""
+        self.latest[event.trial_id] = event
+        trial = self.trials.get(event.trial_id)
+        points = trial.curves.get((event.execution, self.objective), []) if trial is not None else []
+        value = next((v for e, v in reversed(points) if e == event.epoch), None)
+        best = self._boundary_scores.get(event.trial_id)
+        if value is None or not math.isfinite(value):
+            self.boundaries.setdefault(event.trial_id, event)
+        elif best is None or better(value, best, self.direction) or event.trial_id not in self.boundaries:
+            self._boundary_scores[event.trial_id] = value
+            self.boundaries[event.trial_id] = event
 
     def mark_interrupted(self) -> None:
         """Trials left running by a process that is gone become STOPPED."""

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 DISK_MARGIN = 50 * 10**6
 
 #: Spec fields that change how a search runs, not what it finds: a search resumes across them.
-RUN_ONLY = ("tuner.workers", "tuner.fuse")
+RUN_ONLY = ("tuner.workers", "tuner.fuse", "lesson.locked", "lesson.hidden", "lesson.notes", "lesson")
 
 
 class Search:

@@ -23,7 +23,8 @@ class DataSpec:
         options=BUILTIN_DATASETS,
         active_when=("source", ("builtin",)),
         label="Data set",
-        help="A built-in data set. The synthetic ones are generated; iris, wine, "
+        help="A built-in data set. The synthetic ones are generated (moons, circles, xor, gaussian and spiral "
+        "are TensorFlow Playground's two-input sets, drawn as a decision boundary); iris, wine, "
         "breast_cancer, digits and diabetes ship with scikit-learn.",
     )
     path: str | None = setting(

@@ -13,6 +13,9 @@ BUILTIN_TASKS = {
     "classification": None,  # binary or multiclass, from data.classes
     "moons": "binary",
     "circles": "binary",
+    "xor": "binary",
+    "gaussian": "binary",
+    "spiral": "binary",
     "regression": "regression",
     "iris": "multiclass",
     "wine": "multiclass",
@@ -24,6 +27,9 @@ BUILTIN_TASKS = {
 BUILTIN_SHAPES: dict[str, tuple[tuple[int, ...], int | None]] = {
     "moons": ((2,), 2),
     "circles": ((2,), 2),
+    "xor": ((2,), 2),
+    "gaussian": ((2,), 2),
+    "spiral": ((2,), 2),
     "iris": ((4,), 3),
     "wine": ((13,), 3),
     "breast_cancer": ((30,), 2),

@@ -59,6 +59,9 @@ BUILTIN_DATASETS = (
     "classification",
     "moons",
     "circles",
+    "xor",
+    "gaussian",
+    "spiral",
     "regression",
     "iris",
     "wine",
@@ -66,7 +69,7 @@ BUILTIN_DATASETS = (
     "digits",
     "diabetes",
 )
-SYNTHETIC_DATASETS = ("classification", "moons", "circles", "regression")
+SYNTHETIC_DATASETS = ("classification", "moons", "circles", "xor", "gaussian", "spiral", "regression")
 TASKS = ("auto", "binary", "multiclass", "regression")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "leaky_relu")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")

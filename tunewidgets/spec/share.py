@@ -12,12 +12,9 @@ import binascii
 import json
 import re
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import Issue, SpecError
-
-if TYPE_CHECKING:
-    from .spec import Spec
 
 PREFIX = "tw1."
 _TEXT = re.compile(r"tw1\.[A-Za-z0-9_-]+")
@@ -35,34 +32,27 @@ def _sparse(full: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def to_text(spec: Spec) -> str:
-    """The spec as ``tw1.`` and its differences from the defaults, compressed."""
-    from .spec import Spec
-
-    sparse = _sparse(spec.to_dict(), Spec().to_dict())
-    raw = json.dumps(sparse, separators=(",", ":"), allow_nan=False).encode()
+def encode(spec: dict[str, Any], default: dict[str, Any]) -> str:
+    """A spec's JSON form as ``tw1.`` and its differences from ``default``'s, compressed."""
+    raw = json.dumps(_sparse(spec, default), separators=(",", ":"), allow_nan=False).encode()
     return PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
 
-def from_text(text: str) -> Spec:
-    """Reads a spec from :func:`to_text`'s text (alone or inside a link or a message) or from its JSON."""
-    from .spec import Spec
-
-    stripped = text.strip()
-    if stripped.startswith("{"):
-        return Spec.from_json(stripped)
-    match = _TEXT.search(stripped)
+def decode(text: str) -> dict[str, Any]:
+    """The JSON form of a spec from :func:`encode`'s text, found alone or inside a link or a message."""
+    match = _TEXT.search(text)
     if match is None:
         raise SpecError(
             Issue("", "not a tunewidgets setup: paste the text that starts with 'tw1.' (or a spec file's JSON)")
         )
     body = match.group(0)[len(PREFIX) :]
     try:
-        raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        data = json.loads(raw)
+        raw = json.loads(zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
     except (binascii.Error, zlib.error, ValueError):
         raise SpecError(Issue("", "this setup text is damaged or cut short: copy all of it again")) from None
-    return Spec.from_dict(data)
+    if not isinstance(raw, dict):
+        raise SpecError(Issue("", "this setup text does not hold a spec"))
+    return raw
 
 
-__all__ = ["PREFIX", "from_text", "to_text"]
+__all__ = ["PREFIX", "decode", "encode"]

@@ -15,14 +15,16 @@ from ..errors import Issue, SpecError
 from .budget import describe
 from .data import DataSpec
 from .knobs import Choice, Fixed, Range, knob_from_json
+from .lesson import Lesson, lesson_from_json
 from .network import ModelSpec, RegularizationSpec
 from .sections import SECTIONS, section_fields
+from .share import decode, encode
 from .training import OptimizerSpec, TrainingSpec
 from .tuner import TunerSpec
 from .validate import validate
 
 SPEC_VERSION = 1
-_TOP_KEYS = ("version", "name", *SECTIONS)
+_TOP_KEYS = ("version", "name", *SECTIONS, "lesson")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Spec:
     tuner: TunerSpec = field(default_factory=TunerSpec)
     name: str = "search"
     version: int = SPEC_VERSION
+    #: a teacher's frame: fields locked or hidden in the dashboard, notes above the controls
+    lesson: Lesson = field(default_factory=Lesson)
 
     def replace(self, **changes: Any) -> Spec:
         """A copy with fields replaced; dotted names reach into sections.
@@ -56,8 +60,18 @@ class Spec:
         return dataclasses.replace(self, **top)
 
     def to_dict(self) -> dict[str, Any]:
-        """The canonical JSON-ready form: every field written out."""
+        """The canonical JSON-ready form: every field written out (the lesson when there is one)."""
         return _to_dict(self)
+
+    def to_text(self) -> str:
+        """The spec as one short line of text to paste or put in a link (``tw1.``...); see :meth:`from_text`."""
+        return encode(_to_dict(self), _to_dict(Spec()))
+
+    @classmethod
+    def from_text(cls, text: str) -> Spec:
+        """Reads :meth:`to_text`'s text (alone, or inside a link or a message) or a spec file's JSON."""
+        stripped = text.strip()
+        return cls.from_json(stripped) if stripped.startswith("{") else _from_dict(decode(stripped))
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(_to_dict(self), indent=indent, allow_nan=False)
@@ -127,6 +141,8 @@ def _to_dict(spec: Spec) -> dict[str, Any]:
             else:
                 body[name] = value
         out[section] = body
+    if spec.lesson:
+        out["lesson"] = spec.lesson.to_json()
     return out
 
 
@@ -211,6 +227,8 @@ def _from_dict(raw: Any, *, validate: bool = True) -> Spec:
             if parsed is not None or fields[key].nullable:
                 values[key] = parsed
         kwargs[section] = cls(**values)
+    if "lesson" in raw:
+        kwargs["lesson"] = lesson_from_json(raw["lesson"], issues)
     spec = Spec(**kwargs)
     if validate:
         issues.extend(spec.validate())

@@ -309,6 +309,9 @@ def validate(spec: Spec) -> list[Issue]:
     if not all(hasattr(spec, section) for section in SECTIONS) or not hasattr(spec, "name"):
         return [Issue("", f"expected a Spec, got {type(spec).__name__}")]
     _check_fields(spec, issues)
+    lesson = getattr(spec, "lesson", None)
+    if lesson is not None:
+        issues.extend(lesson.issues())
     if issues:  # cross-field checks assume well-typed fields
         return issues
     _check_data(spec, issues)
