@@ -14,7 +14,7 @@ import pytest
 
 from tunewidgets.data import prepare
 from tunewidgets.engine.tuner import StopRequested, batch_seed, make_tuner
-from tunewidgets.events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
+from tunewidgets.events import BoundaryUpdated, EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from tunewidgets.model.hypermodel import SpecHyperModel
 from tunewidgets.spec import Choice, Fixed, Spec
 
@@ -115,8 +115,18 @@ def run(tuner, moons):
 def test_every_epoch_and_the_trials_end_are_published_with_the_best_epoch(tmp_path, moons):
     ctx, _, tuner = search(tmp_path, moons)
     run(tuner, moons)
-    kinds = [type(e).__name__ for e in ctx.seen]
+    kinds = [type(e).__name__ for e in ctx.seen if not isinstance(e, BoundaryUpdated)]
     assert kinds == ["TrialStarted", "EpochEnded", "EpochEnded", "EpochEnded", "TrialEnded"] * 2
+    # moons has two inputs and two classes: each epoch's end also brings the model's decision boundary
+    pairs = [
+        (type(a).__name__, type(b).__name__)
+        for a, b in zip(ctx.seen, ctx.seen[1:], strict=False)
+        if isinstance(b, BoundaryUpdated)
+    ]
+    assert pairs == [("EpochEnded", "BoundaryUpdated")] * 6
+    boundary = next(e for e in ctx.seen if isinstance(e, BoundaryUpdated))
+    assert (boundary.epoch, boundary.shows, len(boundary.values), len(boundary.values[0])) == (1, "probability", 32, 32)
+    assert all(0 <= v <= 1 for row in boundary.values for v in row)
     epochs = [e for e in ctx.seen if isinstance(e, EpochEnded)]
     assert [e.epoch for e in epochs[:3]] == [1, 2, 3]
     assert epochs[1].metrics == HISTORY[1]

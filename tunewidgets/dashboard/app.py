@@ -24,10 +24,13 @@ from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
 from ..progress import trial_number
 from ..spec import Spec
 from . import html as h
-from .controls import KnobControl, SettingControl
+from .controls import Control, KnobControl, SettingControl
 from .form import SpecForm
+from .history import HistoryPanel
 from .progress_view import ProgressView
 from .results_panel import ResultsPanel
+from .run_bar import RunBar, ended_text
+from .screen import Screen
 from .spec_files import SpecFiles
 
 
@@ -81,43 +84,18 @@ class Dashboard:
 
     # ---------------------------------------------------------------- building
     def _build(self, spec: Spec) -> None:
-        self.run_button = w.Button()  # the form's first check sets whether it is enabled
+        self.bar = RunBar()  # before the form: its first check sets whether Run is enabled
+        bar = self.bar
+        self.run_button, self.stop_button, self.resume_button = bar.run_button, bar.stop_button, bar.resume_button
+        self.trial_choice, self.stop_trial_button = bar.trial_choice, bar.stop_trial_button
         self.form = SpecForm(spec, data=self.data, base_dir=self.base_dir, on_refresh=self._on_form_refresh)
         form = self.form
         self.name, self.controls, self.tabs = form.name, form.controls, form.tabs
         self.summary, self.problems = form.summary, form.problems
         self.upload, self.preview_button, self.data_report = form.upload, form.preview_button, form.data_report
-        self.run_button.description = "Run"
-        self.run_button.button_style = "success"
-        self.run_button.icon = "play"
-        self.run_button.tooltip = "Start a new search with these settings in a new folder"
-        self.stop_button = w.Button(
-            description="Stop",
-            button_style="danger",
-            icon="stop",
-            disabled=True,
-            tooltip="Stop after the current epoch; everything so far is kept",
-        )
-        self.resume_button = w.Button(
-            description="Resume",
-            button_style="info",
-            icon="forward",
-            disabled=True,
-            tooltip="Continue the stopped search where it ended",
-        )
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
         self.resume_button.on_click(lambda _: self.resume())
-        self.trial_choice = w.Dropdown(
-            options=[], description="Trial", layout=w.Layout(width="150px"), style={"description_width": "40px"}
-        )
-        self.stop_trial_button = w.Button(
-            description="Stop this trial",
-            icon="step-forward",
-            disabled=True,
-            tooltip="End only this trial after its current epoch (it keeps the score of its best epoch); "
-            "the search goes on with the next one",
-        )
         self.stop_trial_button.on_click(lambda _: self.stop_trial())
         self.progress_view = ProgressView()
         view = self.progress_view
@@ -126,6 +104,7 @@ class Dashboard:
         self.views_box = w.VBox()
         self.results_panel = ResultsPanel()
         self.spec_files = SpecFiles(lambda: self.spec, self.set_spec)
+        self.history = HistoryPanel(self.base_dir)
         # the panels' widgets, by the names the dashboard has always had
         self.results_box = self.results_panel.box
         self.best_box = self.results_panel.best_box
@@ -138,22 +117,39 @@ class Dashboard:
         self.files_box = self.spec_files.box
         self.spec_path = self.spec_files.path
         self.files_message = self.spec_files.message
-        header = w.HTML("<h3 style='margin:4px 0'>tunewidgets: hyperparameter search for Keras</h3>")
-        self.widget = w.VBox(
-            [
-                header,
-                self.form.box,
-                w.HBox(
-                    [self.run_button, self.stop_button, self.resume_button, self.trial_choice, self.stop_trial_button]
-                ),
-                self.status,
-                w.HBox([self.progress, self.progress_text]),
-                self.best_so_far,
-                self.views_box,
-                self.results_box,
-                self.files_box,
-            ]
-        )
+        form.add_tab("Files", self.files_box)
+        form.add_tab("History", self.history.box, on_open=self.history.refresh)
+        # one screen: the settings in a column beside Run and the views, folding to a line while a search runs
+        main = [
+            bar.box,
+            self.status,
+            w.HBox([self.progress, self.progress_text], layout=w.Layout(flex_flow="row wrap")),
+        ]
+        main += [self.best_so_far, self.views_box, self.history.figure_box, self.results_box]
+        self.screen = Screen(form.box, main, self._settings_line)
+        self.widget = self.screen.widget
+
+    def _settings_line(self) -> str:
+        try:
+            spec = self.spec
+        except SpecError:
+            return "the settings have problems"
+        return f"{spec.name}: {spec.describe()}"
+
+    def show_settings(self, shown: bool) -> None:
+        """Unfolds the settings column, or folds it to a one-line summary (as while a search runs)."""
+        self.screen.show_settings(shown)
+
+    def control(self, path: str) -> Control:
+        """The control of one field (``"tuner.algorithm"``); its ``widget`` is what the dashboard shows."""
+        if path not in self.controls:
+            raise KeyError(f"no field {path!r}; fields: {', '.join(self.controls)}")
+        return self.controls[path]
+
+    @classmethod
+    def from_text(cls, text: str, **kwargs: Any) -> Dashboard:
+        """A dashboard filled from a shared setup's text (``Spec.to_text``) or a spec's JSON."""
+        return cls(Spec.from_text(text), **kwargs)
 
     def preview_data(self) -> Any:
         """Loads the data as a search would and shows what was inferred (no training, no TensorFlow)."""
@@ -243,6 +239,7 @@ class Dashboard:
         self.stop_button.description = "Stop"
         self.results_panel.clear()
         self.status.value = f"Starting in <code>{html.escape(str(search.directory))}</code>..."
+        self.show_settings(False)
         search.events.subscribe(self._on_event)
         for view in self._attach_views(search):
             search.events.subscribe(view.on_event)
@@ -317,11 +314,7 @@ class Dashboard:
         assert self.search is not None  # events come from the search
         self.progress_view.on_event(event, self.search.record)
         if isinstance(event, (TrialStarted, TrialEnded, SearchEnded)):
-            running = list(self.progress_view.state.running)
-            chosen = self.trial_choice.value
-            self.trial_choice.options = [(f"trial {trial_number(t)}", t) for t in running]
-            self.trial_choice.value = chosen if chosen in running else (running[0] if running else None)
-            self.stop_trial_button.disabled = not running
+            self.bar.offer(list(self.progress_view.state.running))
         if isinstance(event, SearchEnded):
             self._ended(event)
 
@@ -329,23 +322,8 @@ class Dashboard:
         search = self.search
         assert search is not None  # events come from the search
         self.progress_view.ended()
-        text = {
-            EndReason.COMPLETED: "Search completed.",
-            EndReason.STOPPED: "Stopped. Everything so far is kept; Resume continues it.",
-            EndReason.FAILED: "Search ended: too many trials failed in a row.",
-            EndReason.ERROR: "The search broke.",
-            EndReason.TARGET_REACHED: "Search ended: the target was reached.",
-        }[event.reason]
-        colour = h.ERROR if event.reason in (EndReason.FAILED, EndReason.ERROR) else "inherit"
-        message = f" {html.escape(event.message)}" if event.message and event.reason != EndReason.STOPPED else ""
-        counts = search.record.counts()
-        self.status.value = (
-            f'<span style="color:{colour}">{text}{message}</span> '
-            f"({counts['completed']} completed, "
-            + (f"{counts['pruned']} pruned, " if counts["pruned"] else "")
-            + f"{counts['failed']} failed) "
-            f"Results in {h.code(search.directory)}"
-        )
+        self.status.value = ended_text(event, search.record, search.directory)
+        self.show_settings(True)
         self.stop_button.disabled = True
         self.stop_button.description = "Stop"
         self.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)

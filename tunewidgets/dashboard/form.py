@@ -76,6 +76,14 @@ class SpecForm:
         self.box = w.VBox([self.notes, self.name, self.tabs, self.summary, self.problems])
         self.refresh()
 
+    def add_tab(self, title: str, widget: w.Widget, on_open: Callable[[], object] | None = None) -> None:
+        """A tab after the spec's sections (Files, History); ``on_open`` runs each time it is opened."""
+        self.tabs.children = (*self.tabs.children, widget)
+        self.tabs.titles = (*self.tabs.titles, title)
+        if on_open is not None:
+            index = len(self.tabs.children) - 1
+            self.tabs.observe(lambda change: change["new"] == index and on_open(), names="selected_index")
+
     def _apply_lesson(self, lesson: Lesson) -> None:
         """Locks and hides the lesson's fields and shows its notes (Markdown) above the controls."""
         self.lesson = lesson

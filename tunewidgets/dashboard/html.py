@@ -62,3 +62,22 @@ def markdown(text: str) -> str:
     return (
         f'<div style="border-left:3px solid var(--jp-brand-color1, #1976d2);padding:2px 10px;margin:4px 0">{body}</div>'
     )
+
+
+def theme_style() -> Any:
+    """A style sheet for the dashboard's plots: backgrounds and text follow the JupyterLab theme (light or
+    dark) through its CSS variables, as the widgets around them do."""
+    import ipywidgets as w
+
+    return w.HTML(
+        "<style>"
+        ".tunewidgets-dashboard .js-plotly-plot .main-svg{background:transparent !important}"
+        ".tunewidgets-dashboard .js-plotly-plot .bg{fill:transparent !important}"
+        ".tunewidgets-dashboard .js-plotly-plot text{fill:var(--jp-ui-font-color1,#222) !important}"
+        ".tunewidgets-dashboard .js-plotly-plot .gridlayer path,"
+        ".tunewidgets-dashboard .js-plotly-plot .zerolinelayer path"
+        "{stroke:var(--jp-border-color2,#ddd) !important}"
+        ".tunewidgets-dashboard .js-plotly-plot .legend .bg{fill:transparent !important}"
+        "</style>",
+        layout=w.Layout(display="none"),
+    )

@@ -29,8 +29,54 @@ class SpecFiles:
         self.load_button.on_click(lambda _: self.load(self.path.value))
         self.upload = w.FileUpload(accept=".json", multiple=False, description="Open spec")
         self.upload.observe(self._on_upload, names="value")
+        self.share_button = w.Button(
+            description="Share", icon="share-alt", tooltip="This setup as one short line of text to paste or send"
+        )
+        self.share_text = w.Textarea(
+            value="",
+            placeholder="Share gives this setup as text (tw1....)",
+            layout=w.Layout(width="98%", height="56px"),
+        )
+        self.paste = w.Text(
+            value="", placeholder="paste a setup here (tw1....) or a spec's JSON", layout=w.Layout(width="70%")
+        )
+        self.open_text_button = w.Button(description="Open", icon="folder-open", tooltip="Fill the controls from it")
+        self.share_button.on_click(lambda _: self.share())
+        self.open_text_button.on_click(lambda _: self.open_text(self.paste.value))
         self.message = w.HTML()
-        self.box = w.VBox([w.HBox([self.path, self.save_button, self.load_button, self.upload]), self.message])
+        self.box = w.VBox(
+            [
+                w.HBox([self.path, self.save_button, self.load_button]),
+                self.upload,
+                w.HTML("<b>Share a setup</b> (a lesson included): send the text, students paste it."),
+                self.share_button,
+                self.share_text,
+                w.HBox([self.paste, self.open_text_button]),
+                self.message,
+            ]
+        )
+
+    def share(self) -> str | None:
+        """The current setup as one line of text (shown in the box to copy); None while it has problems."""
+        try:
+            text = self._read().to_text()
+        except SpecError as e:
+            self.message.value = h.error(f"Not shared: {e}")
+            return None
+        self.share_text.value = text
+        self.message.value = f"Copy the text above ({len(text)} characters); Open reads it back."
+        return text
+
+    def open_text(self, text: str) -> bool:
+        """Fills the controls from a shared setup's text; a bad text is reported, the controls kept."""
+        try:
+            spec = Spec.from_text(text)
+        except SpecError as e:
+            self.message.value = h.error(f"Not opened: {e}")
+            return False
+        self._apply(spec)
+        self.message.value = f"Opened the setup {h.fmt(spec.name)}"
+        return True
 
     def save(self, path: str | os.PathLike[str]) -> Path | None:
         """Writes the current spec to a JSON file (refused while it has problems)."""

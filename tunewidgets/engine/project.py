@@ -237,4 +237,16 @@ def is_locked(directory: Path) -> bool:
         os.close(fd)
 
 
-__all__ = ["ENTRIES", "Project", "ProjectLock", "claim_folder", "is_locked", "safe_folder_name"]
+def spec_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted paths of the fields where two specs' JSON forms differ (a knob counts as one field)."""
+    out = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict) and not ({"min", "choices"} & (set(va) | set(vb))):
+            out.extend(spec_differences(va, vb, f"{prefix}{key}."))
+        elif va != vb:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+__all__ = ["spec_differences", "ENTRIES", "Project", "ProjectLock", "claim_folder", "is_locked", "safe_folder_name"]

@@ -27,7 +27,7 @@ from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
 from .eventlog import EventLog, read_events, write_tables
 from .pool import LOCAL, Job, WorkerPool
-from .project import Project, ProjectLock
+from .project import Project, ProjectLock, spec_differences
 from .protocol import pickle_callbacks
 from .record import SearchRecord
 from .results import Results
@@ -110,6 +110,7 @@ class Search:
         self.error: BaseException | None = None
         self.end_reason: EndReason | None = None
         self.results: Results | None = None
+        self.dataset: Dataset | None = None  # the prepared data, once the search has started
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._running = threading.Lock()
@@ -226,7 +227,7 @@ class Search:
             if self.stop_requested:
                 self._pool.stop()
             self._pool.launch()  # they import TensorFlow while the data is prepared here
-            dataset = self._prepare_data()
+            self.dataset = dataset = self._prepare_data()
             self.events.publish(self._started(dataset, resumed))
             reason, message, interrupt = self._pool.run()
             hit = self._target_hit
@@ -324,7 +325,7 @@ class Search:
                 existing = Spec.from_file(project.spec)
             except SpecError as e:
                 raise ProjectError(f"{d} holds a search whose spec cannot be read ({e}); use overwrite") from None
-            changed = _differences(existing.to_dict(), self.spec.to_dict())
+            changed = spec_differences(existing.to_dict(), self.spec.to_dict())
             other = [f for f in changed if f not in RUN_ONLY]
             if other:
                 raise ProjectError(
@@ -378,17 +379,6 @@ class Search:
             f"every trial keeps its checkpoint: up to {human_bytes(need)} if every model were the largest, "
             f"and {human_bytes(free)} of disk are free; a trial that finds no room fails"
         ]
-
-
-def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
-    out = []
-    for key in sorted(set(a) | set(b)):
-        va, vb = a.get(key), b.get(key)
-        if isinstance(va, dict) and isinstance(vb, dict) and not ({"min", "choices"} & (set(va) | set(vb))):
-            out.extend(_differences(va, vb, f"{prefix}{key}."))
-        elif va != vb:
-            out.append(f"{prefix}{key}")
-    return out
 
 
 def run(spec: Spec, directory: str | os.PathLike[str], **kwargs: Any) -> Results:

@@ -21,7 +21,7 @@ import keras_tuner as kt
 from keras_tuner.src import errors as kt_errors
 from keras_tuner.src.engine import tuner_utils
 
-from ..events import EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
+from ..events import BoundaryUpdated, EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from ..spec import Spec
 from ..spec.budget import planned_trials, random_starts, search_space_size
 from ..spec.size import max_parameters
@@ -138,7 +138,14 @@ class _EventHooks:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
         metrics = {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
         execution = self._tw_trials[trial.trial_id].execution
-        self._tw_search.events.publish(EpochEnded(trial.trial_id, epoch + 1, metrics, execution=execution))
+        events = self._tw_search.events
+        events.publish(EpochEnded(trial.trial_id, epoch + 1, metrics, execution=execution))
+        grid = self._tw_boundary()
+        if grid is not None:  # two-input classification: the decision boundary, for the views
+            values = grid.values(model)
+            events.publish(
+                BoundaryUpdated(trial.trial_id, epoch + 1, values, grid.x_range, grid.y_range, grid.shows, execution)
+            )
         loss = metrics.get("loss")
         if loss is not None and not math.isfinite(loss):
             raise kt_errors.FailedTrialError(f"loss became {loss} at epoch {epoch + 1}")
@@ -149,6 +156,17 @@ class _EventHooks:
             model.stop_training = True  # the trial ends here, scored by its best epoch so far; the search goes on
             return
         self._report(trial, model, epoch + 1, metrics)
+
+    _tw_grid: Any = None
+
+    def _tw_boundary(self) -> Any:
+        """The decision boundary's grid when the data has two inputs and classes (else None)."""
+        if self._tw_grid is None:
+            from ..model.boundary import BoundaryGrid, applies
+
+            dataset = getattr(self.hypermodel, "dataset", None)  # type: ignore[attr-defined]
+            self._tw_grid = BoundaryGrid(dataset) if dataset is not None and applies(dataset) else False
+        return self._tw_grid or None
 
     def _report(self, trial: Any, model: Any, epoch: int, metrics: dict[str, float]) -> None:
         """Pruning: the epoch's objective goes to the oracle, which may answer that the trial stops here.

@@ -17,6 +17,8 @@ import plotly.graph_objects as go
 
 from ..spec.space import categorical, log_scaled
 from . import _data, _figures
+from ._boundary import decision_boundary
+from ._compare import compare
 from ._data import IMPORTANCE_METHOD
 from .live import LiveViews, Throttle
 from .report import write_report
@@ -76,6 +78,8 @@ __all__ = [
     "LiveViews",
     "Throttle",
     "best_so_far",
+    "compare",
+    "decision_boundary",
     "default_views",
     "hyperparameter_scatter",
     "importance",

@@ -16,10 +16,11 @@ from typing import Any
 import ipywidgets as w
 
 from ..engine.record import SearchRecord
-from ..events import EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
+from ..events import BoundaryUpdated, EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
 from ..spec.space import categorical, log_scaled
 from . import _data as data
 from . import _figures as figures
+from ._boundary import BoundaryView
 
 
 class Throttle:
@@ -143,18 +144,27 @@ class LiveViews:
         if self.table is not None:
             self.table.observe(self._table_selected, names="selected_rows")
         table_box: list[Any] = [self.table] if self.table is not None else [w.HTML("itables is not installed")]
-        self.widget = w.Tab(
-            children=[
-                w.VBox([self.metric, self.curves]),
-                self.best,
-                self.parallel,
-                w.VBox([self.hyperparameter, w.HBox([self.scatter, self.importance])]),
-                w.VBox([self.selection_text, *table_box]),
-            ],
-            titles=["Training curves", "Best so far", "Parallel coordinates", "Hyperparameters", "Trials"],
-        )
+        self.boundary = BoundaryView()
+        self._tabs = [
+            ("Training curves", w.VBox([self.metric, self.curves])),
+            ("Best so far", self.best),
+            ("Parallel coordinates", self.parallel),
+            ("Hyperparameters", w.VBox([self.hyperparameter, w.HBox([self.scatter, self.importance])])),
+            ("Trials", w.VBox([self.selection_text, *table_box])),
+        ]
+        self.widget = w.Tab()
+        self._show_tabs(boundary=False)
         self.throttle = Throttle(self.redraw, interval)
         self.throttle.flush_now()
+
+    def _show_tabs(self, boundary: bool) -> None:
+        """The views' tabs; with two-input classification data the decision boundary comes second."""
+        tabs = list(self._tabs)
+        if boundary:
+            tabs.insert(1, ("Decision boundary", self.boundary.widget))
+        if [t for t, _ in tabs] != list(self.widget.titles):
+            self.widget.children = [child for _, child in tabs]
+            self.widget.titles = [title for title, _ in tabs]
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -174,6 +184,7 @@ class LiveViews:
         spec = getattr(source, "spec", None)
         self.log_names = log_scaled(spec) if spec is not None else set()
         self.categorical_names = categorical(spec) if spec is not None else set()
+        self._show_tabs(self.boundary.follow(source))
         self.selected = None
         self._dirty_table = self._dirty_trials = self._dirty_importance = True
         self._final = True
@@ -182,6 +193,10 @@ class LiveViews:
 
     def on_event(self, event: Event) -> None:
         """Marks what an event changed and asks for a (throttled) redraw."""
+        if isinstance(event, SearchStarted):  # the data is prepared: a decision boundary if it has two inputs
+            self._show_tabs(self.boundary.follow(self._source))
+        if isinstance(event, (BoundaryUpdated, TrialEnded)):
+            self.boundary.dirty = True
         if isinstance(event, (TrialStarted, TrialEnded, SearchStarted)):
             self._dirty_table = self._dirty_trials = True
         if isinstance(event, (TrialEnded, SearchStarted)):
@@ -191,7 +206,7 @@ class LiveViews:
             self._dirty_table = self._dirty_trials = self._dirty_importance = True
             self._final_pending = True
             self.throttle.request()
-        elif isinstance(event, (EpochEnded, TrialStarted, TrialEnded, SearchStarted)):
+        elif isinstance(event, (EpochEnded, TrialStarted, TrialEnded, SearchStarted, BoundaryUpdated)):
             self.throttle.request()
 
     # ---------------------------------------------------------------- drawing
@@ -222,6 +237,7 @@ class LiveViews:
                 if metrics:
                     self.metric.value = current if current in metrics else metrics[0]
         self._redraw_curves()
+        self.boundary.redraw(record, self.selected, live=not self._final)
         if trials_changed:
             figures.update_best_so_far(self.best, data.best_so_far_data(record), self.selected)
             figures.update_parallel(self.parallel, data.parallel_data(record, self.log_names, self.categorical_names))
@@ -242,8 +258,9 @@ class LiveViews:
             self._dirty_table = False
             self._redraw_table()
         if trials_changed:  # for views that attach later (Voila, a reloaded page)
-            for fig in (self.curves, self.best, self.parallel, self.scatter, self.importance):
-                figures.sync_state(fig)
+            for fig in (self.curves, self.best, self.parallel, self.scatter, self.importance, self.boundary.figure):
+                if fig is not None:
+                    figures.sync_state(fig)
         self._final = False
 
     def settle(self, timeout: float | None = 30) -> bool:
@@ -276,7 +293,7 @@ class LiveViews:
         self.selected = trial_id
         trial = self.record.trials.get(trial_id) if trial_id else None
         self.selection_text.value = f"Selected: <b>trial {trial.number}</b>" if trial else ""
-        self._dirty_table = self._dirty_trials = True
+        self._dirty_table = self._dirty_trials = self.boundary.dirty = True
         self._final = True
         self.throttle.flush_now()
         self._final = False

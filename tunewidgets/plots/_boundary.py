@@ -168,4 +168,40 @@ def decision_boundary(results: Any, trial_id: str | None = None) -> go.Figure:
     return boundary_figure(boundary_data(r.record, r.dataset, trial_id))
 
 
-__all__ = ["BoundaryData", "boundary_data", "boundary_figure", "decision_boundary", "update_boundary"]
+class BoundaryView:
+    """The live decision boundary in the dashboard's views: the running trial's, or the selected one's."""
+
+    def __init__(self) -> None:
+        import ipywidgets as w
+
+        self.dataset: Any = None
+        self.figure: go.FigureWidget | None = None
+        self.widget = w.VBox([])
+        self.dirty = False
+
+    def follow(self, source: Any) -> bool:
+        """Shows the boundary for ``source``'s data when it has two inputs and classes; True if so."""
+        from ..model.boundary import applies
+
+        try:
+            dataset = getattr(source, "dataset", None)
+        except (OSError, ValueError):  # a folder whose data was never prepared
+            dataset = None
+        if dataset is None or not applies(dataset):
+            self.dataset, self.figure, self.widget.children = None, None, []
+            return False
+        if dataset is not self.dataset:
+            self.dataset = dataset
+            self.figure = go.FigureWidget(boundary_figure(boundary_data(SearchRecord(), dataset)))
+            self.widget.children = [self.figure]
+        self.dirty = True
+        return True
+
+    def redraw(self, record: SearchRecord, selected: str | None, live: bool) -> None:
+        if self.figure is None or not self.dirty:
+            return
+        self.dirty = False
+        update_boundary(self.figure, boundary_data(record, self.dataset, selected, live=live))
+
+
+__all__ = ["BoundaryData", "BoundaryView", "boundary_data", "boundary_figure", "decision_boundary", "update_boundary"]

@@ -1,0 +1,62 @@
+"""One screen: the settings in a column beside Run and the live views, the settings folding to one line
+while a search runs, so a student sees the knobs, Run / Stop and the curves together on a laptop."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from . import html as h
+
+
+class Screen:
+    """The dashboard's layout: a header, the settings column (``settings``) and the main column (``main``).
+
+    ``describe()`` gives the one-line summary shown while the settings are folded.
+    """
+
+    def __init__(self, settings: w.Widget, main: list[w.Widget], describe: Callable[[], str]):
+        self._describe = describe
+        self.line = w.HTML(layout=w.Layout(display="none"))
+        self.toggle = w.ToggleButton(
+            value=True, description="Settings", icon="sliders", tooltip="Show or hide the settings"
+        )
+        self.toggle.observe(lambda change: self.show_settings(change["new"]), names="value")
+        self.settings = w.VBox(
+            [settings], layout=w.Layout(flex="0 1 480px", min_width="360px", max_height="720px", overflow="auto")
+        )
+        self.main = w.VBox(main, layout=w.Layout(flex="1 1 520px", min_width="0"))
+        header = w.HBox(
+            [
+                w.HTML("<b style='font-size:115%'>tunewidgets</b>", layout=w.Layout(margin="0 12px 0 0")),
+                self.toggle,
+                self.line,
+            ],
+            layout=w.Layout(align_items="center"),
+        )
+        self.widget = w.VBox(
+            [
+                h.theme_style(),
+                header,
+                w.HBox([self.settings, self.main], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
+            ]
+        )
+        self.widget.add_class("tunewidgets-dashboard")
+
+    def show_settings(self, shown: bool) -> None:
+        """Unfolds the settings column, or folds it to a one-line summary (as while a search runs)."""
+        self.settings.layout.display = None if shown else "none"
+        self.line.layout.display = "none" if shown else None
+        if self.toggle.value != shown:
+            self.toggle.value = shown
+        if not shown:
+            self.line.value = f"<span style='font-size:92%'>{html.escape(self._describe())}</span>"
+
+    @property
+    def settings_shown(self) -> bool:
+        return self.settings.layout.display != "none"
+
+
+__all__ = ["Screen"]
