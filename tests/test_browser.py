@@ -84,7 +84,7 @@ def workspace(tmp_path_factory) -> Path:
     return root
 
 
-def _env(root: Path, trials: int, epochs: int) -> dict[str, str]:
+def _env(root: Path, trials: int, epochs: int, theme: str | None = None) -> dict[str, str]:
     env = dict(os.environ, TW_TRIALS=str(trials), TW_EPOCHS=str(epochs), TF_CPP_MIN_LOG_LEVEL="3")
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
         path = root / ".jupyter" / name.lower()
@@ -96,6 +96,8 @@ def _env(root: Path, trials: int, epochs: int) -> dict[str, str]:
     )
     news.parent.mkdir(parents=True, exist_ok=True)
     news.write_text(json.dumps({"fetchNews": "false"}))
+    if theme is not None:
+        (news.parent / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
     return env
 
 
@@ -140,7 +142,9 @@ def _server(workspace: Path, name: str, argv: list[str], *, env: dict, ready, ur
         log.close()
 
 
-def _jupyter(workspace: Path, app: str, path: str, *extra: str) -> contextlib.AbstractContextManager[str]:
+def _jupyter(
+    workspace: Path, app: str, path: str, *extra: str, theme: str | None = None
+) -> contextlib.AbstractContextManager[str]:
     """``jupyter lab`` or ``jupyter notebook`` on 127.0.0.1 with a token, serving the workspace; yields the URL."""
     port, token = _free_port(), secrets.token_hex(16)
     argv = [
@@ -158,7 +162,7 @@ def _jupyter(workspace: Path, app: str, path: str, *extra: str) -> contextlib.Ab
         workspace,
         app,
         argv,
-        env=_env(workspace, trials=4, epochs=30),
+        env=_env(workspace, trials=4, epochs=30, theme=theme),
         ready=lambda proc: _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc),
         url=f"http://127.0.0.1:{port}/{path}?token={token}",
     )
@@ -208,9 +212,8 @@ def _run_cell(page, cell) -> None:
     prompt.filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=180_000)
 
 
-def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
-    """Opens the quickstart, runs its first cells as a person would, presses Run, watches the curves
-    gain points while the search runs, presses Stop and sees the status change."""
+def _open_dashboard(page, url: str, kernel_ready):
+    """Opens the quickstart and runs its first two cells (budget, dashboard) as a person would; returns Run."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     kernel_ready.wait_for(timeout=120_000)
@@ -227,6 +230,13 @@ def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
         # (ipywidgets#3823, seen once in Notebook 7 here); a person runs the cell again, and so does this.
         _run_cell(page, cells.nth(1))
     run.wait_for(timeout=120_000)
+    return run
+
+
+def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
+    """Opens the quickstart, runs its first cells as a person would, presses Run, watches the curves
+    gain points while the search runs, presses Stop and sees the status change."""
+    run = _open_dashboard(page, url, kernel_ready)
     assert page.get_by_text("Search space:").first.is_visible()
     assert max(page.evaluate(POINTS_JS), default=0) == 0
 
@@ -257,6 +267,39 @@ def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
 def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
     # JupyterLab's status bar says when the kernel is up
     _drive_quickstart(page, lab, "jupyterlab", page.get_by_text("Python 3 (ipykernel) | Idle"))
+
+
+def _on_screen(page, locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_one_screen_at_a_laptops_size_run_and_the_live_curve_together(workspace, page, theme):
+    page.set_viewport_size({"width": 1366, "height": 768})
+    path = "lab/tree/notebooks/01_quickstart.ipynb"
+    with _jupyter(workspace, "lab", path, "--LabApp.news_url=", theme=theme) as url:
+        run = _open_dashboard(page, url, page.get_by_text("Python 3 (ipykernel) | Idle"))
+        # a person scrolls the dashboard to the top of the notebook: the settings and Run side by side
+        page.locator(".tunewidgets-dashboard").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        assert _on_screen(page, run), "Run is off screen"
+        assert _on_screen(page, _button(page, "Settings")), "the settings are off screen"
+        run.click()
+        _poll(page, lambda: page.evaluate(POINTS_JS) and page.evaluate(POINTS_JS)[0] > 3, 120, "curves to grow")
+        curves = page.locator(".js-plotly-plot").first
+        page.wait_for_timeout(500)
+        # while the search runs: Run (and Stop) and the live training curve are on the screen together
+        assert _on_screen(page, run) and _on_screen(page, _button(page, "Stop")), "the buttons are off screen"
+        assert _on_screen(page, curves), "the live curve is off screen"
+        name = "dark" if "Dark" in theme else "light"
+        if name == "dark":  # the plots' text follows the theme: light text on the dark page
+            fill = curves.locator("text.xtitle").first.evaluate("e => getComputedStyle(e).fill")
+            assert fill != "rgb(68, 68, 68)", fill  # plotly's own dark grey would vanish on a dark page
+        page.screenshot(path=str(ARTIFACTS / f"one-screen-1366x768-{name}.png"))
+        _button(page, "Stop").click()
+        page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
 
 
 @pytest.fixture

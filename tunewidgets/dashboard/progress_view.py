@@ -42,10 +42,12 @@ class ProgressView:
             self.progress.max = max(1, event.planned_trials or 1)
             self.progress.value = min(self.progress.max, state.done)
             verb = "Resumed" if event.resumed else "Running"
+            # one line, the details folded: Run and the curves stay on one screen
+            details = f"Data: {html.escape(event.data_summary)}{h.bullets(event.data_report)}"
             self.status.value = (
-                f"{verb}: {html.escape(event.plan or event.algorithm)} Objective "
-                f"<b>{html.escape(event.objective)}</b> ({event.direction}).<br>"
-                f"Data: {html.escape(event.data_summary)}{h.bullets(event.data_report)}{h.notes(event.notes)}"
+                f"<details><summary>{verb}: {html.escape(event.plan or event.algorithm)} Objective "
+                f"<b>{html.escape(event.objective)}</b> ({event.direction}).</summary>{details}</details>"
+                f"{h.notes(event.notes)}"
             )
             self._show_best(record)
         elif isinstance(event, (TrialStarted, EpochEnded)):

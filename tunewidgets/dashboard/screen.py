@@ -25,9 +25,9 @@ class Screen:
         )
         self.toggle.observe(lambda change: self.show_settings(change["new"]), names="value")
         self.settings = w.VBox(
-            [settings], layout=w.Layout(flex="0 1 480px", min_width="360px", max_height="720px", overflow="auto")
+            [settings], layout=w.Layout(flex="0 1 440px", min_width="340px", max_height="720px", overflow="auto")
         )
-        self.main = w.VBox(main, layout=w.Layout(flex="1 1 520px", min_width="0"))
+        self.main = w.VBox(main, layout=w.Layout(flex="1 1 480px", min_width="0"))
         header = w.HBox(
             [
                 w.HTML("<b style='font-size:115%'>tunewidgets</b>", layout=w.Layout(margin="0 12px 0 0")),

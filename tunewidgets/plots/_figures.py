@@ -25,7 +25,7 @@ COLORS = {
     "selected": "#8e44ad",
     "pruned": "rgba(211, 84, 0, 0.45)",
 }
-HEIGHT = 380
+HEIGHT = 340  # with Run above it, a curve fits a laptop's screen (1366 x 768)
 _HOVER = "%{text}<extra></extra>"
 
 
