@@ -32,6 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _plain import plain_search, search_plain  # noqa: E402
+
 PLAIN = "plain keras-tuner"
 
 
@@ -54,24 +58,11 @@ def plain(spec, directory: str) -> tuple[list[float], list[float], float]:
     import keras_tuner as kt
 
     from tunewidgets._memory import rss_mb
-    from tunewidgets.data import prepare
-    from tunewidgets.model.build import build_model
-    from tunewidgets.model.space import declare
-    from tunewidgets.spec.validate import resolve_objective
 
-    ds = prepare(spec.data)
-    objective, direction = resolve_objective(spec, ds.task)
     times: list[float] = []
     peak = [0.0]
 
-    class Model(kt.HyperModel):
-        def build(self, hp):
-            return build_model(declare(spec, hp), ds, spec.training.epochs)
-
-        def fit(self, hp, model, *args, **kwargs):
-            return model.fit(*args, batch_size=hp.get("batch_size"), **kwargs)
-
-    class Tuner(kt.RandomSearch):
+    class Timed(kt.RandomSearch):
         def on_trial_begin(self, trial):
             times.append(time.time())
             super().on_trial_begin(trial)
@@ -81,15 +72,8 @@ def plain(spec, directory: str) -> tuple[list[float], list[float], float]:
             times.append(time.time())
             peak[0] = max(peak[0], rss_mb())
 
-    tuner = Tuner(
-        Model(),
-        objective=kt.Objective(objective, direction),
-        max_trials=spec.tuner.max_trials,
-        seed=spec.tuner.seed,
-        directory=directory,
-        project_name="plain",
-    )
-    tuner.search(ds.x_train, ds.y_train, validation_data=(ds.x_val, ds.y_val), epochs=spec.training.epochs, verbose=0)
+    tuner, ds = plain_search(spec, directory, Timed)
+    search_plain(tuner, ds, spec)
     trials = list(tuner.oracle.trials.values())
     if any(t.status != "COMPLETED" for t in trials) or len(trials) != spec.tuner.max_trials:
         raise SystemExit(f"plain keras-tuner: {[t.status for t in trials]}")

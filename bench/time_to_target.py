@@ -31,6 +31,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _plain import plain_search, search_plain  # noqa: E402
+
 VARIANTS = ("plain keras-tuner", "random", "random + asha", "tpe", "tpe + asha")
 WITHIN = 0.01
 
@@ -57,6 +61,7 @@ def spec_for(name: str, trials: int, epochs: int, seed: int):
             "tuner.max_trials": trials,
             "training.epochs": epochs,
             "tuner.seed": seed,
+            "tuner.pruning_min_epochs": max(1, min(2, epochs - 1)),
             "model.units": Range(16, 128, 16),
             "optimizer.learning_rate": Range(1e-4, 3e-2, log=True),
             "regularization.dropout": Choice((0.0, 0.25)),
@@ -68,38 +73,17 @@ def plain(spec, directory: str, launched: float) -> list[tuple[float, float]]:
     """keras-tuner's RandomSearch, as its tutorial has it, over the spec's space and model."""
     import keras_tuner as kt
 
-    from tunewidgets.data import prepare
-    from tunewidgets.model.build import build_model
-    from tunewidgets.model.space import declare
-    from tunewidgets.spec.validate import resolve_objective
-
-    ds = prepare(spec.data)
-    objective, direction = resolve_objective(spec, ds.task)
     timeline: list[tuple[float, float]] = []
 
-    class Model(kt.HyperModel):
-        def build(self, hp):
-            return build_model(declare(spec, hp), ds, spec.training.epochs)
-
-        def fit(self, hp, model, *args, **kwargs):
-            return model.fit(*args, batch_size=hp.get("batch_size"), **kwargs)
-
-    class Tuner(kt.RandomSearch):
+    class Timed(kt.RandomSearch):
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
             best = self.oracle.get_best_trials(1)
             if best and best[0].score is not None:
                 timeline.append((time.time() - launched, float(best[0].score)))
 
-    tuner = Tuner(
-        Model(),
-        objective=kt.Objective(objective, direction),
-        max_trials=spec.tuner.max_trials,
-        seed=spec.tuner.seed,
-        directory=directory,
-        project_name="plain",
-    )
-    tuner.search(ds.x_train, ds.y_train, validation_data=(ds.x_val, ds.y_val), epochs=spec.training.epochs, verbose=0)
+    tuner, ds = plain_search(spec, directory, Timed)
+    search_plain(tuner, ds, spec)
     return timeline
 
 
