@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _plain import plain_search, search_plain  # noqa: E402
 
 PLAIN = "plain keras-tuner"
+FIT = "Model.fit, one at a time"  # tunewidgets with TUNEWIDGETS_MODEL_FIT=1: each trial through keras-tuner's loop
 
 
 def spec_for(name: str, trials: int, epochs: int | None):
@@ -102,6 +103,9 @@ def one(variant: str, dataset: str, trials: int, epochs: int | None, launched: f
     with tempfile.TemporaryDirectory() as d:
         if variant == PLAIN:
             times, scores, peak = plain(spec, d)
+        elif variant == FIT:
+            os.environ["TUNEWIDGETS_MODEL_FIT"] = "1"  # the workers inherit it
+            times, scores, peak = fused(spec, d, 1)
         else:
             times, scores, peak = fused(spec, d, int(variant.split()[-1]))
     seconds = time.time() - launched
@@ -120,7 +124,7 @@ def one(variant: str, dataset: str, trials: int, epochs: int | None, launched: f
 
 def recommend(rows: dict[str, dict]) -> str:
     """The smallest K whose trials per minute are within 5% of the best K's."""
-    ks = {int(v.split()[-1]): r["per_minute"] for v, r in rows.items() if v != PLAIN}
+    ks = {int(v.split()[-1]): r["per_minute"] for v, r in rows.items() if v.startswith("fuse ")}
     best = max(ks.values())
     return str(min(k for k, rate in ks.items() if rate >= 0.95 * best))
 
@@ -133,6 +137,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override training.epochs (the quickstart's: 10)")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--no-plain", action="store_true", help="skip plain keras-tuner")
+    parser.add_argument(
+        "--model-fit", action="store_true", help="also tunewidgets with every trial through Model.fit (K = 1)"
+    )
     parser.add_argument("--auto", action="store_true", help="recommend a K for this machine from the runs")
     parser.add_argument("--json")
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -143,7 +150,7 @@ def main() -> None:
         one(args.one, args.set, args.trials, args.epochs, args.launched)
         return
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    variants = ([] if args.no_plain else [PLAIN]) + [f"fuse {k}" for k in args.fuse]
+    variants = ([] if args.no_plain else [PLAIN]) + ([FIT] if args.model_fit else []) + [f"fuse {k}" for k in args.fuse]
     report: dict = {"trials": args.trials, "reps": args.reps, "machine": f"{platform.machine()}, {os.cpu_count()} cpus"}
     report["backend"] = os.environ.get("KERAS_BACKEND", "tensorflow")
     for dataset in args.sets:
@@ -159,7 +166,7 @@ def main() -> None:
                 result = json.loads(out.stdout.strip().splitlines()[-1])
                 runs[variant].append(result)
                 print(
-                    f"{dataset} rep {rep + 1}: {variant:18s} {result['seconds']:6.1f} s "
+                    f"{dataset} rep {rep + 1}: {variant:26s} {result['seconds']:6.1f} s "
                     f"(training {result['training_seconds']:5.1f} s), best {result['best']:.4f}, "
                     f"peak {result['peak_mb']:.0f} MB",
                     flush=True,
@@ -174,21 +181,21 @@ def main() -> None:
                 "best": statistics.median(r["best"] for r in rs),
                 "runs": rs,
             }
-        fused_bests = {round(rows[v]["best"], 6) for v in variants if v != PLAIN}
+        fused_bests = {round(rows[v]["best"], 6) for v in variants if v != PLAIN}  # Model.fit's too: same trials
         if len(fused_bests) > 1:
             print(f"WARNING: the best score differs between K: {sorted(fused_bests)}")
         report[dataset] = rows
         base = rows.get("fuse 1")
         print(f"\n{dataset}: {args.trials} trials, median of {args.reps}")
         head = ("variant", "trials/min", "x plain", "x K=1", "training", "x K=1", "peak MB", "best")
-        print(f"{head[0]:18s} {head[1]:>10s} {head[2]:>8s} {head[3]:>7s} {head[4]:>9s} {head[5]:>7s} ", end="")
+        print(f"{head[0]:26s} {head[1]:>10s} {head[2]:>8s} {head[3]:>7s} {head[4]:>9s} {head[5]:>7s} ", end="")
         print(f"{head[6]:>8s} {head[7]:>7s}")
         for variant, r in rows.items():
             vs_plain = r["per_minute"] / rows[PLAIN]["per_minute"] if PLAIN in rows else float("nan")
             vs_one = r["per_minute"] / base["per_minute"] if base else float("nan")
             train_one = r["per_minute_training"] / base["per_minute_training"] if base else float("nan")
             print(
-                f"{variant:18s} {r['per_minute']:10.1f} {vs_plain:7.2f}x {vs_one:6.2f}x "
+                f"{variant:26s} {r['per_minute']:10.1f} {vs_plain:7.2f}x {vs_one:6.2f}x "
                 f"{r['per_minute_training']:9.1f} {train_one:6.2f}x {r['peak_mb']:8.0f} {r['best']:7.4f}"
             )
         if args.auto and len(args.fuse) > 1:

@@ -186,14 +186,17 @@ def _scores(results):
 
 
 @pytest.mark.slow
-def test_a_fused_search_finds_what_one_trial_at_a_time_finds(tmp_path, quickstart):
+def test_a_fused_search_finds_what_one_trial_at_a_time_finds(tmp_path, quickstart, monkeypatch):
     from tunewidgets.engine import Search
+    from tunewidgets.engine.fused import MODEL_FIT_ENV
     from tunewidgets.events import EpochEnded, TrialEnded, TrialStarted
 
     from .conftest import collect, tiny
 
     spec = tiny(quickstart, trials=7, epochs=3, samples=120, **{"training.batch_size": Fixed(16)})
+    monkeypatch.setenv(MODEL_FIT_ENV, "1")  # each trial with Model.fit, in keras-tuner's own loop
     one = Search(spec, tmp_path / "one").run()
+    monkeypatch.delenv(MODEL_FIT_ENV)
     fused = Search(spec.replace(**{"tuner.fuse": 3}), tmp_path / "fused")
     events = collect(fused)
     results = fused.run()
@@ -273,3 +276,36 @@ def test_hyperband_and_two_workers_with_fused_trials(tmp_path, quickstart):
     assert len({e.trial_id for e in started}) == len(started) == 8
     assert {e.worker for e in started} == {"tuner0", "tuner1"}
     assert results.trials["status"].tolist() == ["completed"] * 8
+
+
+def test_trials_train_in_groups_on_tensorflow_unless_told_to_use_model_fit(tmp_path, monkeypatch):
+    from tunewidgets.engine.fused import MODEL_FIT_ENV
+    from tunewidgets.engine.tuner import make_tuner
+    from tunewidgets.events import EventBus
+    from tunewidgets.model.hypermodel import SpecHyperModel
+
+    spec = Spec().replace(**{"data.name": "moons", "data.samples": 60})
+    ds = prepare(spec.data)
+
+    class Context:
+        events = EventBus()
+        stop_requested = False
+
+        def __init__(self):
+            self.spec = spec
+
+        def should_retire(self):
+            return False
+
+        def trial_stop_requested(self, trial_id):
+            return False
+
+        def trial_started(self):
+            pass
+
+    tuner = make_tuner(Context(), SpecHyperModel(spec, ds), ds.task, str(tmp_path), "kt")
+    own = ((ds.x_train, ds.y_train), {"validation_data": (ds.x_val, ds.y_val), "epochs": 2})
+    assert tuner._tw_in_groups(*own)
+    assert not tuner._tw_in_groups((ds.x_val, ds.y_val), own[1])  # other arrays: Model.fit, as given
+    monkeypatch.setenv(MODEL_FIT_ENV, "1")
+    assert not tuner._tw_in_groups(*own)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 import traceback
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +30,8 @@ from keras_tuner.src.engine.tuner import maybe_compute_model_size
 from ..events import TrialStatus
 from ..model.group import Member, train_group
 
+#: Set to 1, trials train with ``Model.fit`` one at a time (keras-tuner's own loop), ``tuner.fuse`` aside.
+MODEL_FIT_ENV = "TUNEWIDGETS_MODEL_FIT"
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
 
@@ -85,12 +88,15 @@ class FusedTrials:
     def _tw_in_groups(self, fit_args: tuple[Any, ...], fit_kwargs: dict[str, Any]) -> bool:
         """Trials train through the group loop (a group of one included: measured faster than ``Model.fit``)
         on TensorFlow, when the spec's own model fits the data set's own arrays; a HyperModel with a
-        ``fit`` of its own keeps it, one trial at a time."""
+        ``fit`` of its own keeps it, one trial at a time. ``TUNEWIDGETS_MODEL_FIT=1`` trains every trial
+        with ``Model.fit`` in keras-tuner's own loop instead (a baseline for the benchmarks, and a way
+        around the group loop should a model need Keras' own)."""
         from ..model.hypermodel import SpecHyperModel
 
         hypermodel = self.hypermodel  # type: ignore[attr-defined]
         return (
-            keras.backend.backend() == "tensorflow"
+            os.environ.get(MODEL_FIT_ENV, "") != "1"
+            and keras.backend.backend() == "tensorflow"
             and isinstance(hypermodel, SpecHyperModel)
             and type(hypermodel).fit is SpecHyperModel.fit
             and hypermodel.own_data(fit_args, fit_kwargs)
@@ -220,4 +226,4 @@ class FusedTrials:
         self.on_trial_end(trial)  # type: ignore[attr-defined]
 
 
-__all__ = ["FusedTrials", "fit_shape", "groups", "hears_batches", "slot_id"]
+__all__ = ["MODEL_FIT_ENV", "FusedTrials", "fit_shape", "groups", "hears_batches", "slot_id"]
