@@ -167,3 +167,47 @@ def test_the_views_draw_pruned_trials_apart():
     assert best.pruned_numbers == (2,) and best.pruned_scores == (0.4,)
     assert tuple(_figures.best_so_far_figure(best).data[4].x) == (2,)
     assert record.counts()["pruned"] == 1 and record.best().trial_id == "0"
+
+
+@pytest.mark.slow
+def test_pruning_decisions_hold_with_two_workers(tmp_path):
+    # the oracle lives in the chief; the other worker reports its epochs over keras-tuner's gRPC protocol
+    spec = Spec.from_file(SPECS / "quickstart.json").replace(
+        **{
+            "tuner.max_trials": 10,
+            "training.epochs": 6,
+            "data.samples": 300,
+            "tuner.pruning": "median",
+            "tuner.pruning_min_epochs": 2,
+            "tuner.workers": 2,
+        }
+    )
+    search = Search(spec, tmp_path)
+    started = []
+    search.events.subscribe(started.append, tw.events.TrialStarted)
+    results = search.run()
+    trials = results.record.ordered()
+    assert len(trials) == 10 and all(t.status.has_score() for t in trials)
+    pruned = [t for t in trials if t.status is TrialStatus.PRUNED]
+    assert pruned, "no trial was pruned"
+    assert all(t.epochs < 6 and "below the median" in t.message for t in pruned)
+    assert {e.worker for e in started} == {"tuner0", "tuner1"}
+
+
+def test_a_pruning_decision_travels_over_keras_tuners_grpc_protocol(tmp_path, monkeypatch):
+    from keras_tuner.src.distribute.oracle_client import OracleClient
+
+    from tunewidgets.engine.chief import ChiefServer
+
+    oracle = make_oracle(tmp_path, "median")
+    server = ChiefServer(oracle, "127.0.0.1:0")
+    try:
+        monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+        monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(server.port))
+        monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
+        client = OracleClient(oracle)
+        # a worker on another machine reports the same five trials: the same trials are pruned, at the same epochs
+        assert [replay(client, curve)[1] for curve in CURVES] == [None, None, 1, None, 2]
+        assert oracle._tw_pruned == {"02", "04"}
+    finally:
+        server.stop()
