@@ -13,8 +13,8 @@ the ratio to plain keras-tuner and to K = 1 in the same run, the peak memory of 
     python bench/fused_trials.py --sets quickstart --fuse 1 5 --reps 1
     python bench/fused_trials.py --auto                       # and recommend a K for this machine
 
-On a GPU machine with the JAX backend (``KERAS_BACKEND=jax``) the fused variants train one trial at a
-time (fused trials are TensorFlow-only for now); ``--sets big`` is a larger synthetic set (60,000 x 784).
+On a GPU machine with the JAX backend (``KERAS_BACKEND=jax``) each group is one ``jax.jit`` function;
+``--sets big`` is a larger synthetic set (75,000 x 784, 10 classes: 48,000 training rows).
 """
 
 from __future__ import annotations

@@ -309,3 +309,63 @@ def test_trials_train_in_groups_on_tensorflow_unless_told_to_use_model_fit(tmp_p
     assert not tuner._tw_in_groups((ds.x_val, ds.y_val), own[1])  # other arrays: Model.fit, as given
     monkeypatch.setenv(MODEL_FIT_ENV, "1")
     assert not tuner._tw_in_groups(*own)
+
+
+JAX_SCRIPT = """
+import sys
+import keras, keras_tuner as kt, numpy as np
+assert keras.backend.backend() == "jax"
+sys.path.insert(0, "tests")
+import tunewidgets as tw
+from test_fused import DENSE, setup, values
+from tunewidgets.model.build import build_model
+from tunewidgets.model.group import Member, train_group
+from tunewidgets.model.pipeline import NumpyBatches
+
+spec, ds, vs = setup("dense")
+def build(v, seed):
+    keras.utils.set_random_seed(seed)
+    return build_model(v, ds, 3)
+def data():
+    return NumpyBatches(ds.x_train, ds.y_train, ds.x_val, ds.y_val).fit_kwargs(16, 11)
+members = [Member(build(v, s), []) for v, s in zip(vs, (1, 2, 3))]
+assert train_group(members, data(), epochs=3) == 1
+for member, v, seed in zip(members, vs, (1, 2, 3)):
+    kw = data()
+    kw.pop("shuffle")
+    kw["x"], kw["validation_data"] = iter(kw["x"]), iter(kw["validation_data"])
+    solo = build(v, seed).fit(**kw, epochs=3, verbose=0).history
+    for name in solo:
+        np.testing.assert_allclose(member.history.history[name], solo[name], rtol=1e-4, atol=1e-5)
+# a search of fused trials on JAX: every trial completes, each checkpoint scores what was recorded
+quick = tw.Spec.from_file("examples/specs/quickstart.json").replace(**{
+    "tuner.max_trials": 4, "training.epochs": 2, "data.samples": 120, "tuner.fuse": 2,
+    "training.batch_size": tw.Fixed(16), "model.units": tw.Fixed(8)})
+results = tw.Search(quick, sys.argv[1]).run()
+assert results.trials["status"].tolist() == ["completed"] * 4, results.trials
+for t in results.record.ordered():
+    acc = results.model(t.trial_id).evaluate(results.dataset.x_val, results.dataset.y_val, verbose=0, return_dict=True)
+    assert abs(acc["accuracy"] - t.score) < 1e-6, (acc, t.score)
+print("jax groups ok")
+"""
+
+
+@pytest.mark.slow
+def test_groups_train_on_jax_too(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax groups ok" in result.stdout

@@ -7,7 +7,7 @@ oracle sees K ordinary trials: each is begun, reported and ended exactly as kera
 does it (``on_trial_begin``, ``update_trial`` with the best epoch of its runs, ``on_trial_end``), each
 with its own seed, callbacks, best-epoch checkpoint and events, and each ends when it ends, while the
 rest of its group trains on. Random, Bayesian, grid, TPE and Hyperband search work unchanged, with
-parallel workers too. TensorFlow only; on other backends trials train one at a time.
+parallel workers too. TensorFlow and JAX; on torch trials train one at a time.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
 from ..events import TrialStatus
-from ..model.group import Member, train_group
+from ..model.group import BACKENDS, Member, train_group
 
 #: Set to 1, trials train with ``Model.fit`` one at a time (keras-tuner's own loop), ``tuner.fuse`` aside.
 MODEL_FIT_ENV = "TUNEWIDGETS_MODEL_FIT"
@@ -87,7 +87,7 @@ class FusedTrials:
 
     def _tw_in_groups(self, fit_args: tuple[Any, ...], fit_kwargs: dict[str, Any]) -> bool:
         """Trials train through the group loop (a group of one included: measured faster than ``Model.fit``)
-        on TensorFlow, when the spec's own model fits the data set's own arrays; a HyperModel with a
+        on TensorFlow and JAX, when the spec's own model fits the data set's own arrays; a HyperModel with a
         ``fit`` of its own keeps it, one trial at a time. ``TUNEWIDGETS_MODEL_FIT=1`` trains every trial
         with ``Model.fit`` in keras-tuner's own loop instead (a baseline for the benchmarks, and a way
         around the group loop should a model need Keras' own)."""
@@ -96,7 +96,7 @@ class FusedTrials:
         hypermodel = self.hypermodel  # type: ignore[attr-defined]
         return (
             os.environ.get(MODEL_FIT_ENV, "") != "1"
-            and keras.backend.backend() == "tensorflow"
+            and keras.backend.backend() in BACKENDS
             and isinstance(hypermodel, SpecHyperModel)
             and type(hypermodel).fit is SpecHyperModel.fit
             and hypermodel.own_data(fit_args, fit_kwargs)

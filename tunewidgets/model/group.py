@@ -14,7 +14,8 @@ dropped only when that costs less than carrying it to the end, judged from the g
 trace and epoch times; until then its model keeps computing, unseen (its weights, already saved at
 its best epoch, are never read again).
 
-TensorFlow only: on other backends the engine trains trials one at a time.
+On TensorFlow the step functions are ``tf.function`` s, on JAX ``jax.jit`` functions over the members'
+stateless steps; on torch the engine trains trials one at a time with ``Model.fit``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import keras
+
+#: The Keras backends a group trains on (one ``tf.function``, one ``jax.jit`` function).
+BACKENDS = ("tensorflow", "jax")
 
 
 @dataclass(eq=False)
@@ -66,8 +70,8 @@ def train_group(
     its class is in ``fatal``: then the whole group stops and it propagates. Returns how many times
     the group's step functions were traced (once, plus once per time ended members were dropped).
     """
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(f"fused trials need the TensorFlow backend, not {keras.backend.backend()}")
+    if keras.backend.backend() not in BACKENDS:
+        raise RuntimeError(f"fused trials need the TensorFlow or JAX backend, not {keras.backend.backend()}")
     try:
         for m in members:
             m.begin(epochs, int(data["steps_per_epoch"]))
@@ -125,10 +129,84 @@ class _Steps:
         for m in self.members:
             m.model.reset_metrics()
 
+    def sync(self) -> None:
+        """The models' variables hold what training did (TensorFlow updates them in place)."""
+
     def trace_cost(self) -> float:
         """Seconds the first epoch took beyond a later one: tracing and preparing these functions."""
         assert self.first_epoch is not None and self.later_epoch is not None
         return max(0.0, self.first_epoch - self.later_epoch)
+
+
+class _JaxSteps(_Steps):
+    """On JAX: one jitted function of the members' stateless ``train_step`` and one of their ``test_step``.
+
+    The members' state (weights, optimizer and metric variables) travels through the jitted functions as
+    arrays, as in ``Model.fit``, and is written back into the models' variables before their callbacks
+    read them (``sync``) and around a reset of their metrics.
+    """
+
+    def __init__(self, members: list[Member]):
+        import jax
+
+        self.members = list(members)
+        models = [m.model for m in self.members]
+
+        def train(states: list[Any], data: Any) -> tuple[list[Any], list[Any]]:
+            out = [model.train_step(state, data) for model, state in zip(models, states, strict=True)]
+            return [logs for logs, _ in out], [state for _, state in out]
+
+        def test(states: list[Any], data: Any) -> tuple[list[Any], list[Any]]:
+            out = [model.test_step(state, data) for model, state in zip(models, states, strict=True)]
+            return [logs for logs, _ in out], [state for _, state in out]
+
+        self._train = jax.jit(train)
+        self._test = jax.jit(test)
+        self.states: list[Any] | None = None  # (trainable, non-trainable, optimizer, metrics) of each member
+        self.first_epoch = None
+        self.later_epoch = None
+
+    def _pull(self) -> list[Any]:
+        if self.states is None:
+            self.states = [
+                m.model._get_jax_state(
+                    trainable_variables=True,
+                    non_trainable_variables=True,
+                    optimizer_variables=True,
+                    metrics_variables=True,
+                )
+                for m in self.members
+            ]
+        return self.states
+
+    def sync(self) -> None:
+        if self.states is None:
+            return
+        for m, (trainable, non_trainable, optimizer, metrics) in zip(self.members, self.states, strict=True):
+            model = m.model
+            for variables, values in (
+                (model.trainable_variables, trainable),
+                (model.non_trainable_variables, non_trainable),
+                (model.optimizer.variables, optimizer),
+                (model.metrics_variables, metrics),
+            ):
+                for variable, value in zip(variables, values, strict=True):
+                    variable.assign(value)
+
+    def reset_metrics(self) -> None:
+        self.sync()
+        self.states = None  # read again after the reset
+        super().reset_metrics()
+
+    def train(self, data: Any) -> list[Any]:
+        logs, self.states = self._train(self._pull(), data)
+        return logs
+
+    def test(self, data: Any) -> list[Any]:
+        states = self._pull()
+        logs, tested = self._test([(t, n, m) for t, n, _, m in states], data)
+        self.states = [(t, n, o, m) for (t, _, o, _), (_, n, m) in zip(states, tested, strict=True)]
+        return logs
 
 
 def _floats(logs: dict[str, Any]) -> dict[str, float]:
@@ -159,7 +237,7 @@ class _FusedLoop:
             # optimizer and metric variables exist before the group's function is traced, as Model.fit makes them
             m.model._symbolic_build(data_batch=batch)
         self.traces += 1
-        return _Steps(live)
+        return _JaxSteps(live) if keras.backend.backend() == "jax" else _Steps(live)
 
     def _choose(self, epochs_left: int, batch: Any) -> _Steps:
         """The step function for the members still training: the current one, or one without the
@@ -190,6 +268,7 @@ class _FusedLoop:
             val_logs: list[Any] = []
             for _ in range(self.val_steps):
                 val_logs = fn.test(next(self.val_batches))
+            fn.sync()  # the callbacks read the models' weights (the best epoch's checkpoint)
             seconds = time.perf_counter() - started
             if fn.first_epoch is None:
                 fn.first_epoch = seconds
@@ -235,4 +314,4 @@ class _FusedLoop:
             _finish(member, self.on_end)
 
 
-__all__ = ["Member", "train_group", "worth_retracing"]
+__all__ = ["BACKENDS", "Member", "train_group", "worth_retracing"]

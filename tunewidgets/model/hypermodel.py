@@ -63,17 +63,18 @@ class SpecHyperModel(kt.HyperModel):
         return model.fit(*args, **kwargs)
 
     def training_data(self, batch_size: int) -> dict[str, Any]:
-        """What the next fit reads on TensorFlow (``x``, ``steps_per_epoch``, ``validation_data``,
-        ``validation_steps``): the pipelines of the current fold, built once, in the order of ``fit_seed``."""
-        from .pipeline import InputPipelines
+        """What the next fit reads (``x``, ``steps_per_epoch``, ``validation_data``, ``validation_steps``): the
+        current fold's pipelines, built once, in the order of ``fit_seed`` (NumPy batches on other backends)."""
+        from .pipeline import InputPipelines, NumpyBatches
 
+        kind = InputPipelines if keras.backend.backend() == "tensorflow" else NumpyBatches  # JAX: no TensorFlow
         if self.fold is None:
             if self._pipelines is None:
-                self._pipelines = InputPipelines(*self._split())
+                self._pipelines = kind(*self._split())
             pipelines = self._pipelines
         else:
             if self.fold not in self._fold_pipelines:
-                self._fold_pipelines[self.fold] = InputPipelines(*self._split())
+                self._fold_pipelines[self.fold] = kind(*self._split())
             pipelines = self._fold_pipelines[self.fold]
         seed = self.fit_seed if self.fit_seed is not None else int.from_bytes(os.urandom(7), "little")
         return pipelines.fit_kwargs(batch_size, seed)

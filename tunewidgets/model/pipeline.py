@@ -83,3 +83,46 @@ class InputPipelines:
                 "shuffle": False,  # the pipeline shuffles; Keras would only warn
             }
         return dict(self._cache[batch_size])
+
+
+class NumpyBatches:
+    """The same reading as :class:`InputPipelines` without TensorFlow, for groups on JAX: each training pass
+    in the order of a random permutation drawn from the fit's seed and the pass's number (the last batch
+    partial), validation in order in batches of :func:`validation_batch` rows. ``x`` and ``validation_data``
+    iterate without end; the loop reads ``steps_per_epoch`` and ``validation_steps`` of them an epoch."""
+
+    def __init__(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray):
+        self._train = (x_train, y_train)
+        self._val = (x_val, y_val)
+
+    def fit_kwargs(self, batch_size: int, seed: int = 0) -> dict[str, Any]:
+        rows, val_rows = len(self._train[0]), len(self._val[0])
+        val_batch = validation_batch(batch_size, val_rows)
+        return {
+            "x": _Passes(self._train, batch_size, seed),
+            "steps_per_epoch": math.ceil(rows / batch_size),
+            "validation_data": _Passes(self._val, val_batch, None),
+            "validation_steps": math.ceil(val_rows / val_batch),
+            "shuffle": False,
+        }
+
+
+class _Passes:
+    """Batches of ``arrays``, pass after pass; shuffled per pass when there is a seed."""
+
+    def __init__(self, arrays: tuple[np.ndarray, np.ndarray], batch_size: int, seed: int | None):
+        self.arrays, self.batch_size, self.seed = arrays, batch_size, seed
+
+    def __iter__(self) -> Any:
+        x, y = self.arrays
+        rows = len(x)
+        number = 0
+        while True:
+            if self.seed is None:
+                order = np.arange(rows)
+            else:
+                order = np.random.default_rng([self.seed % 2**32, number]).permutation(rows)
+            for start in range(0, rows, self.batch_size):
+                index = order[start : start + self.batch_size]
+                yield x[index], y[index]
+            number += 1

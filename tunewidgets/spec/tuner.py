@@ -166,7 +166,7 @@ class TunerSpec:
         help="Train this many trials at once in one computation: they share each batch of data, and each "
         "step is one call for all of them, so small models spend their time learning rather than on the "
         "fixed costs of a trial (tracing, dispatching each step). Trials that train with the same batch "
-        "size and epochs are grouped; each keeps its own model, optimizer and results. TensorFlow only.",
+        "size and epochs are grouped; each keeps its own model, optimizer and results. TensorFlow and JAX.",
     )
     workers: int = setting(
         1,
