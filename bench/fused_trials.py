@@ -7,7 +7,8 @@ launch, imports and worker start included), in rotating order, ``--reps`` times.
 minute (whole process, and while training: from the first trial's start to the last trial's end),
 the ratio to plain keras-tuner and to K = 1 in the same run, the peak memory of the worker process
 (of the one process for plain keras-tuner), and the best score, which must be the same for every K
-(fusing does not change a trial's result). Every trial must complete, or the run fails.
+(fusing does not change a trial's result), and on a machine with ``nvidia-smi`` the GPU's mean utilization.
+Every trial must complete, or the run fails.
 
     python bench/fused_trials.py                              # quickstart (20 trials) and digits; K = 1, 2, 5, 10
     python bench/fused_trials.py --sets quickstart --fuse 1 5 --reps 1
@@ -98,8 +99,37 @@ def fused(spec, directory: str, k: int) -> tuple[list[float], list[float], float
     return times, [float(s) for s in results.trials["score"]], sampler.child_peak_mb
 
 
+class GpuUse:
+    """Samples ``nvidia-smi``'s GPU utilization (percent) twice a second while a variant runs; None without a GPU."""
+
+    def __init__(self) -> None:
+        import shutil
+        import threading
+
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = None
+        if shutil.which("nvidia-smi"):
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        query = ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"]
+        while not self._stop.wait(0.5):
+            out = subprocess.run(query, capture_output=True, text=True)
+            if out.returncode == 0 and out.stdout.strip():
+                self.samples.append(float(out.stdout.split()[0]))
+
+    def stop(self) -> float | None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return statistics.mean(self.samples) if self.samples else None
+
+
 def one(variant: str, dataset: str, trials: int, epochs: int | None, launched: float) -> None:
     spec = spec_for(dataset, trials, epochs)
+    gpu = GpuUse()
     with tempfile.TemporaryDirectory() as d:
         if variant == PLAIN:
             times, scores, peak = plain(spec, d)
@@ -117,6 +147,7 @@ def one(variant: str, dataset: str, trials: int, epochs: int | None, launched: f
                 "scores": scores,
                 "best": max(scores) if spec.tuner.direction != "min" else min(scores),
                 "peak_mb": peak,
+                "gpu_utilization": gpu.stop(),
             }
         )
     )
@@ -179,6 +210,9 @@ def main() -> None:
                 "per_minute_training": statistics.median(60 * args.trials / r["training_seconds"] for r in rs),
                 "peak_mb": statistics.median(r["peak_mb"] for r in rs),
                 "best": statistics.median(r["best"] for r in rs),
+                "gpu_utilization": statistics.median(r["gpu_utilization"] for r in rs)
+                if all(r.get("gpu_utilization") is not None for r in rs)
+                else None,
                 "runs": rs,
             }
         fused_bests = {round(rows[v]["best"], 6) for v in variants if v != PLAIN}  # Model.fit's too: same trials
@@ -198,6 +232,8 @@ def main() -> None:
                 f"{variant:26s} {r['per_minute']:10.1f} {vs_plain:7.2f}x {vs_one:6.2f}x "
                 f"{r['per_minute_training']:9.1f} {train_one:6.2f}x {r['peak_mb']:8.0f} {r['best']:7.4f}"
             )
+            if r["gpu_utilization"] is not None:
+                print(f"{'':26s} GPU busy {r['gpu_utilization']:.0f}% of the time (nvidia-smi, median of the runs)")
         if args.auto and len(args.fuse) > 1:
             k = recommend(rows)
             report[dataset]["recommended_fuse"] = int(k)
