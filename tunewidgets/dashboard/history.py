@@ -31,6 +31,7 @@ class HistoryPanel:
     def __init__(self, base_dir: Path):
         self.base_dir = Path(base_dir)
         self._results: dict[str, Results] = {}
+        self._loaded: dict[Path, tuple[float, Results]] = {}  # each folder's results, by its event log's time
         self.searches = w.SelectMultiple(
             options=[],
             rows=8,
@@ -65,10 +66,17 @@ class HistoryPanel:
             folders = sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True)
         results: dict[str, Results] = {}
         for folder in folders:
+            events = Project(folder).events
+            stamp = events.stat().st_mtime if events.exists() else 0.0
+            cached = self._loaded.get(folder)
+            if cached is not None and cached[0] == stamp:  # unchanged since it was read: not read again
+                results[folder.name] = cached[1]
+                continue
             try:
                 results[folder.name] = load(folder)
             except (ProjectError, SpecError, OSError, ValueError):
                 continue  # a folder being written, or not a search: skipped
+            self._loaded[folder] = (stamp, results[folder.name])
         self._results = results
         chosen = [v for v in self.searches.value if v in results]
         self.searches.options = [(_row(r), name) for name, r in results.items()]

@@ -41,9 +41,7 @@ def slot_id(tuner_id: str, slot: int) -> str:
 
 
 def hears_batches(callback: Any) -> bool:
-    """Does a callback do anything at batch ends (so the group hands it each step's results)?"""
-    if isinstance(callback, tuner_utils.TunerCallback):
-        return False  # it forwards to tuner hooks that do nothing per batch
+    """Does a user's callback do anything at batch ends (so the group hands it each step's results)?"""
     base = keras.callbacks.Callback
     return any(getattr(type(callback), name, None) is not getattr(base, name) for name in _BATCH_HOOKS)
 
@@ -126,13 +124,6 @@ class FusedTrials:
         batch_size, initial_epoch, epochs = fit_shape(group[0], int(fit_kwargs["epochs"]))
         self._tw_histories: dict[str, list[Any]] = {t.trial_id: [] for t in group}
         self._tw_open = {t.trial_id: t for t in group}  # begun, not ended
-        checkpoints = {
-            t.trial_id: tuner_utils.SaveBestEpoch(
-                objective=self.oracle.objective,  # type: ignore[attr-defined]
-                filepath=self._get_checkpoint_fname(t.trial_id),  # type: ignore[attr-defined]
-            )
-            for t in group
-        }
         try:
             for execution in range(self.executions_per_trial):  # type: ignore[attr-defined]
                 live = [t for t in group if t.trial_id in self._tw_open]
@@ -142,7 +133,7 @@ class FusedTrials:
                 gc.collect()
                 members: dict[Member, Any] = {}
                 for trial in live:
-                    member = self._tw_member(trial, execution, checkpoints[trial.trial_id], fit_kwargs)
+                    member = self._tw_member(trial, execution, fit_kwargs)
                     if member is not None:
                         members[member] = trial
                 if not members:
@@ -164,7 +155,7 @@ class FusedTrials:
             self._tw_open = {}
             raise
 
-    def _tw_member(self, trial: Any, execution: int, checkpoint: Any, fit_kwargs: dict[str, Any]) -> Member | None:
+    def _tw_member(self, trial: Any, execution: int, fit_kwargs: dict[str, Any]) -> Member | None:
         """A trial's model for this run (its seed, its callbacks), or None when it could not be built."""
         self._start_run(trial)  # type: ignore[attr-defined]  # its weights' seed, the fold, the batch order
         try:
@@ -182,7 +173,7 @@ class FusedTrials:
         self._configure_tensorboard_dir(callbacks, trial, execution)  # type: ignore[attr-defined]
         batch_callbacks = [c for c in callbacks if hears_batches(c)]
         callbacks.append(tuner_utils.TunerCallback(self, trial))
-        callbacks.append(self._deferred(trial, checkpoint))  # type: ignore[attr-defined]
+        callbacks.append(self._checkpoint(trial))  # type: ignore[attr-defined]  # one across the trial's runs
         callbacks.extend(self.hypermodel.fit_callbacks())  # type: ignore[attr-defined]
         return Member(model, callbacks, batch_callbacks)
 

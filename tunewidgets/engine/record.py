@@ -117,7 +117,6 @@ class SearchRecord:
         #: 2-D classification: each trial's decision boundary at its latest epoch, and at its best epoch so far
         self.latest: dict[str, BoundaryUpdated] = {}
         self.boundaries: dict[str, BoundaryUpdated] = {}
-        self._boundary_scores: dict[str, float] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ events
@@ -130,7 +129,7 @@ class SearchRecord:
             elif isinstance(event, TrialStarted):
                 earlier = self.trials.get(event.trial_id)
                 attempts = [*earlier.attempts, earlier.attempt_summary()] if earlier is not None else []
-                for kept in (self.latest, self.boundaries, self._boundary_scores):
+                for kept in (self.latest, self.boundaries):
                     kept.pop(event.trial_id, None)  # a trial tried again draws afresh
                 self.trials[event.trial_id] = TrialRecord(
                     event.trial_id,
@@ -160,15 +159,17 @@ class SearchRecord:
     def _boundary(self, event: BoundaryUpdated) -> None:
         """Keeps a trial's latest boundary, and the one of its best epoch (by the objective) so far."""
         self.latest[event.trial_id] = event
+        kept = self.boundaries.get(event.trial_id)
+        value, best = self._objective_at(event), self._objective_at(kept) if kept is not None else None
+        if kept is None or (value is not None and (best is None or better(value, best, self.direction))):
+            self.boundaries[event.trial_id] = event
+
+    def _objective_at(self, event: BoundaryUpdated) -> float | None:
+        """The objective of the epoch a boundary was drawn at (None when it was not a number)."""
         trial = self.trials.get(event.trial_id)
         points = trial.curves.get((event.execution, self.objective), []) if trial is not None else []
         value = next((v for e, v in reversed(points) if e == event.epoch), None)
-        best = self._boundary_scores.get(event.trial_id)
-        if value is None or not math.isfinite(value):
-            self.boundaries.setdefault(event.trial_id, event)
-        elif best is None or better(value, best, self.direction) or event.trial_id not in self.boundaries:
-            self._boundary_scores[event.trial_id] = value
-            self.boundaries[event.trial_id] = event
+        return value if value is not None and math.isfinite(value) else None
 
     def mark_interrupted(self) -> None:
         """Trials left running by a process that is gone become STOPPED."""

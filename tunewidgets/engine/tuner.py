@@ -107,7 +107,7 @@ class _EventHooks:
             TrialStarted(trial.trial_id, dict(trial.hyperparameters.values), worker=self.tuner_id)  # type: ignore[attr-defined]
         )
 
-    def _start_run(self, trial: Any) -> int:
+    def _start_run(self, trial: Any) -> None:
         """The next run (fold) of a trial: its fold and batch order on the hypermodel, its weights' seed set."""
         runs = self._tw_trials[trial.trial_id]
         runs.execution += 1
@@ -118,7 +118,6 @@ class _EventHooks:
         # initial weights, dropout: Python's, NumPy's and the backend's generators
         keras.utils.set_random_seed(trial_seed(spec.tuner.seed, trial.trial_id, runs.execution))
         self.hypermodel.fit_seed = batch_seed(spec.tuner.seed, runs.execution)  # type: ignore[attr-defined]
-        return runs.execution
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         self._start_run(trial)
@@ -127,12 +126,15 @@ class _EventHooks:
 
     def _deferred(self, trial: Any, callback: Any) -> Any:
         """keras-tuner's best-epoch checkpoint, written once per run instead of at every improvement."""
-        if type(callback) is not tuner_utils.SaveBestEpoch:
-            return callback
-        deferred = self._tw_trials[trial.trial_id].deferred
-        if id(callback) not in deferred:  # one per trial: the best across its runs is kept
-            deferred[id(callback)] = DeferredBestEpoch(callback.objective, callback.filepath)
-        return deferred[id(callback)]
+        return self._checkpoint(trial) if type(callback) is tuner_utils.SaveBestEpoch else callback
+
+    def _checkpoint(self, trial: Any) -> DeferredBestEpoch:
+        """A trial's best-epoch checkpoint: one across its runs, so the best of them is kept."""
+        runs = self._tw_trials[trial.trial_id]
+        if runs.checkpoint is None:
+            path = self._get_checkpoint_fname(trial.trial_id)  # type: ignore[attr-defined]
+            runs.checkpoint = DeferredBestEpoch(self.oracle.objective, path)  # type: ignore[attr-defined]
+        return runs.checkpoint
 
     def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
         super().on_epoch_end(trial, model, epoch, logs=logs)  # type: ignore[misc]
@@ -140,15 +142,15 @@ class _EventHooks:
         execution = self._tw_trials[trial.trial_id].execution
         events = self._tw_search.events
         events.publish(EpochEnded(trial.trial_id, epoch + 1, metrics, execution=execution))
+        loss = metrics.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise kt_errors.FailedTrialError(f"loss became {loss} at epoch {epoch + 1}")
         grid = self._tw_boundary()
         if grid is not None:  # two-input classification: the decision boundary, for the views
             values = grid.values(model)
             events.publish(
                 BoundaryUpdated(trial.trial_id, epoch + 1, values, grid.x_range, grid.y_range, grid.shows, execution)
             )
-        loss = metrics.get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise kt_errors.FailedTrialError(f"loss became {loss} at epoch {epoch + 1}")
         if self._tw_search.stop_requested:
             raise StopRequested(f"stopped after epoch {epoch + 1}")
         if self._tw_search.trial_stop_requested(trial.trial_id):
@@ -255,7 +257,7 @@ class TrialRuns:
 
     started: float
     execution: int = -1
-    deferred: dict[int, Any] = field(default_factory=dict)
+    checkpoint: DeferredBestEpoch | None = None
     curve: dict[int, dict[int, float]] = field(default_factory=dict)
 
 
@@ -286,10 +288,6 @@ class _RunsUntilEnded:
     trial was pruned or stopped by the user, so the folds left are not trained (Hyperband keeps its own)."""
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        checkpoint = tuner_utils.SaveBestEpoch(
-            objective=self.oracle.objective,  # type: ignore[attr-defined]
-            filepath=self._get_checkpoint_fname(trial.trial_id),  # type: ignore[attr-defined]
-        )
         original = kwargs.pop("callbacks", [])
         histories = []
         for execution in range(self.executions_per_trial):  # type: ignore[attr-defined]
@@ -299,7 +297,7 @@ class _RunsUntilEnded:
             callbacks = self._deepcopy_callbacks(original)  # type: ignore[attr-defined]
             self._configure_tensorboard_dir(callbacks, trial, execution)  # type: ignore[attr-defined]
             callbacks.append(tuner_utils.TunerCallback(self, trial))
-            callbacks.append(checkpoint)  # the best epoch across every run is kept
+            callbacks.append(self._checkpoint(trial))  # type: ignore[attr-defined]  # the best across every run
             copied["callbacks"] = callbacks
             histories.append(self._build_and_fit_model(trial, *args, **copied))  # type: ignore[attr-defined]
         return histories

@@ -222,7 +222,6 @@ class _FusedLoop:
         on_end: Callable[[Member], None] | None,
     ):
         self.members = members
-        self.data = data
         self.fatal = fatal
         self.on_end = on_end
         self.steps = int(data["steps_per_epoch"])
@@ -263,7 +262,7 @@ class _FusedLoop:
             for m in live:
                 self._call(m, m.hooks.on_epoch_begin, epoch)
             fn.reset_metrics()
-            logs = self._train_epoch(fn, live, batch)
+            logs = self._train_epoch(fn, batch)
             fn.reset_metrics()
             val_logs: list[Any] = []
             for _ in range(self.val_steps):
@@ -286,7 +285,7 @@ class _FusedLoop:
             if not m.ended:
                 _finish(m, self.on_end)
 
-    def _train_epoch(self, fn: _Steps, live: list[Member], first: Any) -> list[Any]:
+    def _train_epoch(self, fn: _Steps, first: Any) -> list[Any]:
         listening = [(i, m) for i, m in enumerate(fn.members) if m.batch_callbacks and not m.ended]
         logs: list[Any] = []
         for step in range(self.steps):

@@ -13,7 +13,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..engine.record import SearchRecord
+from ..events import TrialStatus
+from ..progress import trial_number
 from ._data import as_results
+from ._figures import _batch
 
 CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f", "#8c510a", "#c51b7d")
 
@@ -41,7 +44,9 @@ def boundary_data(record: SearchRecord, dataset: Any, trial_id: str | None = Non
     trial that trains now): at its best epoch, or at its latest while it trains."""
     chosen = trial_id
     if chosen is None and live:
-        running = [t.trial_id for t in record.snapshot() if t.status.value == "running" and t.trial_id in record.latest]
+        running = [
+            t.trial_id for t in record.snapshot() if t.status is TrialStatus.RUNNING and t.trial_id in record.latest
+        ]
         chosen = running[-1] if running else None
     if chosen is None:
         best = record.best()
@@ -49,7 +54,7 @@ def boundary_data(record: SearchRecord, dataset: Any, trial_id: str | None = Non
     event = None
     if chosen is not None:
         trial = record.trials.get(chosen)
-        training = trial is not None and trial.status.value == "running"
+        training = trial is not None and trial.status is TrialStatus.RUNNING
         event = record.latest.get(chosen) if training else record.boundaries.get(chosen, record.latest.get(chosen))
     names = tuple(getattr(dataset, "feature_names", None) or ("x0", "x1"))[:2]
     classes = tuple(getattr(dataset, "class_names", None) or ())
@@ -61,8 +66,6 @@ def boundary_data(record: SearchRecord, dataset: Any, trial_id: str | None = Non
     n = len(event.values)
     xs = tuple(np.linspace(event.x_range[0], event.x_range[1], n).tolist())
     ys = tuple(np.linspace(event.y_range[0], event.y_range[1], n).tolist())
-    from ..progress import trial_number
-
     title = f"decision boundary: trial {trial_number(chosen)}, epoch {event.epoch}" if chosen else "decision boundary"
     z = tuple(tuple(row) for row in event.values)
     return BoundaryData(chosen, title, event.shows, xs, ys, z, train, val, names, classes)
@@ -133,20 +136,12 @@ def boundary_figure(data: BoundaryData, widget: bool = False) -> go.Figure:
 
 def update_boundary(fig: go.Figure, data: BoundaryData) -> None:
     """Writes new predictions (and the title) into a figure made by :func:`boundary_figure`."""
-    with fig.batch_update() if isinstance(fig, go.FigureWidget) else _nothing():
+    with _batch(fig):
         fig.data[0].x, fig.data[0].y, fig.data[0].z = data.x, data.y, data.z
         fig.layout.title.text = data.title
         if data.x:
             fig.layout.xaxis.range = [data.x[0], data.x[-1]]
             fig.layout.yaxis.range = [data.y[0], data.y[-1]]
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def decision_boundary(results: Any, trial_id: str | None = None) -> go.Figure:

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..engine.record import SearchRecord
+from ..engine.record import SearchRecord, TrialRecord
+from ..events import TrialStatus
 from ..progress import better
 from ._data import as_results
 
@@ -54,20 +55,22 @@ def training_seconds(intervals: list[tuple[float, float]], moment: float) -> flo
 
 
 def search_curve(label: str, record: SearchRecord) -> SearchCurve:
-    scored = [t for t in record.completed() if t.duration is not None]
-    scored.sort(key=lambda t: t.started + (t.duration or 0.0))
-    intervals = [(t.started, t.started + (t.duration or 0.0)) for t in record.snapshot() if t.duration is not None]
+    def end(t: TrialRecord) -> float:
+        return t.started + (t.duration or 0.0)
+
+    scored = sorted((t for t in record.completed() if t.duration is not None), key=end)
+    intervals = [(t.started, end(t)) for t in record.snapshot() if t.duration is not None]
+    scores = [float(t.score) for t in scored if t.score is not None]
     best: list[float] = []
-    for t in scored:
-        assert t.score is not None
-        best.append(t.score if not best or better(t.score, best[-1], record.direction) else best[-1])
+    for score in scores:
+        best.append(score if not best or better(score, best[-1], record.direction) else best[-1])
     return SearchCurve(
         label,
         tuple(t.number for t in scored),
-        tuple(float(t.score) for t in scored if t.score is not None),
+        tuple(scores),
         tuple(best),
-        tuple(training_seconds(intervals, t.started + (t.duration or 0.0)) for t in scored),
-        sum(1 for t in record.snapshot() if t.status.value == "pruned"),
+        tuple(training_seconds(intervals, end(t)) for t in scored),
+        record.counts()[TrialStatus.PRUNED.value],
         record.objective,
         record.direction,
     )
