@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import ProjectError, SpecError
+from .errors import ProjectError, SearchError, SpecError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -21,11 +21,11 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 class Progress:
     """Prints a line per trial and, on a terminal, a live line per epoch (from :class:`ProgressState`)."""
 
-    def __init__(self, out: TextIO = sys.stdout):
+    def __init__(self, out: TextIO | None = None):
         from .progress import ProgressState
 
-        self.out = out
-        self.tty = out.isatty()
+        self.out = out or sys.stdout  # read now: a caller may have redirected it since this module was imported
+        self.tty = self.out.isatty()
         self.state = ProgressState()
 
     def __call__(self, event: Any) -> None:
@@ -98,13 +98,15 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, l
     from .engine import Search
 
     search = Search(spec, directory, overwrite=overwrite, tensorboard=tensorboard, listen=listen or "127.0.0.1:0")
-    if listen:
-        print(f"Other machines can join: tunewidgets worker {Path(directory).resolve()} --chief <this host>:PORT")
     search.events.subscribe(Progress())
     thread = search.start()
+    announced = not listen
     try:
         while thread.is_alive():
             thread.join(0.2)
+            if not announced and (address := search.chief_address()) is not None:
+                announced = True
+                _announce(listen or "", address, directory)
     except KeyboardInterrupt:
         print("\nStopping after the current epoch (Ctrl-C again to abort)...", file=sys.stderr)
         search.stop()
@@ -116,7 +118,9 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, l
     if search.error is not None:
         if isinstance(search.error, (SpecError, ProjectError)):
             return _bad_input(search.error)
-        print(f"error: the search broke: {type(search.error).__name__}: {search.error}", file=sys.stderr)
+        what = "" if isinstance(search.error, SearchError) else f"{type(search.error).__name__}: "
+        print(f"error: the search broke: {what}{search.error}", file=sys.stderr)
+        print(f"The trials that ended before are kept in {Path(directory).resolve()}.", file=sys.stderr)
         return EXIT_FAILED
     results = search.results
     assert results is not None
@@ -135,6 +139,15 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, l
             print(f"The best model could not be scored on the test split: {e}", file=sys.stderr)
     done = ("completed", "target_reached")
     return EXIT_OK if search.end_reason is not None and search.end_reason.value in done else EXIT_FAILED
+
+
+def _announce(listen: str, address: str, directory: str) -> None:
+    """Where workers on other machines join: the chief's real host name and port (never a placeholder)."""
+    host = listen.rpartition(":")[0].strip("[]")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        print(f"The chief listens on {host}: only workers on this machine can join (0.0.0.0 lets others in)")
+        return
+    print(f"Other machines can join: tunewidgets worker {Path(directory).resolve()} --chief {address}")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -194,12 +207,41 @@ def cmd_worker(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     if not Project(directory).spec.exists():
         raise ProjectError(f"{directory} holds no search (no spec.json); point at the folder the chief writes to")
+    chief = _wait_for_search(directory, args.chief, args.timeout)
     worker_id = args.id or f"{socket.gethostname()}-{os.getpid()}"
-    argv = [str(directory), "--id", worker_id, "--role", "client"]
-    if args.chief:
-        argv += ["--chief", args.chief]
-    print(f"Worker {worker_id} joining the search in {directory.resolve()}")
+    argv = [str(directory), "--id", worker_id, "--role", "client", "--chief", chief]
+    argv += ["--peer-timeout", str(args.timeout)]
+    print(f"Worker {worker_id} joining the search in {directory.resolve()} (chief {chief})")
     return EXIT_OK if worker.run(argv) == 0 else EXIT_FAILED
+
+
+def _wait_for_search(directory: Path, chief: str | None, timeout: float) -> str:
+    """The chief's address once the search in ``directory`` runs and its chief answers; at most ``timeout`` s."""
+    from .engine.checks import parse_address, reachable
+    from .engine.project import Project
+    from .engine.protocol import WorkerFiles
+
+    if chief is not None and not isinstance(issue := parse_address(chief, "--chief"), tuple):
+        raise SpecError(issue)
+    files = WorkerFiles(Project(directory).workers)
+    deadline = time.monotonic() + timeout
+    while True:
+        running = files.go.exists() and not files.stop.exists()
+        address = chief or (files.chief_address(remote=True) if running else None)
+        if address is not None and reachable(address):
+            return address
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    how = f"tunewidgets run SPEC --dir {directory} --listen 0.0.0.0:PORT"
+    if address is not None:
+        why = f"the chief at {address} does not answer"
+        hint = "is the search still running, and is that port open from here? Pass --chief HOST:PORT if not"
+    elif files.stop.exists() or not files.go.exists():
+        why, hint = "no search is running there (it ended or was stopped)", f"start or resume it with `{how}`"
+    else:
+        why, hint = "the search runs without a chief (one worker)", f"run it with `{how}` so that others can join"
+    raise ProjectError(f"cannot join the search in {directory} after {timeout:.0f} s: {why}; {hint}, then try again")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -218,16 +260,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "tuner.seed": 1,
         }
     )
-    return _run_search(spec, args.dir, overwrite=True, tensorboard=False)
+    return _run_search(spec, args.dir, overwrite=args.overwrite, tensorboard=False)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .plots import write_report
 
     directory = Path(args.dir)
-    if not directory.is_dir():
-        raise ProjectError(f"{directory} is not a folder")
-    out = write_report(directory, args.output, evaluate=not args.no_test)
+    if not args.dir.strip() or not directory.is_dir():
+        raise ProjectError(f"{args.dir!r} is not a folder holding a search")
+    output = Path(args.output)
+    if not args.output.strip() or output.is_dir():
+        raise ProjectError(f"-o/--output: {args.output!r} is a folder; give a file name, such as report.html")
+    try:  # before the search is read: a report that cannot be written is said at once
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ProjectError(f"-o/--output: cannot write {output.resolve()}: {e.strerror or e}") from None
+    if not os.access(output.parent, os.W_OK):
+        raise ProjectError(f"-o/--output: cannot write in {output.parent.resolve()} (no permission)")
+    try:
+        out = write_report(directory, args.output, evaluate=not args.no_test)
+    except OSError as e:
+        raise ProjectError(f"-o/--output: cannot write {output.resolve()}: {e.strerror or e}") from None
     print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB); it opens in any browser, with no kernel")
     return EXIT_OK
 
@@ -256,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="the search's project folder, as this machine sees it")
     p.add_argument("--chief", metavar="HOST:PORT", help="the chief's address (default: read DIR/workers/chief.json)")
     p.add_argument("--id", help="this worker's name (default: host name and process id)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the search and its chief, and to keep trying a chief that stopped answering",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("validate", help="check a spec file and report every problem")
@@ -272,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default="runs/demo")
     p.add_argument("--trials", type=int, default=5)
     p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--overwrite", action="store_true", help="replace another search in --dir")
     p.set_defaults(func=cmd_demo)
     return parser
 
@@ -283,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except (SpecError, ProjectError) as e:
         return _bad_input(e)
+    except OSError as e:  # a full disk, a folder made read-only: said plainly, never a traceback
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

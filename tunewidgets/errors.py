@@ -34,3 +34,7 @@ class DataError(SpecError):
 
 class ProjectError(RuntimeError):
     """A results directory cannot be used as asked (locked, another spec, unreadable)."""
+
+
+class SearchError(RuntimeError):
+    """A search could not go on (a worker process broke); the trials that ended before are kept."""

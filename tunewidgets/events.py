@@ -148,14 +148,14 @@ EVENT_TYPES: dict[str, type] = {
 }
 
 
-def _clean(value: Any) -> Any:
+def clean_value(value: Any) -> Any:
     """JSON-safe: non-finite floats become None, numpy scalars become Python ones."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean_value(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -163,7 +163,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _restore_float(value: Any) -> Any:
+def restore_float(value: Any) -> Any:
     if value is None:
         return math.nan
     if value == "inf":
@@ -175,7 +175,7 @@ def _restore_float(value: Any) -> Any:
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     out = {"event": event.kind}
-    out.update(_clean(dataclasses.asdict(event)))
+    out.update(clean_value(dataclasses.asdict(event)))
     return out
 
 
@@ -185,7 +185,7 @@ def event_from_dict(raw: dict[str, Any]) -> Event:
     names = {f.name for f in dataclasses.fields(cls)}
     raw = {k: v for k, v in raw.items() if k in names}
     if cls is EpochEnded:
-        raw["metrics"] = {k: _restore_float(v) for k, v in raw["metrics"].items()}
+        raw["metrics"] = {k: restore_float(v) for k, v in raw["metrics"].items()}
     if cls is TrialEnded:
         raw["status"] = TrialStatus(raw["status"])
     if cls is SearchEnded:

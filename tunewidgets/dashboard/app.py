@@ -192,6 +192,10 @@ class Dashboard:
         self.run_button.disabled = bool(issues) or running
 
     # ---------------------------------------------------------------- running
+    def _data_for(self, spec: Spec) -> Any:
+        """The user's own data, for a spec that reads it (a search refuses data its spec would ignore)."""
+        return self.data if spec.data.source == "dataframe" else None
+
     def _new_folder(self, name: str) -> Path:
         """Claims a new, empty folder under the base folder (two dashboards never share one)."""
         return claim_folder(self.base_dir, name)
@@ -207,7 +211,7 @@ class Dashboard:
                 self._refresh()
                 return
             try:
-                search = Search(spec, self._new_folder(spec.name), data=self.data)
+                search = Search(spec, self._new_folder(spec.name), data=self._data_for(spec))
             except (SpecError, ProjectError) as e:
                 self._show_error(str(e))
                 return
@@ -219,7 +223,7 @@ class Dashboard:
             if self.search is None or self.search.running:
                 return
             old = self.search
-            self._start(Search(old.spec, old.directory, data=self.data))
+            self._start(Search(old.spec, old.directory, data=self._data_for(old.spec)))
 
     def stop(self) -> None:
         """Asks the running search to stop after its current epoch."""
@@ -272,7 +276,7 @@ class Dashboard:
         """
         results = load(directory)
         dash = cls(results.spec, **kwargs)
-        dash.search = Search(results.spec, results.directory, data=dash.data)
+        dash.search = Search(results.spec, results.directory, data=dash._data_for(results.spec))
         dash.search.record = results.record
         dash.results = results
         dash._attach_views(results)

@@ -117,7 +117,7 @@ class SpecForm:
         """Loads the data as a search would and shows what was inferred (no training, no TensorFlow)."""
         try:
             spec = self.spec
-            dataset = prepare(spec.data, self.data)
+            dataset = prepare(spec.data, self.data if spec.data.source == "dataframe" else None)
         except SpecError as e:
             self.data_report.value = h.problems([str(i) for i in e.issues])
             return None

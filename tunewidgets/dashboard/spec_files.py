@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -106,8 +105,8 @@ class SpecFiles:
         if not files:
             return
         try:
-            spec = Spec.from_dict(json.loads(bytes(files[0]["content"]).decode("utf-8")))
-        except (SpecError, ValueError) as e:
+            spec = Spec.from_bytes(bytes(files[0]["content"]), files[0]["name"])
+        except SpecError as e:
             self.message.value = h.error(f"Not loaded: {e}")
             return
         self._apply(spec)

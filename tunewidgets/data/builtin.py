@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import Issue
 from ..spec import DataSpec
-from ..spec.datasets import informative_features
+from ..spec.datasets import BUILTIN_SHAPES, informative_features
+from .checks import split_issue
 
 #: TensorFlow Playground's other two-dimensional sets (moons and circles come from scikit-learn)
 PLAYGROUND = {
@@ -15,6 +17,26 @@ PLAYGROUND = {
     "gaussian": "two Gaussian clouds",
     "spiral": "two interleaved spirals",
 }
+
+#: Rows of the sets that ship with scikit-learn (the synthetic ones have ``data.samples``).
+SHIPPED_ROWS = {"iris": 150, "wine": 178, "breast_cancer": 569, "digits": 1797, "diabetes": 442}
+
+
+def builtin_rows(spec: DataSpec) -> tuple[int, int | None]:
+    """Rows and classes (None for regression) of a built-in set, known without generating or loading it."""
+    rows = SHIPPED_ROWS.get(spec.name, spec.samples)
+    if spec.name == "classification":
+        return rows, spec.classes
+    if spec.name == "regression":
+        return rows, None
+    return rows, BUILTIN_SHAPES[spec.name][1] if spec.name in BUILTIN_SHAPES else None
+
+
+def builtin_issues(spec: DataSpec) -> list[Issue]:
+    """A built-in set's split, counted without generating or loading the set."""
+    rows, classes = builtin_rows(spec)
+    issue = split_issue(rows, classes if spec.task != "regression" else None, spec)
+    return [issue] if issue else []
 
 
 def playground(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._atomic import atomic_write_bytes, atomic_write_json
+from ..errors import DataError, Issue
 
 
 @dataclass
@@ -73,7 +76,39 @@ class Dataset:
 
     @classmethod
     def load(cls, arrays: Path, meta: Path) -> Dataset:
-        with np.load(arrays, allow_pickle=False) as saved:
-            values = {k: saved[k] for k in cls._ARRAYS}
-        info = json.loads(Path(meta).read_text(encoding="utf-8"))
-        return cls(**values, **info)
+        """The data :meth:`save` wrote.
+
+        Raises:
+            DataError: a file is missing or damaged (cut short, overwritten), with what to do.
+        """
+        arrays, meta = Path(arrays), Path(meta)
+        try:
+            with np.load(arrays, allow_pickle=False) as saved:
+                values = {k: saved[k] for k in cls._ARRAYS}
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+            raise _unreadable(arrays, meta, e) from None
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            return cls(**values, **info)
+        except (OSError, ValueError, TypeError) as e:
+            raise _unreadable(meta, arrays, e) from None
+
+
+def _unreadable(path: Path, other: Path, error: BaseException) -> DataError:
+    """What to do about a search's prepared data that cannot be read: prepare it again (a search that
+    finds no prepared data prepares it; one that already finished trains nothing, so it never gets there)."""
+    if isinstance(error, FileNotFoundError):
+        what = f"{path} is missing"
+    else:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        what = f"{path} is damaged ({reason[:200]}) and cannot be read"
+    names = " and ".join(sorted({path.name, other.name}))
+    return DataError(
+        Issue(
+            "data",
+            f"{what}: it holds the search's prepared data (its splits). The trials and their scores are kept in "
+            f"other files and are intact. To prepare the data again, run the search's spec into a new folder; "
+            f"or, if the search has not finished, delete {names} and run the same spec, with the same data, in "
+            f"{path.parent}: it prepares the data again (the same split, from data.seed) and goes on",
+        )
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,8 +9,9 @@ import numpy as np
 from ..errors import DataError, Issue
 from ..spec import DataSpec, Spec
 from ..spec.space import folds
-from .builtin import builtin
-from .csv import read_csv
+from .builtin import builtin, builtin_issues
+from .checks import no_inputs_message, split_issue
+from .csv import csv_path, read_csv
 from .dataset import Dataset
 from .table import encode_features, from_arrays, from_frame
 
@@ -86,7 +86,11 @@ def prepare(spec: DataSpec, data: Any = None) -> Dataset:
     report: list[str] = []
     image = False
     target_name = spec.target or "target"
+    _check_source(spec, data)
     if spec.source == "builtin":
+        unsplittable = builtin_issues(spec)  # before generating the set
+        if unsplittable:
+            raise DataError(unsplittable)
         x, y, names, classes, image, description = builtin(spec)
         report.append(description)
         task = (
@@ -98,14 +102,15 @@ def prepare(spec: DataSpec, data: Any = None) -> Dataset:
     elif spec.source == "csv":
         if not spec.path:
             raise DataError(Issue("data.path", "choose a CSV file"))
-        frame, notes = read_csv(Path(spec.path))
+        path = csv_path(spec.path)
+        frame, notes, naming = read_csv(path, spec.target)
         report.extend(notes)
-        report.append(f"read {len(frame)} rows and {frame.shape[1]} columns from {Path(spec.path).name}")
-        x, y, classes, task = from_frame(frame, spec, report)
+        report.append(f"read {len(frame)} rows and {frame.shape[1]} columns from {path.name}")
+        if frame.shape[1] == 1 and spec.target and spec.target in frame.columns:
+            raise DataError(Issue("data.columns", no_inputs_message(spec.target, path.name)))
+        x, y, classes, task = from_frame(frame, spec, report, naming, "data.path")
         names = []
     else:
-        if data is None:
-            raise DataError(Issue("data", "source 'dataframe' needs the data passed in Python (data=...)"))
         import pandas as pd
 
         if isinstance(data, pd.DataFrame):
@@ -116,6 +121,9 @@ def prepare(spec: DataSpec, data: Any = None) -> Dataset:
     classify = task != "regression"
     if classify and classes is not None and len(classes) < 2:
         raise DataError(Issue("data.target", "the target has only one class; nothing to learn"))
+    too_few = split_issue(len(y), len(classes) if classify and classes is not None else None, spec)
+    if too_few:
+        raise DataError(too_few)
     train, val, test = split_rows(y, spec, classify)
     if not isinstance(x, np.ndarray):  # a table's columns: encoded with what the training rows say
         x, names = encode_features(x, report, train)
@@ -154,11 +162,40 @@ def prepare(spec: DataSpec, data: Any = None) -> Dataset:
     return ds
 
 
+def _check_source(spec: DataSpec, data: Any) -> None:
+    """Data passed in Python is read only with ``data.source="dataframe"``, which needs it."""
+    if spec.source == "dataframe":
+        if data is None:
+            raise DataError(
+                Issue(
+                    "data.source",
+                    "data.source 'dataframe' needs the data passed in Python (data=...): "
+                    "tw.Search(spec, folder, data=df) with a DataFrame holding data.target's column, or "
+                    "data=(X, y) with arrays; or set data.source to 'builtin' or 'csv'",
+                )
+            )
+        return
+    if data is None:
+        return
+    import pandas as pd
+
+    what = "a DataFrame" if isinstance(data, pd.DataFrame) else "(X, y)" if isinstance(data, tuple) else "data"
+    reads = f"the built-in data set '{spec.name}'" if spec.source == "builtin" else f"the CSV file {spec.path}"
+    raise DataError(
+        Issue(
+            "data.source",
+            f"{what} was passed as data=, but data.source is '{spec.source}': the spec reads {reads} and would "
+            "ignore it; set data.source to 'dataframe' to learn from the data passed (with data.target naming "
+            "a DataFrame's target column), or pass no data",
+        )
+    )
+
+
 def _scale(how: str, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
     scaler = StandardScaler() if how == "standard" else MinMaxScaler()
-    flat = [a.reshape(len(a), -1) for a in arrays]
+    flat = [a.reshape(len(a), int(np.prod(a.shape[1:]))) for a in arrays]  # -1 fails on no rows (test_split 0)
     scaler.fit(flat[0])
     scaled = [scaler.transform(f) if len(f) else f for f in flat]
     return tuple(s.reshape(a.shape).astype(np.float32) for s, a in zip(scaled, arrays, strict=True))

@@ -7,9 +7,11 @@ added and skipped when read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from .._atomic import atomic_write_text
@@ -19,31 +21,49 @@ from .record import SearchRecord
 
 
 class EventLog:
-    """Appends events to ``events.jsonl``: flushed each line, synced at trial ends."""
+    """Appends events to ``events.jsonl``: flushed each line, synced at trial ends.
 
-    def __init__(self, path: Path):
+    A write that fails (a full disk) goes to ``on_error`` once, and the log stops writing; without
+    ``on_error`` it is raised.
+    """
+
+    def __init__(self, path: Path, on_error: Callable[[OSError], None] | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _repair_tail(self.path)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._lock = threading.Lock()
+        self._on_error = on_error
 
     def __call__(self, event: Event) -> None:
         line = json.dumps(event_to_dict(event), allow_nan=False)
         with self._lock:
             if self._file.closed:
                 return
-            self._file.write(line + "\n")
-            self._file.flush()
-            if isinstance(event, (TrialEnded, SearchEnded, SearchStarted)):
-                os.fsync(self._file.fileno())
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+                if isinstance(event, (TrialEnded, SearchEnded, SearchStarted)):
+                    os.fsync(self._file.fileno())
+            except OSError as e:
+                self._failed(e)
+
+    def _failed(self, error: OSError) -> None:
+        with contextlib.suppress(OSError):
+            self._file.close()  # what is still buffered cannot be written either
+        if self._on_error is None:
+            raise error
+        self._on_error(error)
 
     def close(self) -> None:
         with self._lock:
             if not self._file.closed:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
+                try:
+                    self._file.flush()
+                    os.fsync(self._file.fileno())
+                    self._file.close()
+                except OSError as e:
+                    self._failed(e)
 
 
 def _repair_tail(path: Path) -> None:

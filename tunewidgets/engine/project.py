@@ -4,8 +4,12 @@ Nothing outside :mod:`tunewidgets.engine` spells one of these names; everything 
 :class:`Project` for its paths. A folder holds:
 
 * ``spec.json``: the spec that produced the search;
+* ``state.json``: whether the search started and how it ended, written atomically at each;
+* ``trials/<id>.json``: one file per ended trial (status, score, curves), written atomically at its end;
+  with ``state.json`` the folder's truth (:mod:`tunewidgets.engine.store`);
 * ``data.npz`` / ``data.json``: the prepared data splits and what was done to them;
-* ``events.jsonl``: one line per event, appended and flushed as it happens;
+* ``events.jsonl``: one line per event, appended and flushed as it happens: a record of the search as it
+  went, which may be damaged or deleted without losing a finished trial;
 * ``keras_tuner/``: keras-tuner's own project (oracle state, per-trial checkpoints);
 * ``trials.csv`` / ``curves.csv``: tables written when a search ends;
 * ``evaluation.json``: the best model's figures on the test split, once asked for;
@@ -37,6 +41,8 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 SPEC_FILE = "spec.json"
+STATE_FILE = "state.json"
+TRIALS_DIR = "trials"
 EVENTS_FILE = "events.jsonl"
 TUNER_DIR = "keras_tuner"
 DATA_ARRAYS = "data.npz"
@@ -51,6 +57,8 @@ LOCK_FILE = ".lock"
 #: What a search writes in its folder (removed by ``overwrite``; the lock stays).
 ENTRIES = (
     SPEC_FILE,
+    STATE_FILE,
+    TRIALS_DIR,
     EVENTS_FILE,
     TUNER_DIR,
     DATA_ARRAYS,
@@ -75,6 +83,18 @@ class Project:
     @property
     def spec(self) -> Path:
         return self.directory / SPEC_FILE
+
+    @property
+    def state(self) -> Path:
+        return self.directory / STATE_FILE
+
+    @property
+    def trial_records(self) -> Path:
+        return self.directory / TRIALS_DIR
+
+    def trial_record(self, trial_id: str) -> Path:
+        """Where a trial's own record is kept once it ended."""
+        return self.trial_records / f"{trial_id}.json"
 
     @property
     def events(self) -> Path:
@@ -115,6 +135,10 @@ class Project:
     def checkpoint(self, trial_id: str) -> Path:
         """Where keras-tuner keeps a trial's best-epoch weights."""
         return self.tuner_dir / f"trial_{trial_id}" / "checkpoint.weights.h5"
+
+    def holds_results(self) -> bool:
+        """Whether a search started here: its state, a trial's record or keras-tuner's project exists."""
+        return self.state.exists() or self.tuner_dir.exists() or any(self.trial_records.glob("*.json"))
 
     def has_data(self) -> bool:
         return self.data_arrays.exists() and self.data_meta.exists()

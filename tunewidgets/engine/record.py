@@ -22,6 +22,8 @@ from ..events import (
     TrialEnded,
     TrialStarted,
     TrialStatus,
+    clean_value,
+    restore_float,
 )
 from ..progress import better, trial_number
 
@@ -104,6 +106,50 @@ class TrialRecord:
     def tuned_values(self) -> dict[str, Any]:
         """Hyperparameters without keras-tuner's internal ``tuner/...`` entries."""
         return {k: v for k, v in self.hyperparameters.items() if not k.startswith("tuner/")}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe (non-finite values as the events write them); :meth:`from_dict` reads it back unchanged."""
+        return clean_value(
+            {
+                "trial_id": self.trial_id,
+                "hyperparameters": self.hyperparameters,
+                "status": self.status,
+                "score": self.score,
+                "best_epoch": self.best_epoch,
+                "duration": self.duration,
+                "message": self.message,
+                "worker": self.worker,
+                "started": self.started,
+                "curves": [
+                    {"execution": execution, "metric": metric, "points": points}
+                    for (execution, metric), points in sorted(self.curves.items())
+                ],
+                "attempts": [dataclasses.asdict(a) for a in self.attempts],
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrialRecord:
+        score = raw.get("score")
+        return cls(
+            trial_id=str(raw["trial_id"]),
+            hyperparameters=dict(raw["hyperparameters"]),
+            status=TrialStatus(raw["status"]),
+            score=None if score is None else float(restore_float(score)),
+            best_epoch=raw.get("best_epoch"),
+            duration=raw.get("duration"),
+            message=str(raw.get("message", "")),
+            worker=str(raw.get("worker", "tuner0")),
+            started=float(raw.get("started", 0.0)),
+            curves={
+                (int(c["execution"]), str(c["metric"])): [(int(e), float(restore_float(v))) for e, v in c["points"]]
+                for c in raw.get("curves", [])
+            },
+            attempts=[
+                Attempt(TrialStatus(a["status"]), a["message"], a["epochs"], a["duration"], a["worker"])
+                for a in raw.get("attempts", [])
+            ],
+        )
 
 
 class SearchRecord:

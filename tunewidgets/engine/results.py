@@ -1,23 +1,26 @@
 """A search's results, live or from disk: trials, curves, the best model, its test score.
 
-:func:`load` replays ``events.jsonl`` into the same :class:`~tunewidgets.engine.record.SearchRecord`
-the live views use. Nothing here imports TensorFlow: scoring on the test split and saving the best
-model happen in a worker process; only :meth:`Results.model` and :meth:`Results.best_model` bring
-Keras into this process, since they return Keras models.
+:func:`load` reads a folder's record (:mod:`tunewidgets.engine.store`: the event log, with each ended trial
+from its own file) into the same :class:`~tunewidgets.engine.record.SearchRecord` the live views use.
+Nothing here imports TensorFlow: scoring on the test split and saving the best model happen in a worker
+process; only :meth:`Results.model` and :meth:`Results.best_model` bring Keras into this process, since
+they return Keras models.
 """
 
 from __future__ import annotations
 
 import enum
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..events import TrialStatus
 from .evaluation import describe_test_score, read_evaluation
-from .eventlog import read_events, write_tables
+from .eventlog import write_tables
 from .project import Project, is_locked
 from .record import SearchRecord, TrialRecord
+from .store import read_record
 from .warm import run_task
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ class Results:
         self.project = Project(self.directory)
         self.spec = spec
         self.record = record
+        #: what could not be read of the folder (a damaged event log), and where the record came from instead
+        self.notes: list[str] = []
         self._dataset: Dataset | None = None
         self._best_model: keras.Model | None = None
 
@@ -230,12 +235,14 @@ def load(directory: str | os.PathLike[str]) -> Results:
     if not project.spec.exists():
         raise ProjectError(f"{project.directory} holds no tunewidgets search (no {project.spec.name})")
     spec = Spec.from_file(project.spec)
-    record = SearchRecord()
-    for event in read_events(project.events):
-        record.apply(event)
+    record, notes = read_record(project)
     if record.ended is None and not is_locked(project.directory):
         record.mark_interrupted()
-    return Results(project.directory, spec, record)
+    for note in notes:
+        warnings.warn(f"{project.directory}: {note}", stacklevel=2)
+    results = Results(project.directory, spec, record)
+    results.notes = notes
+    return results
 
 
 __all__ = ["Results", "SearchStatus", "load"]

@@ -7,6 +7,7 @@ imported when a search runs, not when this module is imported.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..data import Dataset, file_issues, prepare
 from ..data.prepare import fold_issues
-from ..errors import ProjectError, SpecError
+from ..errors import ProjectError, SearchError, SpecError
 from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted, TrialEnded
 from ..progress import trial_number
 from ..spec import Spec
@@ -25,20 +26,19 @@ from ..spec.datasets import output_units
 from ..spec.size import ModelSize, human_bytes, largest_model
 from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
-from .eventlog import EventLog, read_events, write_tables
+from .checks import listen_issues, worker_issues
+from .eventlog import EventLog, write_tables
 from .pool import LOCAL, Job, WorkerPool
-from .project import Project, ProjectLock, spec_differences
-from .protocol import pickle_callbacks
+from .project import Project, ProjectLock
+from .protocol import WorkerFiles, pickle_callbacks
 from .record import SearchRecord
 from .results import Results
+from .store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
 
 log = logging.getLogger(__name__)
 
 #: Disk a search keeps free beside its largest checkpoint (its event log, tables, keras-tuner's files).
 DISK_MARGIN = 50 * 10**6
-
-#: Spec fields that change how a search runs, not what it finds: a search resumes across them.
-RUN_ONLY = ("tuner.workers", "tuner.fuse", "lesson.locked", "lesson.hidden", "lesson.notes", "lesson")
 
 
 class Search:
@@ -90,8 +90,12 @@ class Search:
         keep_warm: float | None = None,
     ):
         spec = spec if workers is None else spec.replace(**{"tuner.workers": workers})
+        if not str(directory).strip():
+            raise ProjectError("the folder for the search's results is empty: name one, such as runs/my-search")
         issues = spec.validate()
         issues = issues or file_issues(spec)  # a CSV file that is not there, a column it lacks
+        # what this machine allows: workers against its cores, memory and the trials; where the chief listens
+        issues = issues or worker_issues(spec) + ([] if listen == LOCAL else listen_issues(listen))
         if issues:
             raise SpecError(issues)
         self.spec = spec
@@ -111,6 +115,8 @@ class Search:
         self.end_reason: EndReason | None = None
         self.results: Results | None = None
         self.dataset: Dataset | None = None  # the prepared data, once the search has started
+        #: what could not be read of the folder's record (a damaged event log), told at the start of a run
+        self.notes: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._running = threading.Lock()
@@ -188,15 +194,14 @@ class Search:
 
     def _run_locked(self) -> tuple[Results, KeyboardInterrupt | None]:
         eventlog: EventLog | None = None
-        unsubscribe = None
+        unsubscribe = unfile = None
+        self._write_error: ProjectError | None = None
         reason, message = EndReason.ERROR, ""
         interrupt: KeyboardInterrupt | None = None
         unwatch = None
         try:
             resumed = self._prepare_directory()
-            self.record = SearchRecord()
-            for event in read_events(self.project.events):
-                self.record.apply(event)
+            self.record, self.notes = read_record(self.project)
             self.record.mark_interrupted()
             done = (EndReason.COMPLETED, EndReason.TARGET_REACHED)
             if resumed and self.record.ended is not None and self.record.ended.reason in done:
@@ -210,8 +215,13 @@ class Search:
                 )
                 message = f"nothing to train: this search already {what} (overwrite starts it afresh)"
                 return self._finish(reason, message), None  # told to the observers, not written to the log
-            eventlog = EventLog(self.project.events)
+            if resumed:
+                check_tuner_files(self.project, len(self.record.completed()))
+                if self.notes:  # the log was damaged or deleted: written anew from the record, then appended to
+                    rewrite_log(self.project, self.record)
+            eventlog = EventLog(self.project.events, on_error=self._write_failed)
             unsubscribe = self.events.subscribe(eventlog)
+            unfile = self.events.subscribe(SearchFiles(self.project, self.record, self._write_failed))
             self._target_hit: TrialEnded | None = None
             unwatch = self.events.subscribe(self._watch_target, TrialEnded)
             job = Job(
@@ -230,6 +240,10 @@ class Search:
             self.dataset = dataset = self._prepare_data()
             self.events.publish(self._started(dataset, resumed))
             reason, message, interrupt = self._pool.run()
+            if self._write_error is not None:
+                raise self._write_error
+            if reason is EndReason.ERROR and interrupt is None:
+                raise SearchError(message)  # a worker broke: the caller hears why (the trials so far are kept)
             hit = self._target_hit
             if hit is not None and reason in (EndReason.STOPPED, EndReason.COMPLETED) and interrupt is None:
                 reason = EndReason.TARGET_REACHED
@@ -238,7 +252,8 @@ class Search:
                     f"(target {self.spec.tuner.target:g})"
                 )
         except BaseException as e:
-            reason, message = EndReason.ERROR, f"{type(e).__name__}: {e}"
+            ours = isinstance(e, (SearchError, ProjectError, SpecError))
+            reason, message = EndReason.ERROR, str(e) if ours else f"{type(e).__name__}: {e}"
             self.error = e
             if self._pool is not None:
                 self._pool.abort()
@@ -249,15 +264,26 @@ class Search:
             self._pool = None
             if eventlog is not None or self.error is not None:
                 self._finish(reason, message)
-            if unsubscribe is not None:
-                unsubscribe()
-            if unwatch is not None:
-                unwatch()
+            for undo in (unsubscribe, unwatch, unfile):
+                if undo is not None:
+                    undo()
             if eventlog is not None:
                 eventlog.close()
-                write_tables(self.record, self.directory)
+                with contextlib.suppress(OSError):  # tables are derived: the trials' own files are kept
+                    write_tables(self.record, self.directory)
         assert self.results is not None
         return self.results, interrupt
+
+    def _write_failed(self, error: OSError) -> None:
+        """A result could not be written (a full disk, a folder made read-only): the search stops, with that said."""
+        if self._write_error is not None:
+            return
+        self._write_error = ProjectError(
+            f"cannot write the search's results in {self.directory.resolve()}: {error.strerror or error}; "
+            "the search stopped. Every trial that ended before is kept; free some space (or make the folder "
+            "writable) and run the same search again to resume"
+        )
+        self.stop()
 
     def _watch_target(self, event: Event) -> None:
         """Ends the search (the current epoch of every other trial finishes) once a trial reaches the target."""
@@ -270,6 +296,10 @@ class Search:
                 self._target_hit = event
                 if self._pool is not None:
                     self._pool.stop()
+
+    def chief_address(self) -> str | None:
+        """``HOST:PORT`` (the chief's host name) where workers on other machines join, once the chief serves."""
+        return WorkerFiles(self.project.workers).chief_address(remote=True)
 
     def stop_trial(self, trial_id: str) -> bool:
         """Ends one running trial after its current epoch, scored by its best epoch so far; the search goes on.
@@ -304,7 +334,7 @@ class Search:
             planned_epochs=planned_epochs(self.spec),
             runs_per_trial=runs_per_trial(self.spec),
             data_report=[line for line in dataset.report if line != dataset.summary()],
-            notes=budget_notes(self.spec) + self._disk_notes(dataset),
+            notes=self.notes + budget_notes(self.spec) + self._disk_notes(dataset),
             finished_trials=[t.trial_id for t in self.record.ordered() if t.status.is_finished()],
             best_trial_id=best.trial_id if best else None,
             best_score=best.score if best else None,
@@ -312,39 +342,8 @@ class Search:
 
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:
-        """Checks or clears the project directory; returns whether this resumes a search."""
-        project, d = self.project, self.directory
-        if d.exists() and not d.is_dir():
-            raise ProjectError(f"{d} is a file, not a folder")
-        d.mkdir(parents=True, exist_ok=True)
-        started = any(isinstance(e, SearchStarted) for e in read_events(project.events))
-        if project.spec.exists() and not self.overwrite and not started:
-            project.clear()  # a search that never started (its data failed to load): nothing to keep
-        elif project.spec.exists() and not self.overwrite:
-            try:
-                existing = Spec.from_file(project.spec)
-            except SpecError as e:
-                raise ProjectError(f"{d} holds a search whose spec cannot be read ({e}); use overwrite") from None
-            changed = spec_differences(existing.to_dict(), self.spec.to_dict())
-            other = [f for f in changed if f not in RUN_ONLY]
-            if other:
-                raise ProjectError(
-                    f"{d} holds a search of another spec (differs in {', '.join(other[:5])}); "
-                    "choose another folder, or start afresh there with overwrite (tunewidgets run --overwrite)"
-                )
-            if changed:
-                self.spec.save(project.spec)  # only how it runs changed (e.g. the number of workers)
-            return project.events.exists()
-        if self.overwrite:
-            project.clear()
-        elif project.foreign_entries():
-            strays = project.foreign_entries()
-            raise ProjectError(
-                f"{d} is not empty and holds no tunewidgets search ({', '.join(strays[:5])}); "
-                "choose an empty or new folder"
-            )
-        self.spec.save(project.spec)
-        return False
+        """Checks the project directory; returns whether this resumes a search."""
+        return open_folder(self.project, self.spec, overwrite=self.overwrite)
 
     def _prepare_data(self) -> Dataset:
         project = self.project
@@ -362,7 +361,8 @@ class Search:
         if free < size + DISK_MARGIN:
             raise ProjectError(
                 f"not enough free disk in {self.directory}: the largest model's checkpoint takes about "
-                f"{human_bytes(size)}, {human_bytes(free)} are free; free some space or choose a folder on another disk"
+                f"{human_bytes(size)}, and the search keeps {human_bytes(DISK_MARGIN)} more for its record and "
+                f"keras-tuner's files; {human_bytes(free)} are free. Free some space or choose a folder on another disk"
             )
         dataset.save(project.data_arrays, project.data_meta)
         return dataset

@@ -44,7 +44,7 @@ from .._atomic import atomic_write_text
 from .._memory import available_mb, rss_mb
 from ..events import EventBus
 from ..spec import Spec
-from .chief import ChiefServer
+from .chief import ChiefServer, wait_for_chief, watch_chief
 from .eventlog import EventLog
 from .lean import import_keras_tuner
 from .project import TUNER_DIR, Project
@@ -144,19 +144,6 @@ def _wait_for_go(ctx: WorkerContext) -> None:
         time.sleep(0.05)
 
 
-def _wait_for_chief(ctx: WorkerContext, *, remote: bool, timeout: float = 300.0) -> str:
-    """The chief's address from ``workers/chief.json`` (its host name for a worker on another machine)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ctx.stop_requested:
-            raise SystemExit(0)
-        address = ctx.files.chief_address(remote=remote)
-        if address is not None:
-            return address
-        time.sleep(0.1)
-    raise RuntimeError(f"no chief announced itself in {ctx.files.chief} within {timeout:.0f} s")
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tunewidgets.engine.worker", description=__doc__)
     parser.add_argument("project", type=Path)
@@ -164,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--role", type=Role, choices=list(Role), default=Role.SOLO)
     parser.add_argument("--listen", default="127.0.0.1:0", help="chief: the address to serve the oracle on")
     parser.add_argument("--chief", help="client: the chief's HOST:PORT (default: read workers/chief.json)")
+    parser.add_argument(
+        "--peer-timeout", type=float, default=0.0, help="client: give up once the chief has not answered this long"
+    )
     parser.add_argument("--recycle-mb", type=float, default=300.0)
     parser.add_argument("--threads", type=int, default=0, help="cores each worker may use (0: all)")
     parser.add_argument("--tensorboard", action="store_true")
@@ -232,8 +222,10 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     interrupted = False
     try:
         if args.role is Role.CLIENT:
-            address = args.chief or _wait_for_chief(ctx, remote=args.parent is None)
+            address = args.chief or wait_for_chief(ctx.files, lambda: ctx.stop_requested, remote=args.parent is None)
             host, _, port = address.rpartition(":")
+            if args.peer_timeout > 0:
+                watch_chief(ctx.files, lambda: ctx.stop_requested, address, args.peer_timeout, args.worker_id)
             os.environ.update(
                 KERASTUNER_TUNER_ID=args.worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port
             )
@@ -243,6 +235,8 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
         reason, message, server = _train(ctx, args)
     except KeyboardInterrupt:
         reason, message, interrupted = WorkerEnd.STOPPED, "interrupted", True
+    except SystemExit:  # the search was stopped before this worker began
+        reason, message = WorkerEnd.STOPPED, "stopped before it began"
     except BaseException as e:  # recorded for the controller; the process fails
         reason, message = WorkerEnd.ERROR, f"{type(e).__name__}: {e}"
         traceback.print_exc()
@@ -282,9 +276,13 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
             trial_id, path = args.save_model
             results.model(trial_id).save(path)
     except Exception as e:  # noqa: BLE001 - reported to the caller, who raises it
-        plain = isinstance(e, (LookupError, OSError, ValueError))
         reason = WorkerEnd.ERROR
-        message = (str(e.args[0]) if e.args else str(e)) if plain else f"{type(e).__name__}: {e}"
+        if isinstance(e, OSError):  # its first argument is an error number: say what it means, and where
+            message = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+        elif isinstance(e, (LookupError, ValueError)):
+            message = str(e.args[0]) if e.args else str(e)
+        else:
+            message = f"{type(e).__name__}: {e}"
         traceback.print_exc()
     warm = may_stay and args.keep_warm > 0 and not _grown(args.recycle_mb)
     WorkerFiles(Project(args.project).workers).write_end(args.worker_id, reason, message, os.getpid(), warm)

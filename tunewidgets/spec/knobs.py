@@ -58,15 +58,20 @@ class Range:
         return tuple(self.min + i * self.step for i in range(n + 1))
 
     def size(self) -> int | None:
-        """Number of distinct values, ``None`` when continuous."""
-        if self.step is None:
+        """Number of distinct values, ``None`` when continuous (or not a range validation accepts)."""
+        if self.step is None or self.step <= (1 if self.log else 0) or (self.log and self.min <= 0):
             return None
-        if self.log:
+        if self.max < self.min:
+            return 0
+        count = (math.log(self.max) - math.log(self.min)) / math.log(self.step) if self.log else None
+        if count is not None and count < 10_000:  # multiplied out, as keras-tuner steps through it
             n, value = 0, self.min
             while value <= self.max * (1 + 1e-9):
                 n, value = n + 1, value * self.step
             return n
-        return int(math.floor((self.max - self.min) / self.step + 1e-9)) + 1
+        if count is None:
+            count = (self.max - self.min) / self.step
+        return int(math.floor(count + 1e-9)) + 1 if math.isfinite(count) else None
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ A lesson does not change what a search trains: a search resumes across lesson ch
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Issue
+from .parse import did_you_mean, unknown_field
 from .sections import SECTIONS, section_fields
 
 #: The lesson's keys in a spec file.
@@ -42,10 +42,13 @@ class Lesson:
         known = field_paths()
         out = []
         for key in ("locked", "hidden"):
-            for i, path in enumerate(getattr(self, key)):
+            paths = getattr(self, key)
+            if not isinstance(paths, tuple) or not all(isinstance(p, str) for p in paths):
+                out.append(Issue(f"lesson.{key}", 'expected field paths such as "tuner.algorithm"'))
+                continue
+            for i, path in enumerate(paths):
                 if path not in known:
-                    close = difflib.get_close_matches(path, known, n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    hint = did_you_mean(path, known)
                     out.append(Issue(f"lesson.{key}[{i}]", f"'{path}' is not a field of a spec{hint}"))
         return out
 
@@ -59,9 +62,7 @@ def lesson_from_json(raw: Any, issues: list[Issue]) -> Lesson:
         return Lesson()
     for key in raw:
         if key not in LESSON_KEYS:
-            close = difflib.get_close_matches(str(key), LESSON_KEYS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(LESSON_KEYS)})"
-            issues.append(Issue(f"lesson.{key}", f"unknown field{hint}"))
+            issues.append(Issue(f"lesson.{key}", unknown_field(str(key), LESSON_KEYS)))
     values: dict[str, Any] = {}
     for key in ("locked", "hidden"):
         paths = raw.get(key, [])

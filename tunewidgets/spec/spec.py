@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -14,14 +13,16 @@ from .._atomic import atomic_write_text
 from ..errors import Issue, SpecError
 from .budget import describe
 from .data import DataSpec
-from .knobs import Choice, Fixed, Range, knob_from_json
-from .lesson import Lesson, lesson_from_json
+from .knobs import Choice, Fixed, Range
+from .lesson import Lesson, field_paths, lesson_from_json
 from .network import ModelSpec, RegularizationSpec
+from .parse import MAX_BYTES, check_depth, decode, did_you_mean, load_json, parse_value, show, unknown_field
 from .sections import SECTIONS, section_fields
-from .share import decode, encode
+from .share import decode as decode_text
+from .share import encode
 from .training import OptimizerSpec, TrainingSpec
 from .tuner import TunerSpec
-from .validate import validate
+from .validate import field_issues, validate
 
 SPEC_VERSION = 1
 _TOP_KEYS = ("version", "name", *SECTIONS, "lesson")
@@ -46,18 +47,12 @@ class Spec:
         """A copy with fields replaced; dotted names reach into sections.
 
         ``spec.replace(**{"tuner.max_trials": 3, "training.epochs": 2})``
+
+        Values are read as a spec file's are (``3`` for ``Fixed(3)``, a list for choices, ``2.0`` for
+        2). An unknown field or a value of the wrong kind raises :class:`SpecError` naming it; bounds and
+        the fields' agreement are :meth:`validate`'s.
         """
-        sections: dict[str, dict[str, Any]] = {}
-        top: dict[str, Any] = {}
-        for key, value in changes.items():
-            if "." in key:
-                section, name = key.split(".", 1)
-                sections.setdefault(section, {})[name] = value
-            else:
-                top[key] = value
-        for section, fields in sections.items():
-            top[section] = dataclasses.replace(getattr(self, section), **fields)
-        return dataclasses.replace(self, **top)
+        return _replace(self, changes)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical JSON-ready form: every field written out (the lesson when there is one)."""
@@ -70,8 +65,12 @@ class Spec:
     @classmethod
     def from_text(cls, text: str) -> Spec:
         """Reads :meth:`to_text`'s text (alone, or inside a link or a message) or a spec file's JSON."""
-        stripped = text.strip()
-        return cls.from_json(stripped) if stripped.startswith("{") else _from_dict(decode(stripped))
+        if not isinstance(text, str):
+            raise SpecError(Issue("", f"expected the setup as text, got {type(text).__name__}"))
+        stripped = text.strip().removeprefix("\ufeff").strip()
+        if stripped.startswith("{"):
+            return cls.from_json(stripped)
+        return _from_dict(decode_text(stripped), where="this setup text")
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(_to_dict(self), indent=indent, allow_nan=False)
@@ -87,23 +86,31 @@ class Spec:
 
     @classmethod
     def from_json(cls, text: str) -> Spec:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError(Issue("", f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}")) from None
-        return _from_dict(raw)
+        return _from_dict(load_json(text, "this text"), where="this text")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "") -> Spec:
+        """Reads and validates a spec file's content (an upload), UTF-8 with or without a byte order
+        mark or UTF-16 with one; ``name`` names the file in the messages."""
+        where = f"spec file {name}" if name else "this file"
+        if len(data) > MAX_BYTES:
+            raise SpecError(Issue("", f"{where} is {len(data) / 2**20:.0f} MB: too large to be a spec file"))
+        return _from_dict(load_json(decode(data, where), where), where=where)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Spec:
         """Reads and validates a spec file."""
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            if p.is_file() and p.stat().st_size > MAX_BYTES:
+                size = p.stat().st_size / 2**20
+                raise SpecError(Issue("", f"spec file {p} is {size:.0f} MB: too large to be a spec file"))
+            data = p.read_bytes()
         except FileNotFoundError:
             raise SpecError(Issue("", f"spec file not found: {p}")) from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise SpecError(Issue("", f"cannot read spec file {p}: {e}")) from None
-        return cls.from_json(text)
+        except OSError as e:
+            raise SpecError(Issue("", f"cannot read spec file {p}: {e.strerror or e}")) from None
+        return cls.from_bytes(data, str(p))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes a spec file atomically."""
@@ -146,48 +153,65 @@ def _to_dict(spec: Spec) -> dict[str, Any]:
     return out
 
 
-def _unknown(key: str, known: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
-    return f"unknown field{hint}"
+def _unknown_path(key: str) -> str:
+    """An unknown name given to :meth:`Spec.replace`: the closest field path, or the fields of its section."""
+    section, dot, name = key.partition(".")
+    if dot and section in SECTIONS:
+        return unknown_field(name, [n for n, _ in section_fields(section)], prefix=f"{section}.")
+    paths = [p for p in field_paths() if "." in p]
+    if dot:  # "modle.units"
+        return unknown_field(key, paths, listed=list(SECTIONS))
+    same_name = [p for p in paths if p.endswith("." + key)]
+    if same_name:  # "epochs" for "training.epochs"
+        return "unknown field" + did_you_mean(key, same_name, cutoff=0)
+    return unknown_field(key, _TOP_KEYS)
 
 
-def _coerce_float(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _parse_value(raw: Any, info: Any, path: str, issues: list[Issue]) -> Any:
-    if info.tunable:
-        try:
-            k = knob_from_json(raw)
-        except ValueError as e:
-            issues.append(Issue(path, str(e)))
-            return None
-        if info.kind == "float":
-            if isinstance(k, Fixed):
-                k = Fixed(_coerce_float(k.value))
-            elif isinstance(k, Range):
-                k = Range(_coerce_float(k.min), _coerce_float(k.max), _coerce_float(k.step), k.log)
+def _replace(spec: Spec, changes: dict[str, Any]) -> Spec:
+    issues: list[Issue] = []
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in changes.items():
+        section, dot, name = key.partition(".")
+        fields = dict(section_fields(section)) if section in SECTIONS else {}
+        if dot and name in fields:
+            before = len(issues)
+            parsed = parse_value(value, fields[name], key, issues)
+            if len(issues) == before:
+                issues.extend(field_issues(parsed, fields[name], key, kind_only=True))
+            sections.setdefault(section, {})[name] = parsed
+        elif dot or key not in _TOP_KEYS:
+            issues.append(Issue(key, _unknown_path(key)))
+        elif key in SECTIONS:
+            if isinstance(value, SECTIONS[key]):
+                for field_name, info in section_fields(key):
+                    path = f"{key}.{field_name}"
+                    issues.extend(field_issues(getattr(value, field_name), info, path, kind_only=True))
             else:
-                k = Choice(tuple(_coerce_float(v) for v in k.options))
-        return k
-    if info.kind == "strlist":
-        if raw is None:
-            return None
-        if isinstance(raw, str):
-            return (raw,)
-        if isinstance(raw, list):
-            return tuple(raw)
-        issues.append(Issue(path, f"expected a list of column names, got {type(raw).__name__}"))
-        return None
-    if info.kind == "float":
-        return _coerce_float(raw)
-    return raw
+                issues.append(
+                    Issue(
+                        key,
+                        f"expected a {SECTIONS[key].__name__}, got {show(value)}; to change one of its fields "
+                        f"write replace(**{{'{key}.{section_fields(key)[0][0]}': ...}})",
+                    )
+                )
+            top[key] = value
+        elif key == "name" and not isinstance(value, str):
+            issues.append(Issue(key, f"expected text, got {show(value)}"))
+        elif key == "lesson" and not isinstance(value, Lesson):
+            issues.append(Issue(key, f"expected a Lesson, got {show(value)}"))
+        elif key == "version" and (type(value) is not int or value != SPEC_VERSION):
+            issues.append(Issue(key, f"tunewidgets writes version {SPEC_VERSION} specs, not {show(value)}"))
+        else:
+            top[key] = value
+    if issues:
+        raise SpecError(issues)
+    for section, values in sections.items():
+        top[section] = dataclasses.replace(top.get(section, getattr(spec, section)), **values)
+    return dataclasses.replace(spec, **top)
 
 
-def _from_dict(raw: Any, *, validate: bool = True) -> Spec:
+def _from_dict(raw: Any, *, validate: bool = True, where: str = "this object") -> Spec:
     """Reads a spec from its JSON form.
 
     Missing fields take their defaults; unknown fields, wrong shapes and (with
@@ -197,12 +221,17 @@ def _from_dict(raw: Any, *, validate: bool = True) -> Spec:
     issues: list[Issue] = []
     if not isinstance(raw, dict):
         raise SpecError(Issue("", f"a spec is a JSON object, got {type(raw).__name__}"))
+    check_depth(raw, where)
     version = raw.get("version", SPEC_VERSION)
+    if not isinstance(version, (int, float)) or isinstance(version, bool):
+        raise SpecError(Issue("version", f"expected the number {SPEC_VERSION}, got {show(version)}"))
     if version != SPEC_VERSION:
-        raise SpecError(Issue("version", f"this spec is version {version!r}; tunewidgets reads version {SPEC_VERSION}"))
+        raise SpecError(
+            Issue("version", f"this spec is version {show(version)}; tunewidgets reads version {SPEC_VERSION}")
+        )
     for key in raw:
         if key not in _TOP_KEYS:
-            issues.append(Issue(str(key), _unknown(str(key), list(_TOP_KEYS))))
+            issues.append(Issue(str(key), unknown_field(str(key), _TOP_KEYS)))
     kwargs: dict[str, Any] = {}
     name = raw.get("name", "search")
     if not isinstance(name, str):
@@ -221,9 +250,9 @@ def _from_dict(raw: Any, *, validate: bool = True) -> Spec:
         for key, value in body.items():
             path = f"{section}.{key}"
             if key not in fields:
-                issues.append(Issue(path, _unknown(str(key), list(fields))))
+                issues.append(Issue(path, unknown_field(str(key), list(fields))))
                 continue
-            parsed = _parse_value(value, fields[key], path, issues)
+            parsed = parse_value(value, fields[key], path, issues)
             if parsed is not None or fields[key].nullable:
                 values[key] = parsed
         kwargs[section] = cls(**values)

@@ -15,19 +15,27 @@ from .budget import hyperband_random_trials, planned_trials, search_space_size
 from .datasets import IMAGE_DATASETS, builtin_shape, builtin_task, informative_features, known_task
 from .fields import FieldInfo
 from .knobs import Choice, Fixed, Range
+from .lesson import Lesson
+from .parse import show
 from .sections import SECTIONS, section_fields
 from .size import human_bytes, largest_model, max_parameters
-from .space import is_active
+from .space import folds, is_active
 
 if TYPE_CHECKING:
     from .spec import Spec
 
 CLASSIFICATION_OBJECTIVES = ("accuracy", "val_accuracy")
 REGRESSION_OBJECTIVES = ("mae", "val_mae")
+#: The least share of the rows the test and validation splits must leave to train on.
+MIN_TRAINING_SHARE = 0.05
 
 
 def _fmt(v: Any) -> str:
-    return repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
+    return f"{v:g}" if isinstance(v, float) else show(v)
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.3g}%"
 
 
 def _is_int(v: Any) -> bool:
@@ -40,20 +48,18 @@ def _is_number(v: Any) -> bool:
 
 def _type_problem(value: Any, kind: str) -> str | None:
     if kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            return f"expected a whole number, got {_fmt(value)}"
-        return None if _is_int(value) else f"expected a whole number, got {value!r}"
+        return None if _is_int(value) else f"expected a whole number, got {show(value)}"
     if kind == "float":
         if isinstance(value, float) and not math.isfinite(value):
             return f"expected a finite number, got {value}"
-        return None if _is_number(value) else f"expected a number, got {value!r}"
+        return None if _is_number(value) else f"expected a number, got {show(value)}"
     if kind == "bool":
-        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+        return None if isinstance(value, bool) else f"expected true or false, got {show(value)}"
     if kind == "str":
-        return None if isinstance(value, str) else f"expected text, got {value!r}"
+        return None if isinstance(value, str) else f"expected text, got {show(value)}"
     if kind == "strlist":
         ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
-        return None if ok else f"expected a list of column names, got {value!r}"
+        return None if ok else f"expected a list of column names, got {show(value)}"
     return f"unknown kind {kind}"  # pragma: no cover - a bug in the model, not in input
 
 
@@ -68,11 +74,13 @@ def _bounds_problem(value: Any, info: FieldInfo, what: str = "") -> str | None:
     return None
 
 
-def _check_scalar(value: Any, info: FieldInfo, path: str, issues: list[Issue], what: str = "") -> bool:
+def _check_scalar(
+    value: Any, info: FieldInfo, path: str, issues: list[Issue], what: str = "", kind_only: bool = False
+) -> bool:
     problem = _type_problem(value, info.kind)
-    if problem is None and info.options is not None and value not in info.options:
-        problem = f"unknown value {value!r} (choose from {', '.join(map(str, info.options))})"
-    if problem is None and info.kind in ("int", "float"):
+    if problem is None and not kind_only and info.options is not None and value not in info.options:
+        problem = f"unknown value {show(value)} (choose from {', '.join(map(str, info.options))})"
+    if problem is None and not kind_only and info.kind in ("int", "float"):
         problem = _bounds_problem(value, info, what)
     if problem is not None:
         issues.append(Issue(path, f"{what}: {problem}" if what and not problem.startswith(what) else problem))
@@ -80,16 +88,18 @@ def _check_scalar(value: Any, info: FieldInfo, path: str, issues: list[Issue], w
     return True
 
 
-def _check_knob(value: Any, info: FieldInfo, path: str, issues: list[Issue]) -> None:
+def _check_knob(value: Any, info: FieldInfo, path: str, issues: list[Issue], kind_only: bool = False) -> None:
     if isinstance(value, Fixed):
-        _check_scalar(value.value, info, path, issues)
+        _check_scalar(value.value, info, path, issues, kind_only=kind_only)
     elif isinstance(value, Choice):
         if not isinstance(value.options, tuple) or len(value.options) == 0:
             issues.append(Issue(path, "choices must list at least one value"))
             return
         for v in value.options:
-            if not _check_scalar(v, info, path, issues, "choice"):
+            if not _check_scalar(v, info, path, issues, "choice", kind_only):
                 return
+        if kind_only:
+            return
         try:
             distinct = len(set(value.options))
         except TypeError:
@@ -100,12 +110,17 @@ def _check_knob(value: Any, info: FieldInfo, path: str, issues: list[Issue]) -> 
         if info.kind not in ("int", "float"):
             issues.append(Issue(path, f"a range needs numbers; use choices for {info.kind} values"))
             return
-        ok = _check_scalar(value.min, info, path, issues, "min")
-        ok = _check_scalar(value.max, info, path, issues, "max") and ok
+        ok = _check_scalar(value.min, info, path, issues, "min", kind_only)
+        ok = _check_scalar(value.max, info, path, issues, "max", kind_only) and ok
         if not isinstance(value.log, bool):
-            issues.append(Issue(path, f"log must be true or false, got {value.log!r}"))
+            issues.append(Issue(path, f"log must be true or false, got {show(value.log)}"))
             ok = False
         if not ok:
+            return
+        if kind_only:
+            step_problem = None if value.step is None else _type_problem(value.step, info.kind)
+            if step_problem:
+                issues.append(Issue(path, f"step: {step_problem}"))
             return
         if value.min > value.max:
             issues.append(Issue(path, f"min {_fmt(value.min)} is above max {_fmt(value.max)}"))
@@ -126,11 +141,27 @@ def _check_knob(value: Any, info: FieldInfo, path: str, issues: list[Issue]) -> 
                     )
                 )
     else:
-        issues.append(Issue(path, f"expected a value, a range or choices, got {value!r}"))
+        issues.append(Issue(path, f"expected a value, a range or choices, got {show(value)}"))
+
+
+def field_issues(value: Any, info: FieldInfo, path: str, kind_only: bool = False) -> list[Issue]:
+    """The problems of one field's value; with ``kind_only`` only a value of the wrong kind or shape
+    (text for a number, a list for a value: what :meth:`Spec.replace` refuses), not bounds or options."""
+    issues: list[Issue] = []
+    if info.tunable:
+        _check_knob(value, info, path, issues, kind_only)
+    elif value is None:
+        if not info.nullable:
+            issues.append(Issue(path, "a value is required"))
+    else:
+        _check_scalar(value, info, path, issues, kind_only=kind_only)
+    return issues
 
 
 def _check_fields(spec: Spec, issues: list[Issue]) -> None:
-    if not isinstance(spec.name, str) or not spec.name.strip():
+    if not isinstance(spec.name, str):
+        issues.append(Issue("name", f"expected text, got {type(spec.name).__name__}"))
+    elif not spec.name.strip():
         issues.append(Issue("name", "give the search a name"))
     for section, cls in SECTIONS.items():
         sec = getattr(spec, section)
@@ -138,15 +169,7 @@ def _check_fields(spec: Spec, issues: list[Issue]) -> None:
             issues.append(Issue(section, f"expected the {section} section, got {type(sec).__name__}"))
             continue
         for name, info in section_fields(section):
-            value = getattr(sec, name)
-            path = f"{section}.{name}"
-            if info.tunable:
-                _check_knob(value, info, path, issues)
-            elif value is None:
-                if not info.nullable:
-                    issues.append(Issue(path, "a value is required"))
-            else:
-                _check_scalar(value, info, path, issues)
+            issues.extend(field_issues(getattr(sec, name), info, f"{section}.{name}"))
 
 
 def size_issues(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> list[Issue]:
@@ -188,6 +211,19 @@ def _check_data(spec: Spec, issues: list[Issue]) -> None:
                 )
     if d.source == "dataframe" and d.path:
         issues.append(Issue("data.path", "a path is only used with source 'csv'"))
+    # validation takes its share of what the test split leaves (data/prepare.py split_rows); with folds
+    # the validation rows train too, in the other folds
+    train = (1 - d.test_split) * (1 - d.validation_split)
+    if folds(spec) is None and round(train, 9) < MIN_TRAINING_SHARE:
+        issues.append(
+            Issue(
+                "data.validation_split",
+                f"data.test_split {_fmt(d.test_split)} and data.validation_split {_fmt(d.validation_split)} leave "
+                f"{_pct(train)} of the rows to train on (the test split keeps {_pct(d.test_split)} of all rows, "
+                f"validation {_pct(d.validation_split)} of the rest): lower one of them so that at least "
+                f"{_pct(MIN_TRAINING_SHARE)} are left for training",
+            )
+        )
 
 
 def _check_model(spec: Spec, issues: list[Issue]) -> None:
@@ -310,8 +346,10 @@ def validate(spec: Spec) -> list[Issue]:
         return [Issue("", f"expected a Spec, got {type(spec).__name__}")]
     _check_fields(spec, issues)
     lesson = getattr(spec, "lesson", None)
-    if lesson is not None:
+    if isinstance(lesson, Lesson):
         issues.extend(lesson.issues())
+    elif lesson is not None:
+        issues.append(Issue("lesson", f"expected a Lesson, got {type(lesson).__name__}"))
     if issues:  # cross-field checks assume well-typed fields
         return issues
     _check_data(spec, issues)

@@ -1,0 +1,93 @@
+"""Settings a search can check before it starts, against this machine: where the chief listens, how many
+workers it can run. Each problem is an :class:`~tunewidgets.errors.Issue` naming the setting."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+
+from .._memory import available_mb
+from ..errors import Issue
+from ..spec import Spec
+from ..spec.budget import planned_trials
+
+#: What one worker process takes, TensorFlow and a small model (measured: 595 to 611 MB on the quickstart).
+WORKER_MB = 600.0
+
+
+def parse_address(address: str, field: str = "listen") -> tuple[str, int] | Issue:
+    """``HOST:PORT`` as a host and a port number (0: a free one), or the issue with it."""
+    host, sep, port = address.strip().rpartition(":")
+    example = "for example 127.0.0.1:8470, or 0.0.0.0:8470 to let other machines join"
+    if not sep or not host:
+        return Issue(field, f"{address!r} is not HOST:PORT ({example})")
+    if not port.isdigit():
+        return Issue(field, f"the port in {address!r} is not a number ({example})")
+    number = int(port)
+    if not 0 <= number <= 65535:
+        return Issue(field, f"port {number} is outside 1-65535 (0 picks a free one)")
+    return host.strip("[]"), number
+
+
+def listen_issues(address: str, field: str = "listen") -> list[Issue]:
+    """Whether the chief could serve on ``address`` here: a valid HOST:PORT, this machine's, and free now."""
+    parsed = parse_address(address, field)
+    if isinstance(parsed, Issue):
+        return [parsed]
+    host, port = parsed
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        return [Issue(field, f"the host {host!r} is not known here ({e}); use this machine's address or 0.0.0.0")]
+    family, kind, proto, _, sockaddr = infos[0]
+    with contextlib.closing(socket.socket(family, kind, proto)) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(sockaddr)
+        except OSError as e:
+            why = e.strerror or str(e)
+            return [Issue(field, f"cannot listen on {host}:{port} ({why}); choose a free port or this machine's name")]
+    return []
+
+
+def worker_issues(spec: Spec) -> list[Issue]:
+    """Workers this machine can run: no more than the trials, its cores, and its free memory allow."""
+    workers = spec.tuner.workers
+    if workers <= 1:
+        return []
+    issues = []
+    trials = planned_trials(spec)
+    cores = os.cpu_count() or 1
+    if trials is not None and workers > trials:
+        issues.append(
+            Issue("tuner.workers", f"{workers} workers for {trials} trials: at most {trials} can train at once")
+        )
+    if workers > cores:
+        issues.append(Issue("tuner.workers", f"{workers} workers on a machine with {cores} cores: use at most {cores}"))
+    free = available_mb()
+    fits = int(free // WORKER_MB)
+    if workers > max(fits, 1):
+        issues.append(
+            Issue(
+                "tuner.workers",
+                f"{workers} workers need about {workers * WORKER_MB / 1000:.1f} GB of memory (about "
+                f"{WORKER_MB:.0f} MB each) and {free / 1000:.1f} GB are free: use at most {max(fits, 1)}",
+            )
+        )
+    return issues
+
+
+def reachable(address: str, timeout: float = 2.0) -> bool:
+    """Whether something accepts connections at ``HOST:PORT`` now."""
+    parsed = parse_address(address, "chief")
+    if isinstance(parsed, Issue):
+        return False
+    try:
+        with socket.create_connection(parsed, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+__all__ = ["WORKER_MB", "listen_issues", "parse_address", "reachable", "worker_issues"]
