@@ -208,13 +208,13 @@ def test_a_failing_observer_does_not_stop_the_search(tmp_path, quickstart):
 
 @pytest.mark.slow
 def test_another_spec_in_the_same_folder_is_refused(tmp_path, quickstart):
-    spec = tiny(quickstart, trials=1, epochs=1)
+    spec = tiny(quickstart, trials=2, epochs=1)
     Search(spec, tmp_path).run()
     other = spec.replace(**{"training.epochs": 2})
     with pytest.raises(tw.ProjectError, match=r"holds a search of another spec \(differs in training.epochs\)"):
         Search(other, tmp_path, workers=2).run()  # how it runs (workers) is not what makes it another search
     results = Search(other, tmp_path, overwrite=True).run()
-    assert results.spec == other and len(results.trials) == 1
+    assert results.spec == other and len(results.trials) == 2
 
 
 @pytest.mark.slow

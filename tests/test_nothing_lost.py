@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -350,3 +351,50 @@ def test_the_cli_prints_the_address_other_machines_join(tmp_path):
 def test_search_refuses_an_empty_folder_name(quickstart):
     with pytest.raises(tw.ProjectError, match="empty"):
         tw.Search(quickstart, "")
+
+
+# each row: (case, the path made from tmp_path, words the ProjectError must contain)
+SAVE_CASES = [
+    ("not-a-keras-file", lambda t: t / "best.h5", ["path", ".keras", "best.h5"]),
+    ("below-a-file", lambda t: a_file(t) / "best.keras", ["path", "is a file, not a folder"]),
+    ("no-such-place", lambda t: Path("/proc/no-such-place/best.keras"), ["path", "could not save", "/proc"]),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("case", "path", "words"), SAVE_CASES, ids=[c[0] for c in SAVE_CASES])
+def test_save_best_model_says_why_it_cannot(halfway, tmp_path, case, path, words):
+    original, _ = halfway
+    with pytest.raises(tw.ProjectError) as raised:
+        tw.load(original).save_best_model(path(tmp_path))
+    for word in words:
+        assert word in str(raised.value)
+    assert not re.search(r":\s*\d+$", str(raised.value))  # never ends in a bare error number
+
+
+@pytest.mark.slow
+def test_report_names_a_damaged_data_file_and_changes_nothing(halfway, tmp_path, capsys):
+    original, _ = halfway
+    folder = tmp_path / "search"
+    shutil.copytree(original, folder)
+    before = finished(folder)
+    truncate(Project(folder).data_arrays)
+    assert main(["report", str(folder), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "data.npz" in err and "Traceback" not in err
+    assert finished(folder) == before
+
+
+@pytest.mark.slow
+def test_too_little_disk_is_refused_with_every_figure(quickstart, tmp_path, monkeypatch):
+    import shutil as shutil_module
+
+    from tunewidgets.engine import search as search_module
+
+    free = 10 * 10**6
+    usage = shutil_module._ntuple_diskusage(10**9, 10**9 - free, free)
+    monkeypatch.setattr(search_module.shutil, "disk_usage", lambda _: usage)
+    with pytest.raises(tw.ProjectError) as raised:
+        tw.Search(tiny(quickstart), tmp_path / "s", keep_warm=0).run()
+    message = str(raised.value)
+    assert "50.0 MB more" in message and "10.0 MB are free" in message and "free some space" in message.lower()

@@ -61,7 +61,10 @@ def worker_issues(spec: Spec) -> list[Issue]:
     cores = os.cpu_count() or 1
     if trials is not None and workers > trials:
         issues.append(
-            Issue("tuner.workers", f"{workers} workers for {trials} trials: at most {trials} can train at once")
+            Issue(
+                "tuner.workers",
+                f"{workers} workers for {trials} trial{'s' if trials != 1 else ''}: at most {trials} can train at once",
+            )
         )
     if workers > cores:
         issues.append(Issue("tuner.workers", f"{workers} workers on a machine with {cores} cores: use at most {cores}"))

@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ProjectError
 from ..events import TrialStatus
 from .evaluation import describe_test_score, read_evaluation
 from .eventlog import write_tables
@@ -190,16 +191,24 @@ class Results:
         return describe_test_score(self.evaluate(), self.objective, ds.task, ds.target_name)
 
     def save_best_model(self, path: str | os.PathLike[str]) -> Path:
-        """Saves the best model as a ``.keras`` file (in a worker process: this one never imports TensorFlow)."""
+        """Saves the best model as a ``.keras`` file (in a worker process: this one never imports TensorFlow).
+
+        Raises:
+            ProjectError: the path does not end in ``.keras``, or the file cannot be written there (why is said).
+        """
         p = Path(path)
         if p.suffix != ".keras":
-            raise ValueError(f"a Keras model file ends in .keras, got {p.name}")
+            raise ProjectError(f"path: a Keras model file ends in .keras, got {p.name}")
         best = self._best()
-        p.parent.mkdir(parents=True, exist_ok=True)
+        blocking = next((f for f in p.resolve().parents if f.exists() and not f.is_dir()), None)
+        if blocking is not None:
+            raise ProjectError(f"path: could not save the model to {p.resolve()}: {blocking} is a file, not a folder")
         try:
+            p.parent.mkdir(parents=True, exist_ok=True)
             run_task(self.directory, ["--save-model", best.trial_id, str(p.resolve())])
-        except RuntimeError as e:
-            raise OSError(f"could not save the model to {p}: {e}") from None
+        except (RuntimeError, OSError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise ProjectError(f"path: could not save the model to {p.resolve()}: {why}") from None
         return p
 
     def model_code(self, trial_id: str | None = None) -> str:
@@ -228,7 +237,6 @@ def load(directory: str | os.PathLike[str]) -> Results:
         >>> r = tunewidgets.load("runs/quickstart")   # doctest: +SKIP
         >>> r.trials.sort_values("score").tail(3)      # doctest: +SKIP
     """
-    from ..errors import ProjectError
     from ..spec import Spec
 
     project = Project(directory)
