@@ -48,3 +48,12 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call" and report.failed:
         item.failed = True
+
+
+@pytest.fixture(autouse=True)
+def _no_warm_worker_outlives_its_test():
+    """A worker a test's search left warm serves that test only: it is let go when the test ends."""
+    yield
+    from tunewidgets.engine.warm import warm_workers
+
+    warm_workers.close()

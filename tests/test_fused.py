@@ -269,7 +269,9 @@ def test_hyperband_and_two_workers_with_fused_trials(tmp_path, quickstart):
     assert set(results.trials["status"]) == {"completed"}
 
     spec = tiny(quickstart, trials=8, epochs=2, samples=120).replace(**{"tuner.fuse": 3, "tuner.workers": 2})
-    search = Search(spec, tmp_path / "two")
+    from .keras_callbacks import WaitForWorkers
+
+    search = Search(spec, tmp_path / "two", callbacks=[WaitForWorkers(str(tmp_path / "two"))])  # both workers train
     events = collect(search)
     results = search.run()
     started = [e for e in events if isinstance(e, TrialStarted)]

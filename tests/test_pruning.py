@@ -12,6 +12,7 @@ from tunewidgets.events import TrialStatus
 from tunewidgets.spec import Spec
 
 from .conftest import SPECS
+from .keras_callbacks import WaitForWorkers
 
 #: Five trials' val_accuracy at epochs 1, 2, 3, in the order they run.
 CURVES = [
@@ -182,7 +183,7 @@ def test_pruning_decisions_hold_with_two_workers(tmp_path):
             "tuner.workers": 2,
         }
     )
-    search = Search(spec, tmp_path)
+    search = Search(spec, tmp_path, callbacks=[WaitForWorkers(str(tmp_path))])  # both workers train
     started = []
     search.events.subscribe(started.append, tw.events.TrialStarted)
     results = search.run()

@@ -13,6 +13,7 @@ from tunewidgets.events import EndReason, EpochEnded, TrialStatus
 from tunewidgets.spec import Spec
 
 from .conftest import SPECS, collect, tiny
+from .keras_callbacks import WaitForWorkers
 
 
 @pytest.mark.slow
@@ -108,7 +109,6 @@ def tpe_spec(quickstart, **changes):
 
 @pytest.mark.slow
 def test_tpe_searches_the_whole_space_conditional_knobs_included_and_resumes(tmp_path, quickstart):
-    from tunewidgets.engine.oracles import TPEOracle
 
     spec = tpe_spec(quickstart)
     assert tw.spec.budget.random_starts(spec) == 2
@@ -127,13 +127,13 @@ def test_tpe_searches_the_whole_space_conditional_knobs_included_and_resumes(tmp
     import json
 
     state = json.loads((tmp_path / "keras_tuner" / "oracle.json").read_text())
-    assert state["num_initial_points"] == 2 and TPEOracle.__name__ == "TPEOracle"
+    assert state["num_initial_points"] == 2
 
 
 @pytest.mark.slow
 def test_tpe_with_two_workers_never_trains_the_same_trial_twice(tmp_path, quickstart):
     spec = tpe_spec(quickstart, **{"tuner.workers": 2, "tuner.max_trials": 8})
-    search = Search(spec, tmp_path)
+    search = Search(spec, tmp_path, callbacks=[WaitForWorkers(str(tmp_path))])  # both workers train
     events = collect(search)
     results = search.run()
     started = [e for e in events if isinstance(e, tw.events.TrialStarted)]
@@ -149,6 +149,7 @@ def test_tpe_with_asha_prunes_and_completes(tmp_path, quickstart):
     results = Search(spec, tmp_path).run()
     statuses = results.trials["status"].tolist()
     assert len(statuses) == 8 and set(statuses) <= {"completed", "pruned"}
+    assert "pruned" in statuses  # ASHA ended at least one trial early
 
 
 def test_the_tuner_tab_offers_pruning_tpe_and_the_target():

@@ -20,8 +20,10 @@ from .conftest import collect, tiny
 
 @pytest.mark.slow
 def test_two_workers_share_one_oracle_and_every_trial_is_recorded(tmp_path, quickstart):
+    from .keras_callbacks import WaitForWorkers
+
     spec = tiny(quickstart, trials=6, epochs=2).replace(**{"tuner.workers": 2})
-    search = Search(spec, tmp_path)
+    search = Search(spec, tmp_path, callbacks=[WaitForWorkers(str(tmp_path))])  # both workers train, however slow
     events = collect(search)
     results = search.run()
     assert search.end_reason is EndReason.COMPLETED
@@ -91,7 +93,8 @@ def test_a_worker_dying_every_time_ends_the_search_with_the_reason(tmp_path, qui
     from .keras_callbacks import KillAlways
 
     search = Search(tiny(quickstart, trials=3, epochs=2), tmp_path, callbacks=[KillAlways()])
-    search.run()
+    with pytest.raises(tw.SearchError, match="worker processes died 3 times in a row"):
+        search.run()  # the caller hears why, and the record keeps it
     assert search.end_reason is EndReason.ERROR
     assert "worker processes died 3 times in a row" in tw.load(tmp_path).record.ended.message
 

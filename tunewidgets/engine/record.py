@@ -152,6 +152,10 @@ class TrialRecord:
         )
 
 
+#: A trial left running by a process that is gone, or begun again before it ended.
+INTERRUPTED = "interrupted before it finished"
+
+
 class SearchRecord:
     """The state of a search as its events describe it; feed it with :meth:`apply`."""
 
@@ -174,6 +178,9 @@ class SearchRecord:
                 self.sessions += 1
             elif isinstance(event, TrialStarted):
                 earlier = self.trials.get(event.trial_id)
+                if earlier is not None and earlier.status is TrialStatus.RUNNING:  # a new attempt: the last was cut
+                    earlier.status = TrialStatus.STOPPED
+                    earlier.message = earlier.message or INTERRUPTED
                 attempts = [*earlier.attempts, earlier.attempt_summary()] if earlier is not None else []
                 for kept in (self.latest, self.boundaries):
                     kept.pop(event.trial_id, None)  # a trial tried again draws afresh
@@ -223,7 +230,7 @@ class SearchRecord:
             for trial in self.trials.values():
                 if trial.status is TrialStatus.RUNNING:
                     trial.status = TrialStatus.STOPPED
-                    trial.message = trial.message or "interrupted before it finished"
+                    trial.message = trial.message or INTERRUPTED
 
     # ------------------------------------------------------------------ queries
     @property
