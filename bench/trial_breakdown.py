@@ -51,10 +51,10 @@ def main() -> None:
     from keras_tuner.src.engine import tuner_utils
 
     from tunewidgets.engine import Search
-    from tunewidgets.engine import worker as _worker
-    from tunewidgets.engine.eventlog import read_events
-    from tunewidgets.engine.project import Project
-    from tunewidgets.engine.protocol import WorkerFiles
+    from tunewidgets.engine.worker import main as _worker
+    from tunewidgets.engine.folder.eventlog import read_events
+    from tunewidgets.engine.folder.project import Project
+    from tunewidgets.engine.folder.protocol import WorkerFiles
     from tunewidgets.events import EventBus, TrialEnded
     from tunewidgets.spec import Spec
 
@@ -85,7 +85,7 @@ def main() -> None:
             spent["first epoch" if epoch == 0 else "later epochs"] += time.perf_counter() - self.t0
 
     keras.Model.compile = timed("compile", keras.Model.compile)
-    from tunewidgets.engine.checkpoint import DeferredBestEpoch
+    from tunewidgets.engine.worker.checkpoint import DeferredBestEpoch
 
     tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
     DeferredBestEpoch.on_train_end = timed("checkpoint write", DeferredBestEpoch.on_train_end)

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPETS = {
     "import keras_tuner": "import keras_tuner",
-    "worker import": "from tunewidgets.engine.lean import import_keras_tuner\nimport_keras_tuner()",
+    "worker import": "from tunewidgets.engine.worker.lean import import_keras_tuner\nimport_keras_tuner()",
 }
 MEASURE = """
 import json, os, sys, time
@@ -30,7 +30,7 @@ sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
 {code}
 seconds = time.perf_counter() - t0
-from tunewidgets.engine.lean import HELD_BACK
+from tunewidgets.engine.worker.lean import HELD_BACK
 from tunewidgets._memory import rss_mb
 loaded = sorted(m for m in HELD_BACK if m in sys.modules)
 print(json.dumps({{"seconds": seconds, "rss_mb": rss_mb(), "loaded": loaded}}))

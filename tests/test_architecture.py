@@ -80,7 +80,7 @@ def layer(name: str) -> int:
 
 def test_the_import_graph_is_read():
     assert "tunewidgets.engine.pool" in GRAPH["tunewidgets.engine.search"]
-    assert "tunewidgets.model.hypermodel" in GRAPH["tunewidgets.engine.worker"]  # a lazy import, inside _train
+    assert "tunewidgets.model.hypermodel" in GRAPH["tunewidgets.engine.worker.main"]  # a lazy import, inside _train
 
 
 def test_no_import_circles():
@@ -124,6 +124,41 @@ def test_the_engine_and_the_dashboard_keep_to_their_own():
             assert not external_imports(name) & {"keras", "keras_tuner", "tensorflow"}, name
             forbidden = ("tunewidgets.model.hypermodel", "tunewidgets.model.codegen", "tunewidgets.model.build")
             assert not any(t.startswith(forbidden) for t in GRAPH[name]), name
+
+
+def side(name: str) -> str:
+    """Which process runs an engine module: the worker's, the notebook's, or both (the folder they share)."""
+    if name.startswith("tunewidgets.engine.worker"):
+        return "worker"
+    if name.startswith("tunewidgets.engine.folder"):
+        return "folder"
+    return "notebook"
+
+
+def test_the_notebook_side_and_the_worker_side_import_nothing_of_each_other():
+    crossing = [
+        f"{a} -> {b}"
+        for a, targets in GRAPH.items()
+        if a.startswith("tunewidgets.engine.")
+        for b in targets
+        if b.startswith("tunewidgets.engine.")
+        and b != "tunewidgets.engine"
+        and {side(a), side(b)} in ({"worker", "notebook"}, {"folder", "notebook"}, {"folder", "worker"})
+        and side(b) != "folder"
+    ]
+    assert crossing == []
+    # the worker process's entry point and its trial loop are where the path says
+    assert {"tunewidgets.engine.worker.main", "tunewidgets.engine.worker.loop"} <= set(MODULES)
+
+
+def test_keras_tuner_internals_are_used_in_the_adapter_only():
+    private = re.compile(r"keras_tuner\.src|\._symbolic_build|_get_jax_state|\b_max_collisions")
+    users = sorted(
+        name
+        for name, path in MODULES.items()
+        if private.search(path.read_text()) and name != "tunewidgets.engine.worker.private"
+    )
+    assert users == []
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

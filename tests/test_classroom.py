@@ -9,7 +9,7 @@ import pytest
 
 import tunewidgets as tw
 from tunewidgets.data import prepare
-from tunewidgets.engine.record import SearchRecord
+from tunewidgets.engine.folder.record import SearchRecord
 from tunewidgets.errors import SpecError
 from tunewidgets.events import BoundaryUpdated, EpochEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
 from tunewidgets.spec import Spec

@@ -296,7 +296,7 @@ def test_two_dashboards_never_share_a_new_folder(tmp_path):
 
 
 def test_a_search_that_cannot_start_is_shown_and_raised(tmp_path):
-    from tunewidgets.engine.project import ProjectLock
+    from tunewidgets.engine.folder.project import ProjectLock
 
     dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=1, epochs=1), base_dir=tmp_path)
     dash._new_folder = lambda name: tmp_path / "busy"

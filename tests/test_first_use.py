@@ -49,7 +49,8 @@ def test_the_quickstart_twice_with_its_seed_gives_the_same_scores(tmp_path, quic
 
 
 def test_a_trials_seed_depends_on_the_search_seed_the_trial_and_the_run_only():
-    from tunewidgets.engine.tuner import oracle_seed, trial_seed
+    from tunewidgets.engine.worker.trials import trial_seed
+    from tunewidgets.engine.worker.tuner import oracle_seed
 
     assert trial_seed(42, "03", 0) == trial_seed(42, "03", 0)
     assert len({trial_seed(42, "03", 0), trial_seed(42, "04", 0), trial_seed(42, "03", 1), trial_seed(7, "03", 0)}) == 4
@@ -174,16 +175,16 @@ def test_a_checkpoint_that_does_not_fit_on_the_disk_fails_its_trial(monkeypatch,
     import shutil
 
     import keras
-    from keras_tuner.src import errors as kt_errors
 
-    from tunewidgets.engine.checkpoint import check_disk
+    from tunewidgets.engine.worker.checkpoint import check_disk
+    from tunewidgets.engine.worker.outcomes import TrialFailed
 
     model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(100)])
     model.compile(optimizer="adam", loss="mse")
     model.optimizer.build(model.trainable_variables)
     check_disk(model, str(tmp_path))  # plenty of room here
     monkeypatch.setattr(shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**9, 10**9 - 5000, 5000))
-    with pytest.raises(kt_errors.FailedTrialError, match="not enough disk space for this trial's checkpoint"):
+    with pytest.raises(TrialFailed, match="not enough disk space for this trial's checkpoint"):
         check_disk(model, str(tmp_path))
 
 
@@ -260,29 +261,15 @@ def test_bayesian_random_starts_scale_with_the_budget():
 
 def test_the_oracle_gets_the_random_starts_and_the_exact_trial_count(tmp_path):
     from tunewidgets.data import prepare
-    from tunewidgets.engine.tuner import make_tuner
-    from tunewidgets.events import EventBus
+    from tunewidgets.engine.worker.private import MAX_COLLISIONS
+    from tunewidgets.engine.worker.tuner import make_tuner
     from tunewidgets.model.hypermodel import SpecHyperModel
 
     spec = Spec.from_file(SPECS / "quickstart.json").replace(
         **{"tuner.algorithm": "bayesian", "tuner.max_trials": 12, "model.units": Choice((8, 16))}
     )
-
-    class Context:
-        events = EventBus()
-        stop_requested = False
-
-        def __init__(self, spec):
-            self.spec = spec
-
-        def should_retire(self):
-            return False
-
-        def trial_started(self):
-            pass
-
     ds = prepare(spec.data)
-    tuner = make_tuner(Context(spec), SpecHyperModel(spec, ds), ds.task, str(tmp_path), "kt")
+    tuner = make_tuner(spec, SpecHyperModel(spec, ds), ds.task, str(tmp_path), "kt")
     assert tuner.oracle.num_initial_points == budget.random_starts(spec) == 4
     assert tuner.oracle.max_trials == 12
     small = spec.replace(
@@ -294,9 +281,9 @@ def test_the_oracle_gets_the_random_starts_and_the_exact_trial_count(tmp_path):
             "training.batch_size": Fixed(32),
         }
     )
-    tuner = make_tuner(Context(small), SpecHyperModel(small, ds), ds.task, str(tmp_path), "kt2")
+    tuner = make_tuner(small, SpecHyperModel(small, ds), ds.task, str(tmp_path), "kt2")
     assert tuner.oracle.max_trials == budget.planned_trials(small) == 4
-    assert tuner.oracle._max_collisions >= 200  # draws until the last combination is found
+    assert getattr(tuner.oracle, MAX_COLLISIONS) >= 200  # draws until the last combination is found
 
 
 def test_budgets_that_cannot_work_are_refused_in_words():
@@ -567,8 +554,8 @@ def test_evaluate_and_the_report_never_import_tensorflow_here(tmp_path, quicksta
 
 
 def test_report_table_scrolls_choices_are_categories_and_files_respect_the_umask(tmp_path):
-    from tunewidgets.engine.eventlog import write_tables
-    from tunewidgets.engine.record import SearchRecord
+    from tunewidgets.engine.folder.eventlog import write_tables
+    from tunewidgets.engine.folder.record import SearchRecord
     from tunewidgets.events import SearchStarted
     from tunewidgets.plots import _data, _figures
 

@@ -187,8 +187,9 @@ def _scores(results):
 
 @pytest.mark.slow
 def test_a_fused_search_finds_what_one_trial_at_a_time_finds(tmp_path, quickstart, monkeypatch):
+    from tunewidgets.engine.worker.fused import MODEL_FIT_ENV
+
     from tunewidgets.engine import Search
-    from tunewidgets.engine.fused import MODEL_FIT_ENV
     from tunewidgets.events import EpochEnded, TrialEnded, TrialStarted
 
     from .conftest import collect, tiny
@@ -280,37 +281,21 @@ def test_hyperband_and_two_workers_with_fused_trials(tmp_path, quickstart):
     assert results.trials["status"].tolist() == ["completed"] * 8
 
 
-def test_trials_train_in_groups_on_tensorflow_unless_told_to_use_model_fit(tmp_path, monkeypatch):
-    from tunewidgets.engine.fused import MODEL_FIT_ENV
-    from tunewidgets.engine.tuner import make_tuner
-    from tunewidgets.events import EventBus
+def test_trials_train_in_groups_on_tensorflow_unless_told_to_use_model_fit(monkeypatch):
+    from tunewidgets.engine.worker.tuner import MODEL_FIT_ENV, grouped
     from tunewidgets.model.hypermodel import SpecHyperModel
 
     spec = Spec().replace(**{"data.name": "moons", "data.samples": 60})
     ds = prepare(spec.data)
 
-    class Context:
-        events = EventBus()
-        stop_requested = False
+    class OwnFit(SpecHyperModel):
+        def fit(self, hp, model, *args, **kwargs):
+            return super().fit(hp, model, *args, **kwargs)
 
-        def __init__(self):
-            self.spec = spec
-
-        def should_retire(self):
-            return False
-
-        def trial_stop_requested(self, trial_id):
-            return False
-
-        def trial_started(self):
-            pass
-
-    tuner = make_tuner(Context(), SpecHyperModel(spec, ds), ds.task, str(tmp_path), "kt")
-    own = ((ds.x_train, ds.y_train), {"validation_data": (ds.x_val, ds.y_val), "epochs": 2})
-    assert tuner._tw_in_groups(*own)
-    assert not tuner._tw_in_groups((ds.x_val, ds.y_val), own[1])  # other arrays: Model.fit, as given
+    assert grouped(SpecHyperModel(spec, ds))
+    assert not grouped(OwnFit(spec, ds))  # a fit of its own: trained through it, one trial at a time
     monkeypatch.setenv(MODEL_FIT_ENV, "1")
-    assert not tuner._tw_in_groups(*own)
+    assert not grouped(SpecHyperModel(spec, ds))
 
 
 JAX_SCRIPT = """

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tunewidgets.engine.lean import HELD_BACK, _HoldBack, keras_backend
+from tunewidgets.engine.worker.lean import HELD_BACK, _HoldBack, keras_backend
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_only_the_libraries_imports_are_held_back():
 
 CHILD = """
 import json, sys
-from tunewidgets.engine.lean import HELD_BACK, bayesian_ready, import_keras_tuner
+from tunewidgets.engine.worker.lean import HELD_BACK, bayesian_ready, import_keras_tuner
 held = sorted(import_keras_tuner())
 loaded = sorted(m for m in HELD_BACK if m in sys.modules)
 import keras_tuner as kt

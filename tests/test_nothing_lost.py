@@ -24,8 +24,8 @@ import pytest
 
 import tunewidgets as tw
 from tunewidgets.cli import main
-from tunewidgets.engine import store
-from tunewidgets.engine.project import Project
+from tunewidgets.engine.folder import store
+from tunewidgets.engine.folder.project import Project
 from tunewidgets.events import TrialEnded
 
 from .conftest import tiny
@@ -135,7 +135,7 @@ def test_the_cli_resumes_after_the_event_log_is_deleted(halfway, tmp_path, capfd
 
 def test_load_rebuilds_the_record_from_the_trials_own_files(tmp_path):
     """Without training: the files a search writes at each trial's end are the record when the log is gone."""
-    from tunewidgets.engine.record import SearchRecord
+    from tunewidgets.engine.folder.record import SearchRecord
     from tunewidgets.events import EndReason, EpochEnded, SearchEnded, SearchStarted, TrialStarted, TrialStatus
 
     project = Project(tmp_path)
@@ -175,7 +175,7 @@ def test_load_rebuilds_the_record_from_the_trials_own_files(tmp_path):
 
 @pytest.mark.slow
 def test_a_full_disk_stops_the_search_with_that_said_and_keeps_what_ended(quickstart, tmp_path, monkeypatch, caplog):
-    from tunewidgets.engine import eventlog
+    from tunewidgets.engine.folder import eventlog
 
     spec = tiny(quickstart, trials=4, epochs=2)
     search = tw.Search(spec, tmp_path / "s", keep_warm=0)

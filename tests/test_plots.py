@@ -8,7 +8,7 @@ import time
 import pytest
 from plotly.callbacks import InputDeviceState, Points
 
-from tunewidgets.engine.record import SearchRecord
+from tunewidgets.engine.folder.record import SearchRecord
 from tunewidgets.events import (
     EndReason,
     EpochEnded,
@@ -214,7 +214,7 @@ def test_a_long_search_stream_stays_bounded_and_complete():
 
 def test_report_is_self_contained(tmp_path):
     import tunewidgets as tw
-    from tunewidgets.engine.eventlog import EventLog
+    from tunewidgets.engine.folder.eventlog import EventLog
     from tunewidgets.plots import write_report
 
     d = tmp_path / "search"

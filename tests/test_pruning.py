@@ -7,7 +7,7 @@ import pytest
 
 import tunewidgets as tw
 from tunewidgets.engine import Search
-from tunewidgets.engine.oracles import REPORT, oracle_class, read_rule
+from tunewidgets.engine.worker.oracles import REPORT, oracle_class, read_rule
 from tunewidgets.events import TrialStatus
 from tunewidgets.spec import Spec
 
@@ -143,7 +143,7 @@ def test_a_search_with_pruning_records_pruned_trials_and_resume_keeps_them(tmp_p
 
 
 def test_the_views_draw_pruned_trials_apart():
-    from tunewidgets.engine.record import SearchRecord
+    from tunewidgets.engine.folder.record import SearchRecord
     from tunewidgets.events import EpochEnded, SearchStarted, TrialEnded, TrialStarted
     from tunewidgets.plots import _data, _figures
 
@@ -198,7 +198,7 @@ def test_pruning_decisions_hold_with_two_workers(tmp_path):
 def test_a_pruning_decision_travels_over_keras_tuners_grpc_protocol(tmp_path, monkeypatch):
     from keras_tuner.src.distribute.oracle_client import OracleClient
 
-    from tunewidgets.engine.chief import ChiefServer
+    from tunewidgets.engine.worker.chief import ChiefServer
 
     oracle = make_oracle(tmp_path, "median")
     server = ChiefServer(oracle, "127.0.0.1:0")

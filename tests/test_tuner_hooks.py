@@ -1,8 +1,8 @@
-"""keras-tuner wired to events, in this process, with a fit that replays a fixed history (no training).
+"""The worker's trial loop, in this process, on the path production runs: real tiny models trained through the
+group loop (and the hypermodel's own ``fit``), with a callback that writes a fixed history into each epoch's logs.
 
-The plumbing between keras-tuner and tunewidgets' events, as keras-tuner's own tests check theirs:
-the model's ``fit`` hands its callbacks a history written in advance, so these tests are about what
-the hooks publish and decide, not about learning.
+What the loop publishes and decides is about the logs it hears, not about learning; the scripted logs make
+every score and best epoch known in advance, as keras-tuner's own tests replay a history.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ import keras
 import pytest
 
 from tunewidgets.data import prepare
-from tunewidgets.engine.tuner import StopRequested, batch_seed, make_tuner
+from tunewidgets.engine.worker.loop import TrialLoop
+from tunewidgets.engine.worker.outcomes import StopRequested
+from tunewidgets.engine.worker.trials import batch_seed
+from tunewidgets.engine.worker.tuner import grouped, loop_settings, make_tuner
 from tunewidgets.events import BoundaryUpdated, EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
+from tunewidgets.model.boundary import BoundaryGrid
 from tunewidgets.model.hypermodel import SpecHyperModel
 from tunewidgets.spec import Choice, Fixed, Spec
 
@@ -26,10 +30,9 @@ HISTORY = [
 
 
 class Context:
-    """What a worker gives the hooks: the spec, an event bus, stop and retire checks."""
+    """What a worker gives the loop: an event bus, stop and retire checks."""
 
-    def __init__(self, spec: Spec, stop_after: int | None = None, stop_trial: tuple[str, int] | None = None):
-        self.spec = spec
+    def __init__(self, stop_after: int | None = None, stop_trial: tuple[str, int] | None = None):
         self.events = EventBus()
         self.seen: list = []
         self.events.subscribe(self.seen.append)
@@ -54,34 +57,28 @@ class Context:
         pass
 
 
-class Replay(SpecHyperModel):
-    """Builds a one-layer model and 'fits' it by handing the callbacks a fixed history."""
+class Script(keras.callbacks.Callback):
+    """Writes a fixed history into each epoch's logs, which every later callback of the run reads."""
 
-    def __init__(self, spec, dataset, history):
-        super().__init__(spec, dataset)
+    def __init__(self, history):
+        super().__init__()
         self.history = history
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs.clear()
+        logs.update(self.history[epoch])
+
+
+class Seeds(SpecHyperModel):
+    """The spec's own hypermodel (so trials train through the group loop), noting each run's batch order."""
+
+    def __init__(self, spec, dataset):
+        super().__init__(spec, dataset)
         self.seeds: list[int | None] = []
 
-    def build(self, hp):
-        self.declare(hp)
-        model = keras.Sequential([keras.Input(self.dataset.input_shape), keras.layers.Dense(1, activation="sigmoid")])
-        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-        return model
-
-    def fit(self, hp, model, *args, callbacks=(), **kwargs):
+    def training_data(self, batch_size):
         self.seeds.append(self.fit_seed)
-        history = keras.callbacks.History()
-        for callback in [*callbacks, history]:
-            callback.set_model(model)
-            callback.on_train_begin()
-        for epoch, logs in enumerate(self.history):
-            for callback in [*callbacks, history]:
-                callback.on_epoch_end(epoch, dict(logs))
-            if model.stop_training:
-                break
-        for callback in [*callbacks, history]:
-            callback.on_train_end()
-        return history
+        return super().training_data(batch_size)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +86,7 @@ def moons():
     return prepare(Spec().data.__class__(name="moons", samples=60))
 
 
-def search(tmp_path, moons, *, history=HISTORY, trials=2, stop_after=None, stop_trial=None):
+def search(tmp_path, moons, *, history=HISTORY, trials=2, stop_after=None, stop_trial=None, alone=False):
     spec = Spec().replace(
         **{
             "data.name": "moons",
@@ -102,19 +99,28 @@ def search(tmp_path, moons, *, history=HISTORY, trials=2, stop_after=None, stop_
             "training.batch_size": Fixed(16),
         }
     )
-    ctx = Context(spec, stop_after, stop_trial)
-    hypermodel = Replay(spec, moons, history)
-    tuner = make_tuner(ctx, hypermodel, moons.task, str(tmp_path), "kt")
-    return ctx, hypermodel, tuner
+    ctx = Context(stop_after, stop_trial)
+    hypermodel = Seeds(spec, moons)
+    tuner = make_tuner(spec, hypermodel, moons.task, str(tmp_path), "kt")
+    settings = loop_settings(spec, moons.task, grouped=grouped(hypermodel) and not alone, tensorboard=False)
+    assert settings.grouped is not alone  # the group loop, unless the test asks for the hypermodel's own fit
+    loop = TrialLoop(
+        tuner,
+        hypermodel,
+        settings,
+        ctx,
+        fit_args=(moons.x_train, moons.y_train),
+        fit_kwargs={"validation_data": (moons.x_val, moons.y_val)},
+        callbacks=[Script(history)],
+        boundary=BoundaryGrid(moons),
+    )
+    return ctx, hypermodel, loop
 
 
-def run(tuner, moons):
-    tuner.search(moons.x_train, moons.y_train, validation_data=(moons.x_val, moons.y_val), epochs=3, verbose=0)
-
-
-def test_every_epoch_and_the_trials_end_are_published_with_the_best_epoch(tmp_path, moons):
-    ctx, _, tuner = search(tmp_path, moons)
-    run(tuner, moons)
+@pytest.mark.parametrize("alone", [False, True], ids=["group-loop", "hypermodel-fit"])
+def test_every_epoch_and_the_trials_end_are_published_with_the_best_epoch(tmp_path, moons, alone):
+    ctx, _, loop = search(tmp_path, moons, alone=alone)
+    loop.run()
     kinds = [type(e).__name__ for e in ctx.seen if not isinstance(e, BoundaryUpdated)]
     assert kinds == ["TrialStarted", "EpochEnded", "EpochEnded", "EpochEnded", "TrialEnded"] * 2
     # moons has two inputs and two classes: each epoch's end also brings the model's decision boundary
@@ -137,8 +143,8 @@ def test_every_epoch_and_the_trials_end_are_published_with_the_best_epoch(tmp_pa
 
 
 def test_every_trial_reads_the_rows_in_the_order_of_the_search_seed(tmp_path, moons):
-    ctx, hypermodel, tuner = search(tmp_path, moons)
-    run(tuner, moons)
+    ctx, hypermodel, loop = search(tmp_path, moons)
+    loop.run()
     # one order for all the trials of a run: trials compared on the same batches, and trials trained
     # together share theirs without changing a result (their weights are seeded by trial_seed)
     assert hypermodel.seeds == [batch_seed(7, 0)] * 2
@@ -147,24 +153,24 @@ def test_every_trial_reads_the_rows_in_the_order_of_the_search_seed(tmp_path, mo
 
 def test_a_loss_that_is_not_a_number_fails_the_trial_with_its_epoch(tmp_path, moons):
     broken = [HISTORY[0], {**HISTORY[1], "loss": math.nan}, HISTORY[2]]
-    ctx, _, tuner = search(tmp_path, moons, history=broken, trials=1)
-    run(tuner, moons)
+    ctx, _, loop = search(tmp_path, moons, history=broken, trials=1)
+    loop.run()
     ended = next(e for e in ctx.seen if isinstance(e, TrialEnded))
     assert ended.status is TrialStatus.FAILED and ended.message == "loss became nan at epoch 2"
     assert sum(isinstance(e, EpochEnded) for e in ctx.seen) == 2
 
 
 def test_a_stop_request_ends_the_trial_after_its_epoch(tmp_path, moons):
-    ctx, _, tuner = search(tmp_path, moons, stop_after=2)
+    ctx, _, loop = search(tmp_path, moons, stop_after=2)
     with pytest.raises(StopRequested):
-        run(tuner, moons)
+        loop.run()
     ended = [e for e in ctx.seen if isinstance(e, TrialEnded)]
     assert [(e.status, e.message) for e in ended] == [(TrialStatus.STOPPED, "stopped after epoch 2")]
 
 
 def test_stopping_one_trial_keeps_its_best_epoch_and_the_search_goes_on(tmp_path, moons):
-    ctx, _, tuner = search(tmp_path, moons, trials=2, stop_trial=("0", 2))
-    run(tuner, moons)
+    ctx, _, loop = search(tmp_path, moons, trials=2, stop_trial=("0", 2))
+    loop.run()
     ended = [e for e in ctx.seen if isinstance(e, TrialEnded)]
     assert [(e.trial_id, e.status, e.score, e.best_epoch) for e in ended] == [
         ("0", TrialStatus.USER_STOPPED, 0.70, 2),

@@ -213,7 +213,7 @@ def test_keep_warm_setting_is_checked(monkeypatch, tmp_path, quickstart):
 
 
 def test_a_waiting_worker_reads_its_next_search_from_its_input():
-    from tunewidgets.engine import worker as _worker
+    from tunewidgets.engine.worker import main as _worker
 
     read, write = os.pipe()
     assignment = {"argv": ["DIR", "--id", "tuner0"], "log": "tuner0.log", "env": {"A": "1"}}
@@ -226,7 +226,7 @@ def test_a_waiting_worker_reads_its_next_search_from_its_input():
 
 
 def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch):
-    from tunewidgets.engine import worker as _worker
+    from tunewidgets.engine.worker import main as _worker
 
     read, write = os.pipe()
     monkeypatch.setattr(_worker, "available_mb", lambda: _worker.WARM_MIN_FREE_MB - 1)

@@ -201,8 +201,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Joins a running search from this machine (its folder must be shared with the chief's)."""
     import socket
 
-    from .engine import worker
-    from .engine.project import Project
+    from .engine.folder.project import Project
+    from .engine.worker import main as worker
 
     directory = Path(args.dir)
     if not Project(directory).spec.exists():
@@ -217,9 +217,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _wait_for_search(directory: Path, chief: str | None, timeout: float) -> str:
     """The chief's address once the search in ``directory`` runs and its chief answers; at most ``timeout`` s."""
-    from .engine.checks import parse_address, reachable
-    from .engine.project import Project
-    from .engine.protocol import WorkerFiles
+    from .engine.folder.project import Project
+    from .engine.folder.protocol import WorkerFiles, parse_address, reachable
 
     if chief is not None and not isinstance(issue := parse_address(chief, "--chief"), tuple):
         raise SpecError(issue)

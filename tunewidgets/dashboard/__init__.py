@@ -1,6 +1,6 @@
 """The notebook dashboard (ipywidgets). Importing it does not import TensorFlow."""
 
-from ..engine.project import safe_folder_name
+from ..engine.folder.project import safe_folder_name
 from .app import Dashboard
 from .controls import KnobControl, ParseError, SettingControl
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import ipywidgets as w
 
 from ..engine import Results, Search, load
-from ..engine.project import claim_folder, safe_folder_name
+from ..engine.folder.project import claim_folder, safe_folder_name
 from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
 from ..progress import trial_number

@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..data import file_issues, prepare, read_csv_header
-from ..engine.project import safe_folder_name
+from ..engine.folder.project import safe_folder_name
 from ..errors import Issue, SpecError
 from ..spec import SECTIONS, Spec, section_fields
 from ..spec.budget import budget_notes

@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..engine import Results, load
-from ..engine.project import Project
+from ..engine.folder.project import Project
 from ..errors import ProjectError, SpecError
 from . import html as h
 

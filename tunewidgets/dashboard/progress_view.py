@@ -13,7 +13,7 @@ from ..progress import ProgressState, duration_text
 from . import html as h
 
 if TYPE_CHECKING:
-    from ..engine.record import SearchRecord
+    from ..engine.folder.record import SearchRecord
 
 
 class ProgressView:

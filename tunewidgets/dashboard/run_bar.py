@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as w
 
-from ..engine.record import SearchRecord
+from ..engine.folder.record import SearchRecord
 from ..events import EndReason, SearchEnded
 from ..progress import trial_number
 from . import html as h

@@ -4,14 +4,13 @@ It knows nothing of widgets or plots: observers subscribe to ``Search.events``. 
 never imports TensorFlow; worker processes do.
 
 * :mod:`~tunewidgets.engine.search`: :class:`Search`, one search of one spec in one project folder;
-* :mod:`~tunewidgets.engine.project`: the project folder's layout and its lock;
-* :mod:`~tunewidgets.engine.pool`, :mod:`~tunewidgets.engine.warm`, :mod:`~tunewidgets.engine.relay`,
-  :mod:`~tunewidgets.engine.protocol`: worker processes, warm workers, the event relay and the
-  controller <-> worker files;
-* :mod:`~tunewidgets.engine.worker`, :mod:`~tunewidgets.engine.chief`, :mod:`~tunewidgets.engine.tuner`:
-  inside a worker process: its main loop, the chief's server, keras-tuner wired to events;
-* :mod:`~tunewidgets.engine.record`, :mod:`~tunewidgets.engine.eventlog`, :mod:`~tunewidgets.engine.results`:
-  a search's record in memory, its events on disk, and the user-facing results.
+* :mod:`~tunewidgets.engine.pool`, :mod:`~tunewidgets.engine.warm`, :mod:`~tunewidgets.engine.relay`:
+  worker processes, warm workers, the event relay; :mod:`~tunewidgets.engine.checks`: settings checked
+  against this machine; :mod:`~tunewidgets.engine.results`: the user-facing results;
+* :mod:`~tunewidgets.engine.folder`: the project folder, shared with the workers (its files, the
+  controller <-> worker protocol, the event log, the record, the folder's truth);
+* :mod:`~tunewidgets.engine.worker`: inside a worker process (``python -m tunewidgets.engine.worker``):
+  the trial loop, keras-tuner's oracle, the chief's server. It imports nothing of the modules above.
 """
 
 from __future__ import annotations

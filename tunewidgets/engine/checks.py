@@ -11,23 +11,10 @@ from .._memory import available_mb
 from ..errors import Issue
 from ..spec import Spec
 from ..spec.budget import planned_trials
+from .folder.protocol import parse_address
 
 #: What one worker process takes, TensorFlow and a small model (measured: 595 to 611 MB on the quickstart).
 WORKER_MB = 600.0
-
-
-def parse_address(address: str, field: str = "listen") -> tuple[str, int] | Issue:
-    """``HOST:PORT`` as a host and a port number (0: a free one), or the issue with it."""
-    host, sep, port = address.strip().rpartition(":")
-    example = "for example 127.0.0.1:8470, or 0.0.0.0:8470 to let other machines join"
-    if not sep or not host:
-        return Issue(field, f"{address!r} is not HOST:PORT ({example})")
-    if not port.isdigit():
-        return Issue(field, f"the port in {address!r} is not a number ({example})")
-    number = int(port)
-    if not 0 <= number <= 65535:
-        return Issue(field, f"port {number} is outside 1-65535 (0 picks a free one)")
-    return host.strip("[]"), number
 
 
 def listen_issues(address: str, field: str = "listen") -> list[Issue]:
@@ -81,16 +68,4 @@ def worker_issues(spec: Spec) -> list[Issue]:
     return issues
 
 
-def reachable(address: str, timeout: float = 2.0) -> bool:
-    """Whether something accepts connections at ``HOST:PORT`` now."""
-    parsed = parse_address(address, "chief")
-    if isinstance(parsed, Issue):
-        return False
-    try:
-        with socket.create_connection(parsed, timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-__all__ = ["WORKER_MB", "listen_issues", "parse_address", "reachable", "worker_issues"]
+__all__ = ["WORKER_MB", "listen_issues", "worker_issues"]

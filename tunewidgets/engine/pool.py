@@ -6,7 +6,7 @@ process that shows the dashboard. This module imports no Keras: the kernel stays
 One worker (the default) keeps keras-tuner's oracle itself. With several, the first is the
 chief: it serves the oracle over gRPC (keras-tuner's own chief/worker mode) and the others
 ask it for trials, so they never train the same hyperparameters twice. Each worker appends
-its events to its file (:mod:`tunewidgets.engine.protocol`); the pool reads every such file,
+its events to its file (:mod:`tunewidgets.engine.folder.protocol`); the pool reads every such file,
 including those of workers on other machines that share the project folder, and publishes the
 events in order (:mod:`tunewidgets.engine.relay`).
 
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus
-from .project import Project
-from .protocol import Role, WorkerEnd, WorkerFiles
+from .folder.project import Project
+from .folder.protocol import Role, WorkerEnd, WorkerFiles
 from .relay import Relay
 from .warm import exit_text, keep_warm_seconds, launch, warm_workers
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..events import Event
-from .eventlog import parse_event_line
-from .protocol import WorkerFiles
+from .folder.eventlog import parse_event_line
+from .folder.protocol import WorkerFiles
 
 log = logging.getLogger(__name__)
 

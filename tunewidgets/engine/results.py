@@ -1,7 +1,7 @@
 """A search's results, live or from disk: trials, curves, the best model, its test score.
 
-:func:`load` reads a folder's record (:mod:`tunewidgets.engine.store`: the event log, with each ended trial
-from its own file) into the same :class:`~tunewidgets.engine.record.SearchRecord` the live views use.
+:func:`load` reads a folder's record (:mod:`tunewidgets.engine.folder.store`: the event log, with each ended trial
+from its own file) into the same :class:`~tunewidgets.engine.folder.record.SearchRecord` the live views use.
 Nothing here imports TensorFlow: scoring on the test split and saving the best model happen in a worker
 process; only :meth:`Results.model` and :meth:`Results.best_model` bring Keras into this process, since
 they return Keras models.
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ProjectError
 from ..events import TrialStatus
-from .evaluation import describe_test_score, read_evaluation
-from .eventlog import write_tables
-from .project import Project, is_locked
-from .record import SearchRecord, TrialRecord
-from .store import read_record
+from .folder.evaluation import describe_test_score, read_evaluation
+from .folder.eventlog import write_tables
+from .folder.project import Project, is_locked
+from .folder.record import SearchRecord, TrialRecord
+from .folder.store import read_record
 from .warm import run_task
 
 if TYPE_CHECKING:
@@ -126,19 +126,13 @@ class Results:
 
     def model(self, trial_id: str) -> keras.Model:
         """The trained model of one trial (weights of its best epoch). Imports Keras into this process."""
-        from ..model.build import build_model
-        from ..model.space import values_from_hp
-        from ..spec.space import epochs_per_trial
+        from ..model.build import trained_model
 
         trial = self._trial(trial_id)
         checkpoint = self.project.checkpoint(trial.trial_id)
         if not checkpoint.exists():
             raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
-        values = values_from_hp(self.spec, trial.hyperparameters)
-        model = build_model(values, self.dataset, epochs_per_trial(self.spec))
-        model.optimizer.build(model.trainable_variables)  # the checkpoint holds optimizer state too
-        model.load_weights(str(checkpoint))
-        return model
+        return trained_model(self.spec, self.dataset, trial.hyperparameters, checkpoint)
 
     def _trial(self, trial_id: str) -> TrialRecord:
         trial = self.record.trials.get(trial_id)

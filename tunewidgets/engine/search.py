@@ -27,13 +27,13 @@ from ..spec.size import ModelSize, human_bytes, largest_model
 from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
 from .checks import listen_issues, worker_issues
-from .eventlog import EventLog, write_tables
+from .folder.eventlog import EventLog, write_tables
+from .folder.project import Project, ProjectLock
+from .folder.protocol import WorkerFiles, pickle_callbacks
+from .folder.record import SearchRecord
+from .folder.store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
 from .pool import LOCAL, Job, WorkerPool
-from .project import Project, ProjectLock
-from .protocol import WorkerFiles, pickle_callbacks
-from .record import SearchRecord
 from .results import Results
-from .store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
 
 log = logging.getLogger(__name__)
 

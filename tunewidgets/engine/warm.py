@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import IO
 
-from .project import Project
-from .protocol import Role, WorkerEnd, WorkerFiles
+from .folder.project import Project
+from .folder.protocol import Role, WorkerEnd, WorkerFiles
 
 #: Seconds a finished worker stays alive, TensorFlow imported, for the next search of this process
 #: (the environment variable ``TUNEWIDGETS_KEEP_WARM`` overrides it; 0 turns it off). A search

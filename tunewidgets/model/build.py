@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -11,6 +12,7 @@ from .head import output_head
 
 if TYPE_CHECKING:
     from ..data import Dataset
+    from ..spec import Spec
 
 
 def _regularizer(kind: str, strength: float | None) -> Any:
@@ -97,3 +99,16 @@ def build_model(v: dict[str, Any], dataset: Dataset, epochs: int) -> keras.Model
 
 
 __all__ = ["build_model", "make_optimizer", "output_head"]
+
+
+def trained_model(spec: Spec, dataset: Dataset, hyperparameters: dict[str, Any], checkpoint: Path) -> keras.Model:
+    """A finished trial's model with its best epoch's weights, from its recorded hyperparameters."""
+    from ..spec.space import epochs_per_trial
+    from .space import values_from_hp
+
+    if not Path(checkpoint).exists():
+        raise FileNotFoundError(f"this trial has no saved weights ({checkpoint})")
+    model = build_model(values_from_hp(spec, hyperparameters), dataset, epochs_per_trial(spec))
+    model.optimizer.build(model.trainable_variables)  # the checkpoint holds optimizer state too
+    model.load_weights(str(checkpoint))
+    return model

@@ -83,10 +83,33 @@ def train_group(
             m.ended = True
 
 
-def _finish(member: Member, on_end: Callable[[Member], None] | None) -> None:
+def build_state(model: keras.Model, batch: Any) -> None:
+    """Makes a compiled model's whole training state (its layers, the compiled loss and metrics, the optimizer's
+    variables) before a step function is traced, as ``Model.fit`` does, with public calls on one batch.
+
+    The metrics and the loss tracker this counts are reset before the first epoch.
+    """
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
+    y_pred = model(x, training=False)
+    model.compute_loss(x, y, y_pred, sample_weight, training=False)
+    model.compute_metrics(x, y, y_pred, sample_weight)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
+def _finish(
+    member: Member, on_end: Callable[[Member], None] | None, fatal: tuple[type[BaseException], ...] = ()
+) -> None:
+    """Ends a member: its callbacks' ``on_train_end`` (an error there, such as no room for its checkpoint, is
+    its error), then ``on_end``."""
     member.ended = True
     if member.error is None:
-        member.hooks.on_train_end()
+        try:
+            member.hooks.on_train_end()
+        except fatal:
+            raise
+        except Exception as e:  # noqa: BLE001 - ends this member only
+            member.error = e
     if on_end is not None:
         on_end(member)
 
@@ -167,13 +190,16 @@ class _JaxSteps(_Steps):
         self.later_epoch = None
 
     def _pull(self) -> list[Any]:
-        if self.states is None:
+        if self.states is None:  # the values of the models' public variable lists, as Model.fit passes them
             self.states = [
-                m.model._get_jax_state(
-                    trainable_variables=True,
-                    non_trainable_variables=True,
-                    optimizer_variables=True,
-                    metrics_variables=True,
+                tuple(
+                    [v.value for v in variables]
+                    for variables in (
+                        m.model.trainable_variables,
+                        m.model.non_trainable_variables,
+                        m.model.optimizer.variables,
+                        m.model.metrics_variables,
+                    )
                 )
                 for m in self.members
             ]
@@ -233,8 +259,7 @@ class _FusedLoop:
 
     def _build(self, live: list[Member], batch: Any) -> _Steps:
         for m in live:
-            # optimizer and metric variables exist before the group's function is traced, as Model.fit makes them
-            m.model._symbolic_build(data_batch=batch)
+            build_state(m.model, batch)
         self.traces += 1
         return _JaxSteps(live) if keras.backend.backend() == "jax" else _Steps(live)
 
@@ -280,10 +305,10 @@ class _FusedLoop:
                 epoch_logs.update({f"val_{k}": v for k, v in _floats(val_logs[i]).items()})
                 self._call(m, m.hooks.on_epoch_end, epoch, epoch_logs)
                 if not m.ended and m.model.stop_training:
-                    _finish(m, self.on_end)
+                    _finish(m, self.on_end, self.fatal)
         for m in self.members:
             if not m.ended:
-                _finish(m, self.on_end)
+                _finish(m, self.on_end, self.fatal)
 
     def _train_epoch(self, fn: _Steps, first: Any) -> list[Any]:
         listening = [(i, m) for i, m in enumerate(fn.members) if m.batch_callbacks and not m.ended]
@@ -310,7 +335,7 @@ class _FusedLoop:
             raise
         except Exception as e:  # noqa: BLE001 - any error ends this member only
             member.error = e
-            _finish(member, self.on_end)
+            _finish(member, self.on_end, self.fatal)
 
 
-__all__ = ["BACKENDS", "Member", "train_group", "worth_retracing"]
+__all__ = ["BACKENDS", "Member", "build_state", "train_group", "worth_retracing"]

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import plotly.graph_objects as go
 
-from ..engine.record import SearchRecord
+from ..engine.folder.record import SearchRecord
 from ..events import TrialStatus
 from ..progress import trial_number
 from ._data import as_results

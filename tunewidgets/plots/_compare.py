@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..engine.record import SearchRecord, TrialRecord
+from ..engine.folder.record import SearchRecord, TrialRecord
 from ..events import TrialStatus
 from ..progress import better
 from ._data import as_results

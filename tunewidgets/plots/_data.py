@@ -1,7 +1,7 @@
 """Step one of every view: plain plot data computed from trials, compared with ``==`` in tests.
 
 Nothing here touches plotly. Each function takes the trials of a search (a
-:class:`~tunewidgets.engine.record.SearchRecord`) and returns a small NamedTuple.
+:class:`~tunewidgets.engine.folder.record.SearchRecord`) and returns a small NamedTuple.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from ..engine.record import SearchRecord, TrialRecord
+from ..engine.folder.record import SearchRecord, TrialRecord
 from ..engine.results import Results, load
 from ..events import TrialStatus
 from ..progress import better

@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..engine.record import SearchRecord
+from ..engine.folder.record import SearchRecord
 from ..events import BoundaryUpdated, EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
 from ..spec.space import categorical, log_scaled
 from . import _data as data

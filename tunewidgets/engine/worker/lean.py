@@ -82,7 +82,9 @@ def import_keras_tuner() -> set[str]:
 
 def bayesian_ready() -> None:
     """Gives keras-tuner's Bayesian oracle the scikit-learn and SciPy it imports at start, if held back."""
-    from keras_tuner.src.tuners import bayesian
+    from .private import bayesian_module
+
+    bayesian = bayesian_module()
 
     if getattr(bayesian, "scipy", None) is None or getattr(bayesian, "sklearn", None) is None:
         importlib.reload(bayesian)  # runs its guarded imports again, in the same module namespace

@@ -12,7 +12,7 @@ Roles:
 * ``client``: asks the chief for trials (keras-tuner's ``OracleClient``; the chief's address
   comes from ``workers/chief.json`` or ``--chief HOST:PORT``).
 
-The files it shares with the controller are described in :mod:`tunewidgets.engine.protocol`.
+The files it shares with the controller are described in :mod:`tunewidgets.engine.folder.protocol`.
 
 Why processes: TensorFlow keeps part of every traced model alive even after
 ``keras.backend.clear_session()`` (about 6 MB per small trial, measured: 80 trials of a plain
@@ -40,15 +40,15 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_write_text
-from .._memory import available_mb, rss_mb
-from ..events import EventBus
-from ..spec import Spec
+from ..._atomic import atomic_write_text
+from ..._memory import available_mb, rss_mb
+from ...events import EventBus
+from ...spec import Spec
+from ..folder.eventlog import EventLog
+from ..folder.project import TUNER_DIR, Project
+from ..folder.protocol import Role, WorkerEnd, WorkerFiles
 from .chief import ChiefServer, wait_for_chief, watch_chief
-from .eventlog import EventLog
 from .lean import import_keras_tuner
-from .project import TUNER_DIR, Project
-from .protocol import Role, WorkerEnd, WorkerFiles
 
 
 class WorkerContext:
@@ -265,16 +265,12 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
     """Scores or saves one trial's model (``--evaluate``, ``--save-model``); the controller waits for the end file."""
     reason, message = WorkerEnd.DONE, ""
     try:
-        from .evaluation import measure, write_evaluation
-        from .results import load
+        from .task import evaluate, save_model
 
-        results = load(args.project)
         if args.evaluate:
-            scores = measure(results.model(args.evaluate), results.dataset)
-            write_evaluation(Project(args.project), args.evaluate, scores)
+            evaluate(args.project, args.evaluate)
         if args.save_model:
-            trial_id, path = args.save_model
-            results.model(trial_id).save(path)
+            save_model(args.project, *args.save_model)
     except Exception as e:  # noqa: BLE001 - reported to the caller, who raises it
         reason = WorkerEnd.ERROR
         if isinstance(e, OSError):  # its first argument is an error number: say what it means, and where
@@ -332,7 +328,7 @@ def _redirect_output(log: str) -> None:
 
 
 def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str, ChiefServer | None]:
-    from ..data import Dataset
+    from ...data import Dataset
     from .heap import frozen_heap
 
     dataset = Dataset.load(ctx.project.data_arrays, ctx.project.data_meta)
@@ -347,8 +343,11 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
     if args.threads:
         _limit_threads(args.threads)
 
-    from ..model.hypermodel import SpecHyperModel
-    from .tuner import Retire, StopRequested, TooManyFailures, make_tuner
+    from ...model.boundary import BoundaryGrid, applies
+    from ...model.hypermodel import SpecHyperModel
+    from .loop import TrialLoop
+    from .outcomes import Retire, StopRequested, TooManyFailures
+    from .tuner import grouped, loop_settings, make_tuner
 
     callbacks: list[Any] = []
     if ctx.files.callbacks.exists():
@@ -358,7 +357,7 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project.tensorboard)))
     hypermodel = SpecHyperModel(ctx.spec, dataset)
-    tuner = make_tuner(ctx, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR)
+    tuner = make_tuner(ctx.spec, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR)
     server = None
     if args.role is Role.CHIEF:
         import socket
@@ -366,16 +365,20 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
         server = ChiefServer(tuner.oracle, args.listen)
         host = server.host if server.host not in ("0.0.0.0", "[::]", "") else "127.0.0.1"
         ctx.files.announce_chief(host, socket.getfqdn(), server.port, os.getpid())
+    settings = loop_settings(ctx.spec, dataset.task, grouped=grouped(hypermodel), tensorboard=args.tensorboard)
+    loop = TrialLoop(
+        tuner,
+        hypermodel,
+        settings,
+        ctx,
+        fit_args=(dataset.x_train, dataset.y_train),
+        fit_kwargs={"validation_data": (dataset.x_val, dataset.y_val)},
+        callbacks=callbacks,
+        boundary=BoundaryGrid(dataset) if applies(dataset) else None,
+    )
     try:
         with frozen_heap():
-            tuner.search(
-                dataset.x_train,
-                dataset.y_train,
-                validation_data=(dataset.x_val, dataset.y_val),
-                epochs=hypermodel.epochs(),
-                callbacks=callbacks,
-                verbose=0,
-            )
+            loop.run()
     except StopRequested:
         return WorkerEnd.STOPPED, "", server
     except Retire:

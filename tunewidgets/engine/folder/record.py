@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..events import (
+from ...events import (
     BoundaryUpdated,
     EpochEnded,
     Event,
@@ -25,7 +25,7 @@ from ..events import (
     clean_value,
     restore_float,
 )
-from ..progress import better, trial_number
+from ...progress import better, trial_number
 
 if TYPE_CHECKING:
     import pandas as pd

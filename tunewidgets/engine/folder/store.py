@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_write_json, atomic_write_text
-from ..errors import ProjectError, SpecError
-from ..events import (
+from ..._atomic import atomic_write_json, atomic_write_text
+from ...errors import ProjectError, SpecError
+from ...events import (
     BoundaryUpdated,
     EpochEnded,
     Event,
@@ -28,7 +28,7 @@ from ..events import (
     event_from_dict,
     event_to_dict,
 )
-from ..spec import Spec
+from ...spec import Spec
 from .eventlog import parse_event_line, read_events
 from .project import Project, spec_differences
 from .record import SearchRecord, TrialRecord

@@ -6,14 +6,14 @@ Nothing outside :mod:`tunewidgets.engine` spells one of these names; everything 
 * ``spec.json``: the spec that produced the search;
 * ``state.json``: whether the search started and how it ended, written atomically at each;
 * ``trials/<id>.json``: one file per ended trial (status, score, curves), written atomically at its end;
-  with ``state.json`` the folder's truth (:mod:`tunewidgets.engine.store`);
+  with ``state.json`` the folder's truth (:mod:`tunewidgets.engine.folder.store`);
 * ``data.npz`` / ``data.json``: the prepared data splits and what was done to them;
 * ``events.jsonl``: one line per event, appended and flushed as it happens: a record of the search as it
   went, which may be damaged or deleted without losing a finished trial;
 * ``keras_tuner/``: keras-tuner's own project (oracle state, per-trial checkpoints);
 * ``trials.csv`` / ``curves.csv``: tables written when a search ends;
 * ``evaluation.json``: the best model's figures on the test split, once asked for;
-* ``workers/``: the worker processes' files (:mod:`tunewidgets.engine.protocol`);
+* ``workers/``: the worker processes' files (:mod:`tunewidgets.engine.folder.protocol`);
 * ``tensorboard/``: TensorBoard logs, when asked for;
 * ``.lock``: held while a search runs.
 
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProjectError
+from ...errors import ProjectError
 
 try:
     import fcntl

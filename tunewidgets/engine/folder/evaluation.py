@@ -2,39 +2,17 @@
 
 The caller (a notebook's kernel, ``tunewidgets report``) never imports TensorFlow for it:
 :meth:`tunewidgets.engine.results.Results.evaluate` hands the work to a worker process
-(:func:`tunewidgets.engine.warm.run_task`) and reads the figures back from the project folder, where
+(:mod:`tunewidgets.engine.worker.task`) and reads the figures back from the project folder, where
 they stay for the next reader.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .._atomic import atomic_write_json
+from ..._atomic import atomic_write_json
 from .project import Project
-
-if TYPE_CHECKING:
-    from ..data import Dataset
-
-
-def measure(model: Any, ds: Dataset) -> dict[str, float]:
-    """The trial's model on the test split: Keras' loss and metrics; for a regression also the error in
-    the target's own units (``target_rmse``, ``target_mae``: the losses are on the standardized target).
-    Imports Keras: for worker processes."""
-    if len(ds.x_test) == 0:
-        raise LookupError("this search kept no test split (data.test_split is 0)")
-    values = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)
-    out = {k: float(v) for k, v in values.items()}
-    if ds.task == "regression":
-        import numpy as np
-
-        predicted = np.asarray(model.predict(ds.x_test, verbose=0), dtype=np.float64).reshape(-1)
-        errors = (predicted - ds.y_test.astype(np.float64).reshape(-1)) * ds.target_std
-        out["target_rmse"] = float(math.sqrt(np.mean(errors**2)))
-        out["target_mae"] = float(np.mean(np.abs(errors)))
-    return out
 
 
 def write_evaluation(project: Project, trial_id: str, metrics: dict[str, float]) -> None:

@@ -20,8 +20,6 @@ from typing import Any, Literal
 
 import keras_tuner as kt
 import optuna
-from keras_tuner.src.engine import oracle as oracle_module
-from keras_tuner.src.engine import trial as trial_module
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -88,7 +86,7 @@ class PruningOracle:
                 pruner=pruner(self._tw_pruning, self._tw_min_epochs, self._tw_factor),
             )
             for trial in self.trials.values():  # type: ignore[attr-defined]
-                if trial.status != trial_module.TrialStatus.COMPLETED or trial.score is None:
+                if trial.status != "COMPLETED" or trial.score is None:
                     continue
                 pruned = trial.trial_id in self._tw_pruned
                 params, distributions = self._tw_params(trial.hyperparameters.values)
@@ -118,7 +116,7 @@ class PruningOracle:
         return live
 
     # ------------------------------------------------------------------ keras-tuner's calls
-    @oracle_module.synchronized
+    @kt.synchronized
     def update_trial(self, trial_id: str, metrics: dict[str, Any], step: int = 0) -> Any:
         if REPORT not in metrics:  # keras-tuner's own update: the trial's final metrics
             return super().update_trial(trial_id, metrics, step)  # type: ignore[misc]
@@ -133,10 +131,10 @@ class PruningOracle:
         if step < self._tw_last_step and live.should_prune():
             self._tw_pruned.add(trial_id)
             self._write_rule(trial_id, self._rule(trial_id, value, step))
-            trial.status = trial_module.TrialStatus.STOPPED  # the worker ends the trial after this epoch
+            trial.status = "STOPPED"  # the worker ends the trial after this epoch
         return trial
 
-    @oracle_module.synchronized
+    @kt.synchronized
     def end_trial(self, trial: Any) -> None:
         super().end_trial(trial)  # type: ignore[misc]
         live = self._tw_live.pop(trial.trial_id, None)
@@ -146,7 +144,7 @@ class PruningOracle:
         study = self._study()
         if trial.trial_id in self._tw_pruned:
             study.tell(live, state=optuna.trial.TrialState.PRUNED)
-        elif ended.status == trial_module.TrialStatus.COMPLETED and ended.score is not None:
+        elif ended.status == "COMPLETED" and ended.score is not None:
             study.tell(live, float(ended.score))
         else:
             study.tell(live, state=optuna.trial.TrialState.FAIL)
@@ -177,9 +175,7 @@ class PruningOracle:
         finished = [
             self._tw_curves.get(t.trial_id, {}).get(step)
             for t in self.trials.values()  # type: ignore[attr-defined]
-            if t.trial_id != trial_id
-            and t.trial_id not in self._tw_pruned
-            and t.status == trial_module.TrialStatus.COMPLETED
+            if t.trial_id != trial_id and t.trial_id not in self._tw_pruned and t.status == "COMPLETED"
         ]
         values = [v for v in finished if v is not None]
         so_far = [v for s, v in self._tw_curves.get(trial_id, {}).items() if s <= step] or [value]
@@ -228,7 +224,7 @@ def _ask(live: optuna.Trial, name: str, dist: optuna.distributions.BaseDistribut
     return live.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
-class TPEOracle(PruningOracle, oracle_module.Oracle):
+class TPEOracle(PruningOracle, kt.Oracle):
     """keras-tuner's oracle backed by Optuna's TPE sampler, over the spec's whole space.
 
     Conditional knobs (momentum only under SGD) are asked for only when their condition holds, as
@@ -272,16 +268,16 @@ class TPEOracle(PruningOracle, oracle_module.Oracle):
             values = self._suggest(live)
             if not self._duplicate(values):
                 self._tw_live[trial_id] = live
-                return {"status": trial_module.TrialStatus.RUNNING, "values": values}
+                return {"status": "RUNNING", "values": values}
             study.tell(live, state=optuna.trial.TrialState.FAIL)  # already tried: TPE does not learn from it
         values = self._random_values()  # TPE keeps proposing tried values (a small space): a new one at random
         if values is None:
-            return {"status": trial_module.TrialStatus.STOPPED, "values": None}
+            return {"status": "STOPPED", "values": None}
         study.enqueue_trial(self._tw_params(values)[0])
         live = study.ask()
         self._suggest(live)
         self._tw_live[trial_id] = live
-        return {"status": trial_module.TrialStatus.RUNNING, "values": values}
+        return {"status": "RUNNING", "values": values}
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()

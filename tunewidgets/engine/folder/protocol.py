@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import enum
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_write_text
-from ..errors import Issue, SpecError
+from ..._atomic import atomic_write_text
+from ...errors import Issue, SpecError
 
 GO_FILE = "GO"
 STOP_FILE = "STOP"
@@ -124,6 +125,32 @@ class WorkerFiles:
             return None
 
 
+def parse_address(address: str, field: str = "listen") -> tuple[str, int] | Issue:
+    """``HOST:PORT`` as a host and a port number (0: a free one), or the issue with it."""
+    host, sep, port = address.strip().rpartition(":")
+    example = "for example 127.0.0.1:8470, or 0.0.0.0:8470 to let other machines join"
+    if not sep or not host:
+        return Issue(field, f"{address!r} is not HOST:PORT ({example})")
+    if not port.isdigit():
+        return Issue(field, f"the port in {address!r} is not a number ({example})")
+    number = int(port)
+    if not 0 <= number <= 65535:
+        return Issue(field, f"port {number} is outside 1-65535 (0 picks a free one)")
+    return host.strip("[]"), number
+
+
+def reachable(address: str, timeout: float = 2.0) -> bool:
+    """Whether something accepts connections at ``HOST:PORT`` now."""
+    parsed = parse_address(address, "chief")
+    if isinstance(parsed, Issue):
+        return False
+    try:
+        with socket.create_connection(parsed, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def pickle_callbacks(callbacks: list[Any]) -> bytes:
     """Callbacks go to the worker processes by cloudpickle (so classes defined in a notebook
     travel too) and keras-tuner deep-copies them for each trial: refuse early those that cannot."""
@@ -146,4 +173,4 @@ def pickle_callbacks(callbacks: list[Any]) -> bytes:
     return cloudpickle.dumps(list(callbacks)) if callbacks else b""
 
 
-__all__ = ["Role", "WorkerEnd", "WorkerFiles", "pickle_callbacks"]
+__all__ = ["Role", "WorkerEnd", "WorkerFiles", "parse_address", "pickle_callbacks", "reachable"]

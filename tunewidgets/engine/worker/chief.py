@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .protocol import WorkerEnd, WorkerFiles
+from ..folder.protocol import WorkerEnd, WorkerFiles
 
 
 class ChiefServer:
@@ -24,12 +24,12 @@ class ChiefServer:
         from concurrent import futures
 
         import grpc
-        from keras_tuner.src import protos
-        from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+        from .private import add_oracle_service
 
         host, _, port = listen.rpartition(":")
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-        protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), self.server)
+        add_oracle_service(self.server, oracle)
         self.port = self.server.add_insecure_port(f"{host}:{port or 0}")
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {listen}")
@@ -59,7 +59,7 @@ def wait_for_chief(files: WorkerFiles, stopped: Callable[[], bool], *, remote: b
 def watch_chief(files: WorkerFiles, stopped: Callable[[], bool], address: str, seconds: float, worker_id: str) -> None:
     """A worker on another machine: gives up once its chief has not answered for ``seconds`` (keras-tuner's own
     client would wait an hour on each call), saying so in its end file and its output."""
-    from .checks import reachable
+    from ..folder.protocol import reachable
 
     def watch() -> None:
         silent_since: float | None = None

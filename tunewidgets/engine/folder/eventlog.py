@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .._atomic import atomic_write_text
-from ..events import Event, SearchEnded, SearchStarted, TrialEnded, event_from_dict, event_to_dict
+from ..._atomic import atomic_write_text
+from ...events import Event, SearchEnded, SearchStarted, TrialEnded, event_from_dict, event_to_dict
 from .project import Project
 from .record import SearchRecord
 

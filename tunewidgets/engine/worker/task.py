@@ -1,0 +1,62 @@
+"""One-off tasks a worker does for the notebook side, which never imports TensorFlow: score a trial's model on
+the held-out test split (kept in ``evaluation.json``), or save it as a ``.keras`` file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...spec import Spec
+from ..folder.evaluation import write_evaluation
+from ..folder.project import Project
+from ..folder.store import read_record
+
+if TYPE_CHECKING:
+    from ...data import Dataset
+
+
+def measure(model: Any, ds: Dataset) -> dict[str, float]:
+    """The trial's model on the test split: Keras' loss and metrics; for a regression also the error in
+    the target's own units (``target_rmse``, ``target_mae``: the losses are on the standardized target)."""
+    if len(ds.x_test) == 0:
+        raise LookupError("this search kept no test split (data.test_split is 0)")
+    values = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)
+    out = {k: float(v) for k, v in values.items()}
+    if ds.task == "regression":
+        import numpy as np
+
+        predicted = np.asarray(model.predict(ds.x_test, verbose=0), dtype=np.float64).reshape(-1)
+        errors = (predicted - ds.y_test.astype(np.float64).reshape(-1)) * ds.target_std
+        out["target_rmse"] = float(math.sqrt(np.mean(errors**2)))
+        out["target_mae"] = float(np.mean(np.abs(errors)))
+    return out
+
+
+def _model(project: Project, trial_id: str) -> tuple[Any, Dataset]:
+    from ...data import Dataset
+    from ...model.build import trained_model
+
+    record, _ = read_record(project)
+    trial = record.trials.get(trial_id)
+    if trial is None:
+        raise LookupError(f"no trial {trial_id!r} in {project.directory}")
+    dataset = Dataset.load(project.data_arrays, project.data_meta)
+    spec = Spec.from_file(project.spec)
+    return trained_model(spec, dataset, trial.hyperparameters, project.checkpoint(trial_id)), dataset
+
+
+def evaluate(directory: Path, trial_id: str) -> None:
+    """Scores a trial's model on the test split and keeps the figures in the folder."""
+    project = Project(directory)
+    model, dataset = _model(project, trial_id)
+    write_evaluation(project, trial_id, measure(model, dataset))
+
+
+def save_model(directory: Path, trial_id: str, path: str) -> None:
+    """Saves a trial's model (its best epoch's weights) as a ``.keras`` file."""
+    model, _ = _model(Project(directory), trial_id)
+    model.save(path)
+
+
+__all__ = ["evaluate", "measure", "save_model"]
