@@ -187,7 +187,8 @@ def test_too_many_failures_in_a_row_is_a_clear_stop_reason(tmp_path, quickstart)
     search.run()
     assert search.end_reason is EndReason.FAILED
     end = events[-1]
-    assert isinstance(end, SearchEnded) and "consecutive failures exceeded the limit of 2" in end.message
+    assert isinstance(end, SearchEnded) and "2 trials failed in a row" in end.message
+    assert "tuner.max_consecutive_failed_trials" in end.message
     assert "loss became" in end.message
     assert tw.load(tmp_path).trials["status"].tolist() == ["failed", "failed"]
 

@@ -187,9 +187,8 @@ def _scores(results):
 
 @pytest.mark.slow
 def test_a_fused_search_finds_what_one_trial_at_a_time_finds(tmp_path, quickstart, monkeypatch):
-    from tunewidgets.engine.worker.fused import MODEL_FIT_ENV
-
     from tunewidgets.engine import Search
+    from tunewidgets.engine.worker.tuner import MODEL_FIT_ENV
     from tunewidgets.events import EpochEnded, TrialEnded, TrialStarted
 
     from .conftest import collect, tiny

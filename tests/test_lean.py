@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tunewidgets.engine.worker.lean import HELD_BACK, _HoldBack, keras_backend
+from tunewidgets._backend import keras_backend
+from tunewidgets.engine.worker.lean import HELD_BACK, _HoldBack
 
 
 @pytest.fixture

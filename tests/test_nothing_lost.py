@@ -398,3 +398,11 @@ def test_too_little_disk_is_refused_with_every_figure(quickstart, tmp_path, monk
         tw.Search(tiny(quickstart), tmp_path / "s", keep_warm=0).run()
     message = str(raised.value)
     assert "50.0 MB more" in message and "10.0 MB are free" in message and "free some space" in message.lower()
+
+
+def test_a_missing_keras_backend_is_named_before_a_search_starts(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "nosuchbackend")  # as where its package is not installed
+    assert main(["run", spec_file(tmp_path), "--dir", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "backend" in err and "nosuchbackend" in err and "not installed" in err
+    assert not (tmp_path / "d").exists()  # nothing started, nothing written

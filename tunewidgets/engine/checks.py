@@ -7,6 +7,7 @@ import contextlib
 import os
 import socket
 
+from .._backend import backend_missing
 from .._memory import available_mb
 from ..errors import Issue
 from ..spec import Spec
@@ -36,6 +37,12 @@ def listen_issues(address: str, field: str = "listen") -> list[Issue]:
             why = e.strerror or str(e)
             return [Issue(field, f"cannot listen on {host}:{port} ({why}); choose a free port or this machine's name")]
     return []
+
+
+def backend_issues() -> list[Issue]:
+    """Keras' backend must be installed where the workers run (this machine): said before a search starts."""
+    missing = backend_missing()
+    return [Issue("backend", missing)] if missing else []
 
 
 def worker_issues(spec: Spec) -> list[Issue]:
@@ -68,4 +75,4 @@ def worker_issues(spec: Spec) -> list[Issue]:
     return issues
 
 
-__all__ = ["WORKER_MB", "listen_issues", "worker_issues"]
+__all__ = ["WORKER_MB", "backend_issues", "listen_issues", "worker_issues"]

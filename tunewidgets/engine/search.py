@@ -26,7 +26,7 @@ from ..spec.datasets import output_units
 from ..spec.size import ModelSize, human_bytes, largest_model
 from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
-from .checks import listen_issues, worker_issues
+from .checks import backend_issues, listen_issues, worker_issues
 from .folder.eventlog import EventLog, write_tables
 from .folder.project import Project, ProjectLock
 from .folder.protocol import WorkerFiles, pickle_callbacks
@@ -95,7 +95,7 @@ class Search:
         issues = spec.validate()
         issues = issues or file_issues(spec)  # a CSV file that is not there, a column it lacks
         # what this machine allows: workers against its cores, memory and the trials; where the chief listens
-        issues = issues or worker_issues(spec) + ([] if listen == LOCAL else listen_issues(listen))
+        issues = issues or backend_issues() + worker_issues(spec) + ([] if listen == LOCAL else listen_issues(listen))
         if issues:
             raise SpecError(issues)
         self.spec = spec

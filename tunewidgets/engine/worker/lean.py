@@ -14,33 +14,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
-import json
-import os
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from ..._backend import keras_backend
 
 #: Packages held back, when TensorFlow, Keras or keras-tuner import them while keras-tuner is imported.
 HELD_BACK = frozenset({"jax", "pandas", "scipy", "sklearn"})
 _LIBRARIES = ("tensorflow", "keras", "keras_tuner")
-
-
-def keras_backend() -> str:
-    """The backend Keras will choose when imported (as ``keras.src.backend.config`` decides it)."""
-    chosen = os.environ.get("KERAS_BACKEND")
-    if chosen:
-        return chosen
-    if "KERAS_HOME" in os.environ:
-        folder = Path(os.environ["KERAS_HOME"])
-    else:
-        home = os.path.expanduser("~")
-        folder = Path(home if os.access(home, os.W_OK) else "/tmp", ".keras")
-    try:
-        config = json.loads((folder / "keras.json").read_text())
-    except (OSError, ValueError):
-        return "tensorflow"
-    return str(config.get("backend", "tensorflow")) if isinstance(config, dict) else "tensorflow"
 
 
 def _importer(frame: FrameType | None) -> str:
