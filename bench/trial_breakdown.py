@@ -48,13 +48,12 @@ def main() -> None:
     args = parser.parse_args()
 
     import keras
-    from keras_tuner.src.engine import tuner_utils
 
     from tunewidgets.engine import Search
-    from tunewidgets.engine.worker import main as _worker
     from tunewidgets.engine.folder.eventlog import read_events
     from tunewidgets.engine.folder.project import Project
     from tunewidgets.engine.folder.protocol import WorkerFiles
+    from tunewidgets.engine.worker import main as _worker
     from tunewidgets.events import EventBus, TrialEnded
     from tunewidgets.spec import Spec
 
@@ -85,10 +84,10 @@ def main() -> None:
             spent["first epoch" if epoch == 0 else "later epochs"] += time.perf_counter() - self.t0
 
     keras.Model.compile = timed("compile", keras.Model.compile)
-    from tunewidgets.engine.worker.checkpoint import DeferredBestEpoch
+    from tunewidgets.engine.worker.checkpoint import BestEpoch
 
-    tuner_utils.SaveBestEpoch.on_epoch_end = timed("checkpointing", tuner_utils.SaveBestEpoch.on_epoch_end)
-    DeferredBestEpoch.on_train_end = timed("checkpoint write", DeferredBestEpoch.on_train_end)
+    BestEpoch.on_epoch_end = timed("checkpointing", BestEpoch.on_epoch_end)
+    BestEpoch.on_train_end = timed("checkpoint write", BestEpoch.on_train_end)
     EventBus.publish = timed("event handling", EventBus.publish)
     from tunewidgets.model import hypermodel
 
