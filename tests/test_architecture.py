@@ -19,7 +19,7 @@ LAYERS = [
     {"engine"},
     {"plots"},
     {"dashboard"},
-    {"cli", "__init__"},
+    {"cli", "watch", "__init__"},
 ]
 
 

@@ -25,6 +25,8 @@ _LAZY = {
     "load": "tunewidgets.engine",
     "Results": "tunewidgets.engine",
     "Dashboard": "tunewidgets.dashboard",
+    "live": "tunewidgets.watch",
+    "watch": "tunewidgets.watch",
 }
 
 
@@ -53,7 +55,9 @@ __all__ = [
     "Spec",
     "SpecError",
     "choice",
+    "live",
     "load",
     "run",
+    "watch",
     "__version__",
 ]

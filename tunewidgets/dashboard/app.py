@@ -275,6 +275,11 @@ class Dashboard:
         Resume continues it when it was stopped or interrupted.
         """
         results = load(directory)
+        if results.spec is None:  # a plain keras-tuner folder: nothing here can run it again
+            raise ProjectError(
+                f"{results.directory} is a keras-tuner project, not a tunewidgets search: tunewidgets.watch(path) "
+                "shows it live, tunewidgets.load(path) reads it, tunewidgets.plots.show(results) draws its views"
+            )
         dash = cls(results.spec, **kwargs)
         dash.search = Search(results.spec, results.directory, data=dash._data_for(results.spec))
         dash.search.record = results.record

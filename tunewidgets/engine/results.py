@@ -10,6 +10,7 @@ they return Keras models.
 from __future__ import annotations
 
 import enum
+import json
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +23,7 @@ from .folder.eventlog import write_tables
 from .folder.project import Project, is_locked
 from .folder.record import SearchRecord, TrialRecord
 from .folder.store import read_record
+from .ktproject import NO_CURVES, KerasTunerProject, read_project
 from .warm import run_task
 
 if TYPE_CHECKING:
@@ -85,6 +87,34 @@ class Results:
     @property
     def objective(self) -> str:
         return self.record.objective
+
+    # what the views say of the search ----------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def strategy(self) -> str:
+        """The search strategy in words: ``random``, ``tpe + asha``..."""
+        t = self.spec.tuner
+        return t.algorithm + (f" + {t.pruning}" if t.pruning != "none" else "")
+
+    @property
+    def log_scaled(self) -> set[str]:
+        """Hyperparameters searched on a log scale (drawn on log axes)."""
+        from ..spec.space import log_scaled
+
+        return log_scaled(self.spec)
+
+    @property
+    def categorical(self) -> set[str]:
+        """Numbers searched among a few values (drawn as categories)."""
+        from ..spec.space import categorical
+
+        return categorical(self.spec)
+
+    #: Said where the training curves would be, when the folder holds none (a plain keras-tuner folder).
+    curves_note = ""
 
     @property
     def direction(self) -> str:
@@ -224,8 +254,87 @@ class Results:
         write_tables(self.record, self.directory)
 
 
+class KerasTunerResults(Results):
+    """A plain keras-tuner project folder's results, read-only: its trials, scores and hyperparameters, and the
+    views; no data set or spec is kept there, so the model needs the user's build function."""
+
+    def __init__(self, project: KerasTunerProject):
+        super().__init__(project.directory, None, project.record)  # type: ignore[arg-type]  # no spec here
+        self.keras_tuner = project
+        self.notes = list(project.notes)
+        self.curves_note = "" if any(t.curves for t in project.record.trials.values()) else NO_CURVES
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("<Results", "<Results (keras-tuner)", 1)
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    @property
+    def strategy(self) -> str:
+        return self.keras_tuner.tuner
+
+    @property
+    def log_scaled(self) -> set[str]:
+        return set(self.keras_tuner.log_scaled)
+
+    @property
+    def categorical(self) -> set[str]:
+        return set(self.keras_tuner.categorical)
+
+    @property
+    def status(self) -> SearchStatus:
+        if self.record.ended is not None:
+            return SearchStatus(self.record.ended.reason.value)
+        return SearchStatus.RUNNING
+
+    @property
+    def dataset(self) -> Dataset:
+        raise LookupError("a keras-tuner project folder keeps no data set: score the model on your own test data")
+
+    def model(self, trial_id: str, build_model: Any = None) -> keras.Model:
+        """A trial's model rebuilt with the user's build function (``build_model(hp)`` or a ``HyperModel``) and
+        keras-tuner's checkpoint of its best epoch loaded. Imports Keras into this process."""
+        import keras_tuner as kt
+
+        if build_model is None:
+            raise LookupError(
+                "a keras-tuner folder keeps no model code: pass your build function, results.model(trial_id, build)"
+            )
+        trial = self._trial(trial_id)
+        raw = json.loads((self.directory / f"trial_{trial.trial_id}" / "trial.json").read_text(encoding="utf-8"))
+        hp = kt.HyperParameters.from_config(raw["hyperparameters"])
+        build = build_model.build if isinstance(build_model, kt.HyperModel) else build_model
+        model = build(hp)
+        checkpoint = self.directory / f"trial_{trial.trial_id}" / "checkpoint.weights.h5"
+        if not checkpoint.exists():
+            raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
+        if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)  # the checkpoint holds its state too
+        model.load_weights(str(checkpoint))
+        return model
+
+    def best_model(self, build_model: Any = None) -> keras.Model:
+        """The best trial's model (see :meth:`model`)."""
+        return self.model(self._best().trial_id, build_model)
+
+    def evaluate(self, trial_id: str | None = None) -> dict[str, float]:
+        raise LookupError("a keras-tuner folder keeps no test split: evaluate results.best_model(build) yourself")
+
+    def save_best_model(self, path: str | os.PathLike[str]) -> Path:
+        raise LookupError("a keras-tuner folder keeps no model code: results.best_model(build).save(path)")
+
+    def model_code(self, trial_id: str | None = None) -> str:
+        raise LookupError("a keras-tuner project folder keeps no model code: it is your build_model(hp)")
+
+    def write_tables(self) -> None:
+        raise LookupError("a keras-tuner project folder is read, never written to: use results.trials.to_csv(path)")
+
+
 def load(directory: str | os.PathLike[str]) -> Results:
-    """Opens the results of a search (finished, stopped, interrupted or running).
+    """Opens the results of a search (finished, stopped, interrupted or running): a tunewidgets search, or a
+    plain keras-tuner project folder (``directory/project_name``, read-only, see :class:`KerasTunerResults`).
 
     Example:
         >>> r = tunewidgets.load("runs/quickstart")   # doctest: +SKIP
@@ -235,7 +344,10 @@ def load(directory: str | os.PathLike[str]) -> Results:
 
     project = Project(directory)
     if not project.spec.exists():
-        raise ProjectError(f"{project.directory} holds no tunewidgets search (no {project.spec.name})")
+        kt_project = read_project(project.directory)  # raises ProjectError when it is not one either
+        for note in kt_project.notes:
+            warnings.warn(f"{kt_project.directory}: {note}", stacklevel=2)
+        return KerasTunerResults(kt_project)
     spec = Spec.from_file(project.spec)
     record, notes = read_record(project)
     if record.ended is None and not is_locked(project.directory):
@@ -247,4 +359,4 @@ def load(directory: str | os.PathLike[str]) -> Results:
     return results
 
 
-__all__ = ["Results", "SearchStatus", "load"]
+__all__ = ["KerasTunerResults", "Results", "SearchStatus", "load"]

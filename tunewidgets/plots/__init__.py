@@ -15,7 +15,6 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..spec.space import categorical, log_scaled
 from . import _data, _figures
 from ._boundary import decision_boundary
 from ._compare import compare
@@ -27,7 +26,10 @@ from .report import write_report
 def training_curves(results: Any, metric: str | None = None, selected: str | None = None) -> go.Figure:
     """Per-trial curves of one metric (the objective by default)."""
     r = _data.as_results(results)
-    return _figures.curves_figure(_data.curves_data(r.record, metric, selected))
+    fig = _figures.curves_figure(_data.curves_data(r.record, metric, selected))
+    if r.curves_note:  # a plain keras-tuner folder: no curve was recorded, and the figure says why
+        fig.update_layout(title={"text": r.curves_note, "font": {"size": 12}})
+    return fig
 
 
 def best_so_far(results: Any) -> go.Figure:
@@ -38,20 +40,20 @@ def best_so_far(results: Any) -> go.Figure:
 def parallel_coordinates(results: Any) -> go.Figure:
     """Every varying hyperparameter and the objective, coloured by the objective."""
     r = _data.as_results(results)
-    return _figures.parallel_figure(_data.parallel_data(r.record, log_scaled(r.spec), categorical(r.spec)))
+    return _figures.parallel_figure(_data.parallel_data(r.record, r.log_scaled, r.categorical))
 
 
 def hyperparameter_scatter(results: Any, name: str) -> go.Figure:
     """One hyperparameter against the objective (log axis where the range was log)."""
     r = _data.as_results(results)
-    scatter = _data.scatter_data(r.record, name, log_scaled(r.spec), categorical(r.spec))
+    scatter = _data.scatter_data(r.record, name, r.log_scaled, r.categorical)
     return _figures.scatter_figure(scatter, r.objective)
 
 
 def importance(results: Any) -> go.Figure:
     """Which hyperparameters mattered most, estimated from the completed trials."""
     r = _data.as_results(results)
-    importance = _data.importance_data(r.record, log_scaled(r.spec), categorical_names=categorical(r.spec))
+    importance = _data.importance_data(r.record, r.log_scaled, categorical_names=r.categorical)
     return _figures.importance_figure(importance)
 
 

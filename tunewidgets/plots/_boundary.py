@@ -180,7 +180,7 @@ class BoundaryView:
 
         try:
             dataset = getattr(source, "dataset", None)
-        except (OSError, ValueError):  # a folder whose data was never prepared
+        except (OSError, ValueError, LookupError):  # data never prepared, or none kept (a keras-tuner folder)
             dataset = None
         if dataset is None or not applies(dataset):
             self.dataset, self.figure, self.widget.children = None, None, []

@@ -159,9 +159,7 @@ def compare(searches: list[Any], labels: list[str] | None = None) -> go.Figure:
     if labels is None:
         labels = []
         for r in results:
-            label = f"{r.spec.name} ({r.spec.tuner.algorithm}" + (
-                f" + {r.spec.tuner.pruning})" if r.spec.tuner.pruning != "none" else ")"
-            )
+            label = f"{r.name} ({r.strategy})"
             n, unique = 2, label
             while unique in labels:
                 unique, n = f"{label} #{n}", n + 1

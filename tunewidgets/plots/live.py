@@ -182,8 +182,11 @@ class LiveViews:
         """Follows another search (or record, or results) from now on."""
         self._source = source
         spec = getattr(source, "spec", None)
-        self.log_names = log_scaled(spec) if spec is not None else set()
-        self.categorical_names = categorical(spec) if spec is not None else set()
+        if hasattr(source, "log_scaled"):  # Results: a tunewidgets search, or a keras-tuner folder
+            self.log_names, self.categorical_names = set(source.log_scaled), set(source.categorical)
+        else:  # a running Search
+            self.log_names = log_scaled(spec) if spec is not None else set()
+            self.categorical_names = categorical(spec) if spec is not None else set()
         self._show_tabs(self.boundary.follow(source))
         self.selected = None
         self._dirty_table = self._dirty_trials = self._dirty_importance = True

@@ -50,15 +50,13 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
 
     r = _data.as_results(results)
     record = r.record
-    from ..spec.space import categorical, log_scaled
-
-    logs, cats = log_scaled(r.spec), categorical(r.spec)
+    logs, cats = r.log_scaled, r.categorical
     best = record.best()
     counts = record.counts()
     summary: dict[str, Any] = {
-        "search": r.spec.name,
+        "search": r.name,
         "status": r.status,
-        "strategy": r.spec.tuner.algorithm,
+        "strategy": r.strategy,
         "objective": f"{r.objective} ({r.direction})",
         "trials": f"{counts['completed']} completed, "
         + (f"{counts['pruned']} pruned, " if counts["pruned"] else "")
@@ -71,6 +69,8 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
             summary["best model on the test split"] = r.test_summary()  # measured in a worker process
         except (LookupError, OSError, KeyError, RuntimeError) as e:
             summary["test split"] = f"not evaluated: {e}"
+    if r.curves_note:
+        summary["training curves"] = r.curves_note
     figs = [_figures.curves_figure(_data.curves_data(record, r.objective))]
     pair = _data.counterpart(r.objective)
     loss = "val_loss" if r.objective != "val_loss" else "loss"
@@ -100,14 +100,20 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
         else "<p>No trials.</p>"
     )
     data_report = ""
-    with contextlib.suppress(OSError, ValueError, KeyError):
+    with contextlib.suppress(OSError, ValueError, LookupError):  # no data kept (a keras-tuner folder)
         data_report = "".join(f"<li>{html.escape(line)}</li>" for line in r.dataset.report)
     best_rows = _rows(best.tuned_values()) if best is not None else "<tr><td>no trial completed</td></tr>"
     created = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    spec_html = (
+        "<h2>Spec</h2><details><summary>spec.json (open it in the dashboard to run this search again)</summary>"
+        f"<pre>{html.escape(json.dumps(r.spec.to_dict(), indent=2))}</pre></details>"
+        if r.spec is not None
+        else f"<h2>keras-tuner project</h2><p>{html.escape(str(r.directory))}, read as it is</p>"
+    )
     body = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(r.spec.name)}: tunewidgets report</title>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(r.name)}: tunewidgets report</title>
 <style>{STYLE}</style></head><body>
-<h1>{html.escape(r.spec.name)}</h1>
+<h1>{html.escape(r.name)}</h1>
 <p class="muted">tunewidgets report, {created}</p>
 <table class="kv">{_rows(summary)}</table>
 <h2>Best hyperparameters</h2>
@@ -120,9 +126,7 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
 <div class="table-box">{table_html}</div>
 <h2>Data</h2>
 <ul>{data_report}</ul>
-<h2>Spec</h2>
-<details><summary>spec.json (open it in the dashboard to run this search again)</summary>
-<pre>{html.escape(json.dumps(r.spec.to_dict(), indent=2))}</pre></details>
+{spec_html}
 </body></html>
 """
     out = Path(path)

@@ -63,6 +63,8 @@ class TrialRecord:
     curves: dict[tuple[int, str], list[tuple[int, float]]] = field(default_factory=dict)
     #: earlier attempts of this trial (a run cut short by a crash or a stop, then tried again), oldest first
     attempts: list[Attempt] = field(default_factory=list)
+    #: each metric at the best epoch, where no curve was recorded (a plain keras-tuner folder keeps only these)
+    best_metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def number(self) -> int:
@@ -125,6 +127,7 @@ class TrialRecord:
                     for (execution, metric), points in sorted(self.curves.items())
                 ],
                 "attempts": [dataclasses.asdict(a) for a in self.attempts],
+                **({"best_metrics": self.best_metrics} if self.best_metrics else {}),
             }
         )
 
@@ -149,6 +152,7 @@ class TrialRecord:
                 Attempt(TrialStatus(a["status"]), a["message"], a["epochs"], a["duration"], a["worker"])
                 for a in raw.get("attempts", [])
             ],
+            best_metrics={str(k): float(restore_float(v)) for k, v in raw.get("best_metrics", {}).items()},
         )
 
 
@@ -254,6 +258,7 @@ class SearchRecord:
                     hyperparameters=dict(t.hyperparameters),
                     curves={k: list(v) for k, v in t.curves.items()},
                     attempts=list(t.attempts),
+                    best_metrics=dict(t.best_metrics),
                 )
                 for t in self.ordered()
             ]
@@ -304,6 +309,8 @@ class SearchRecord:
                 "attempts": 1 + len(t.attempts),
                 "earlier_attempts": "; ".join(f"{i}: {a}" for i, a in enumerate(t.attempts, 1)),
             }
+            for name, value in t.best_metrics.items():  # a keras-tuner folder's best-epoch metrics
+                row.setdefault(name, value)
             for name, value in t.tuned_values().items():
                 row.setdefault(name, value)
             rows.append(row)

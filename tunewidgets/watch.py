@@ -1,0 +1,265 @@
+"""Any keras-tuner search, live: one callback for the user's own ``tuner.search(...)``, and a watcher of a search
+folder another process writes (:func:`watch`).
+
+``tuner.search(x, y, epochs=10, validation_split=0.2, callbacks=[tunewidgets.live()])`` shows the live
+views in the notebook while that search runs, per-epoch training curves included, and records every epoch
+beside keras-tuner's files (``<project>/tunewidgets/events.jsonl``, a folder keras-tuner ignores), so a later
+``tunewidgets.load(project)`` shows the curves too. keras-tuner deep-copies the callbacks for each trial:
+every copy is this one object, so one record and one set of views follow the whole search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .engine.folder.eventlog import EventLog
+from .engine.folder.record import SearchRecord
+from .engine.ktproject import tuner_kind, watched_events
+from .events import EpochEnded, Event, SearchStarted, TrialEnded, TrialStarted, TrialStatus
+
+_CLASS: Any = None
+
+
+def live(tuner: Any = None, *, show: bool = True, interval: float = 0.5) -> Any:
+    """A Keras callback that shows a keras-tuner search live and records its curves.
+
+    Args:
+        tuner: the keras-tuner tuner running the search; found from the running search when not given.
+        show: display the live views (in a notebook; elsewhere only the curves are recorded).
+        interval: seconds between redraws of the views.
+
+    Example:
+        >>> tuner.search(x, y, epochs=10, validation_split=0.2, callbacks=[tunewidgets.live()])  # doctest: +SKIP
+    """
+    global _CLASS
+    if _CLASS is None:
+        import keras
+
+        _CLASS = type("LiveSearch", (_LiveSearch, keras.callbacks.Callback), {})
+    callback = _CLASS()
+    callback.setup(tuner, show=show, interval=interval)
+    return callback
+
+
+class _LiveSearch:
+    """The callback's work (mixed with ``keras.callbacks.Callback`` by :func:`live`)."""
+
+    model: Any
+
+    def setup(self, tuner: Any, *, show: bool, interval: float) -> None:
+        self.tuner = tuner
+        self.show = show
+        self.interval = interval
+        self.record = SearchRecord()
+        self.views: Any = None
+        self.log: EventLog | None = None
+        self.trial_id: str | None = None
+        self.execution = -1
+        self.ended = True
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self  # keras-tuner copies the callbacks for each trial: every copy is this one
+
+    # ------------------------------------------------------------------ Keras' hooks
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        found = self._running_trial()
+        if found is None:
+            return
+        tuner, trial = found
+        if self.log is None:
+            self._start(tuner)
+        if trial.trial_id != self.trial_id:
+            if not self.ended and self.trial_id is not None:  # the last one raised before it ended
+                raised = TrialEnded(self.trial_id, TrialStatus.FAILED, None, None, 0.0, "it raised before it ended")
+                self._publish(raised)
+            self.trial_id, self.execution, self.ended = str(trial.trial_id), 0, False
+            self._publish(TrialStarted(self.trial_id, dict(trial.hyperparameters.values), worker=str(tuner.tuner_id)))
+        else:
+            self.execution += 1
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.trial_id is None or self.ended:
+            return
+        metrics = {}
+        for k, v in (logs or {}).items():
+            try:
+                metrics[k] = float(v)
+            except (TypeError, ValueError):
+                continue
+        self._publish(EpochEnded(self.trial_id, epoch + 1, metrics, execution=self.execution))
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        tuner = self.tuner
+        if self.trial_id is None or self.ended or tuner is None:
+            return
+        if self.execution + 1 < int(getattr(tuner, "executions_per_trial", 1) or 1):
+            return
+        self.ended = True
+        score, best = self._best_epoch()
+        status = TrialStatus.COMPLETED if score is not None else TrialStatus.FAILED
+        message = "" if score is not None else f"no {self.record.objective} was logged"
+        self._publish(TrialEnded(self.trial_id, status, score, best, 0.0, message))
+
+    def _best_epoch(self) -> tuple[float | None, int | None]:
+        """The trial's best value of the objective and its epoch, from the curves seen (keras-tuner's own score,
+        averaged over executions, is what ``tunewidgets.load`` reads from its files afterwards)."""
+        trial = self.record.trials.get(self.trial_id or "")
+        points = [(e, v) for e, v in (trial.curves.get((0, self.record.objective), []) if trial else []) if v == v]
+        if not points:
+            return None, None
+        pick = max if self.record.direction == "max" else min
+        epoch, value = pick(points, key=lambda p: p[1])
+        return value, epoch
+
+    # ------------------------------------------------------------------ the search
+    def _running_trial(self) -> tuple[Any, Any] | None:
+        """The tuner and the trial training now: keras-tuner's loop holds them in the frames that called fit."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            owner, trial = frame.f_locals.get("self"), frame.f_locals.get("trial")
+            tuner = trial is not None and hasattr(owner, "oracle") and hasattr(owner, "project_dir")
+            if tuner and (self.tuner is None or owner is self.tuner):
+                self.tuner = owner
+                return owner, trial
+            frame = frame.f_back  # type: ignore[assignment]
+        return None
+
+    def _start(self, tuner: Any) -> None:
+        oracle = tuner.oracle
+        self.log = EventLog(watched_events(Path(tuner.project_dir)))
+        objective = oracle.objective
+        self._publish(
+            SearchStarted(
+                name=Path(tuner.project_dir).name,
+                objective=str(objective.name),
+                direction=str(objective.direction),
+                algorithm=tuner_kind(oracle.get_state(), []),
+                planned_trials=getattr(oracle, "max_trials", None),
+                epochs=0,
+                resumed=False,
+            )
+        )
+        if self.show:
+            self.views = _show_views(self.record, self.interval)
+
+    def _publish(self, event: Event) -> None:
+        self.record.apply(event)
+        if self.log is not None:
+            self.log(event)
+        if self.views is not None:
+            self.views.on_event(event)
+
+
+def _show_views(record: SearchRecord, interval: float) -> Any:
+    """The live views, displayed in a notebook (None elsewhere: only the curves are recorded)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return None
+    if shell is None or not hasattr(shell, "kernel"):
+        return None
+    from IPython.display import display
+
+    from .plots.live import LiveViews
+
+    views = LiveViews(record, interval=interval)
+    display(views)
+    return views
+
+
+class Watcher:
+    """A search folder's views, kept up to date while another process or kernel runs the search there.
+
+    Every ``interval`` seconds it looks at the files' sizes and times (nothing is opened when nothing changed),
+    reads the folder again when something did, and redraws; its status line says how many trials there are and
+    when the folder last changed, and says so when nothing has changed for ``quiet`` seconds. It only reads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, interval: float = 1.0, quiet: float = 60.0):
+        import ipywidgets as w
+
+        from .engine.results import load
+        from .plots.live import LiveViews
+
+        self.path = Path(path)
+        self.interval = interval
+        self.quiet = quiet
+        self._load = load
+        self.results = load(self.path)  # a folder that holds no search is refused here
+        self.views = LiveViews(self.results)
+        self.views.reset(self.results)
+        self.status = w.HTML()
+        self.widget = w.VBox([self.status, self.views.widget])
+        self._seen = self._stamp()
+        self._changed = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tunewidgets-watch", daemon=True)
+        self._say()
+        self._thread.start()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _stamp(self) -> tuple[tuple[str, int, int], ...]:
+        """The size and time of every file the folder's record is read from."""
+        out = []
+        for p in sorted(self.path.rglob("*.json*")):
+            with contextlib.suppress(OSError):
+                st = p.stat()
+                out.append((str(p), st.st_size, st.st_mtime_ns))
+        return tuple(out)
+
+    def poll(self) -> bool:
+        """Reads the folder again if a file changed; returns whether it did."""
+        stamp = self._stamp()
+        if stamp == self._seen:
+            self._say()
+            return False
+        self._seen, self._changed = stamp, time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a file caught mid-write is read again at the next change
+            self.results = self._load(self.path)
+        self.views.reset(self.results)
+        self._say()
+        return True
+
+    def _say(self) -> None:
+        counts = self.results.record.counts()
+        idle = time.monotonic() - self._changed
+        text = f"{len(self.results.record.trials)} trials ({counts['running']} running), {self.results.status}"
+        if self.results.status == "running" and idle > self.quiet:
+            text += f"; nothing has changed for {idle:.0f} s: is the search still running?"
+        self.status.value = f"Watching {self.path}: {text}"
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with contextlib.suppress(Exception):  # a watcher never breaks the kernel; the next poll tries again
+                self.poll()
+
+    def stop(self) -> None:
+        """Stops watching (the views stay as they are)."""
+        self._stop.set()
+
+
+def watch(path: str | os.PathLike[str], *, interval: float = 1.0, quiet: float = 60.0) -> Watcher:
+    """Live views of a search folder another process or kernel is writing: a keras-tuner project
+    (``directory/project_name``) or a tunewidgets search. Read-only.
+
+    Example:
+        >>> tunewidgets.watch("my_dir/my_project")   # doctest: +SKIP
+    """
+    return Watcher(path, interval=interval, quiet=quiet)
+
+
+__all__ = ["Watcher", "live", "watch"]
