@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def one(variant: str, trials: int) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
-    import tunewidgets as tw
     from _plain import plain_search
+
+    import tunewidgets as tw
 
     spec = tw.Spec.from_file(ROOT / "examples" / "specs" / "quickstart.json").replace(**{"tuner.max_trials": trials})
     with tempfile.TemporaryDirectory() as d:
