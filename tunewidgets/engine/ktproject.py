@@ -8,7 +8,6 @@ the views read, without Keras, and never writes, moves or locks anything in the 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -20,6 +19,7 @@ from ..errors import ProjectError
 from ..events import EpochEnded, SearchStarted, TrialStarted, TrialStatus
 from .folder.eventlog import read_events
 from .folder.record import SearchRecord, TrialRecord
+from .folder.store import read_json
 
 ORACLE_FILE = "oracle.json"
 TRIAL_FILE = "trial.json"
@@ -76,15 +76,6 @@ def find_project(path: Path) -> Path | None:
         return path
     inside = [p for p in sorted(path.iterdir()) if p.is_dir() and is_keras_tuner_project(p)] if path.is_dir() else []
     return inside[0] if len(inside) == 1 else None
-
-
-def _read_json(path: Path) -> tuple[Any, str]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), ""
-    except FileNotFoundError:
-        return None, ""
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
-        return None, f"{path.parent.name}/{path.name} cannot be read ({e})"
 
 
 def tuner_kind(oracle: dict[str, Any] | None, values: list[dict[str, Any]]) -> str:
@@ -168,12 +159,12 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
             "or trial_*/trial.json); give the folder of tuner(directory=..., project_name=...), directory/project_name"
         )
     notes: list[str] = []
-    oracle, problem = _read_json(directory / ORACLE_FILE)
+    oracle, problem = read_json(directory / ORACLE_FILE)
     if problem:
         notes.append(problem)
     raws: list[tuple[Path, dict[str, Any]]] = []
     for file in sorted(directory.glob(f"trial_*/{TRIAL_FILE}")):
-        raw, problem = _read_json(file)
+        raw, problem = read_json(file, f"{file.parent.name}/{file.name}")
         if isinstance(raw, dict) and "trial_id" in raw:
             raws.append((file.parent, raw))
         else:  # caught mid-write, or damaged: shown as running, said once

@@ -82,14 +82,15 @@ class SearchFiles:
         atomic_write_json(self.project.trial_record(event.trial_id), content)
 
 
-def _read_json(path: Path) -> tuple[Any, str]:
-    """A JSON file's content and '' , or None and why it could not be read ('' when it is not there)."""
+def read_json(path: Path, label: str | None = None) -> tuple[Any, str]:
+    """A JSON file's content and '', or None and why it could not be read, naming it ``label`` (its name by
+    default); '' when it is not there. Never raises: a file caught mid-write or damaged is reported."""
     try:
         return json.loads(path.read_text(encoding="utf-8")), ""
     except FileNotFoundError:
         return None, ""
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
-        return None, f"{path.name} cannot be read ({e})"
+        return None, f"{label or path.name} cannot be read ({e})"
 
 
 def read_record(project: Project) -> tuple[SearchRecord, list[str]]:
@@ -107,13 +108,13 @@ def read_record(project: Project) -> tuple[SearchRecord, list[str]]:
                 record.apply(event)
             elif line.strip() and i < len(lines) - 1:  # a half-written last line is a crash mid-write, not damage
                 damaged += 1
-    state, problem = _read_json(project.state)
+    state, problem = read_json(project.state)
     if problem:
         notes.append(problem)
     rebuilt = _apply_state(record, state) if isinstance(state, dict) else False
     trials = 0
     for path in sorted(project.trial_records.glob("*.json")):
-        content, problem = _read_json(path)
+        content, problem = read_json(path)
         if problem or not isinstance(content, dict):
             notes.append(f"trials/{problem or path.name + ' holds no trial'}; that trial is left out")
             continue
@@ -262,7 +263,7 @@ def check_tuner_files(project: Project, finished: int) -> None:
     if not tuner_dir.is_dir():
         return
     for path in sorted([*tuner_dir.glob("*.json"), *tuner_dir.glob("trial_*/trial.json")]):
-        content, problem = _read_json(path)
+        content, problem = read_json(path)
         if problem or not isinstance(content, dict):
             what = (
                 problem.replace(path.name, str(path.relative_to(project.directory)), 1)
@@ -286,6 +287,7 @@ __all__ = [
     "SearchFiles",
     "check_tuner_files",
     "open_folder",
+    "read_json",
     "read_record",
     "record_events",
     "rewrite_log",
