@@ -44,9 +44,11 @@ class ProgressView:
             verb = "Resumed" if event.resumed else "Running"
             # one line, the details folded: Run and the curves stay on one screen
             details = f"Data: {html.escape(event.data_summary)}{h.bullets(event.data_report)}"
+            line = f"{verb}: {event.plan or event.algorithm} Objective {event.objective} ({event.direction})."
             self.status.value = (
-                f"<details><summary>{verb}: {html.escape(event.plan or event.algorithm)} Objective "
-                f"<b>{html.escape(event.objective)}</b> ({event.direction}).</summary>{details}</details>"
+                f'<details><summary title="{html.escape(line, quote=True)}" style="white-space:nowrap; '
+                f'overflow:hidden; text-overflow:ellipsis">{verb}: {html.escape(event.plan or event.algorithm)} '
+                f"Objective <b>{html.escape(event.objective)}</b> ({event.direction}).</summary>{details}</details>"
                 f"{h.notes(event.notes)}"
             )
             self._show_best(record)
@@ -78,7 +80,11 @@ class ProgressView:
         best = record.best()
         if best is None:
             return
+        values = h.inline(best.tuned_values())
+        plain = html.escape(", ".join(f"{k}={v}" for k, v in best.tuned_values().items()), quote=True)
+        # one line for the values (the whole list on hover), so the live curve below stays on a laptop's screen
         self.best_so_far.value = (
             f"Best so far: trial {best.number}, <b>{html.escape(record.objective)} = "
-            f"{best.score:.4f}</b><br>{h.inline(best.tuned_values())}"
+            f'{best.score:.4f}</b><br><span title="{plain}" style="display:block; white-space:nowrap; '
+            f'overflow:hidden; text-overflow:ellipsis">{values}</span>'
         )
