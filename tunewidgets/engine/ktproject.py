@@ -135,12 +135,11 @@ def _space_kinds(space: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
 def _duration(trial_dir: Path) -> float | None:
     """From the first file the trial wrote to its ``trial.json``'s last write (None when unknown)."""
     try:
-        times = [p.stat().st_mtime for p in trial_dir.iterdir() if p.is_file()]
         end = (trial_dir / TRIAL_FILE).stat().st_mtime
     except OSError:
         return None
-    start = min(times) if times else end
-    return max(0.0, end - start) if end > start else None
+    start = _first_write(trial_dir) or end
+    return end - start if end > start else None
 
 
 def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
@@ -214,7 +213,7 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
             best_metrics=best,
         )
     _add_curves(record, watched_events(directory))
-    if status_all_finished(record) and isinstance(oracle, dict) and not oracle.get("ongoing_trials"):
+    if _all_ended(record) and isinstance(oracle, dict) and not oracle.get("ongoing_trials"):
         from ..events import EndReason, SearchEnded
 
         best_trial = record.best()
@@ -245,7 +244,7 @@ def _add_curves(record: SearchRecord, events: Path) -> None:
             trial.curves = trial_curves
 
 
-def status_all_finished(record: SearchRecord) -> bool:
+def _all_ended(record: SearchRecord) -> bool:
     return bool(record.trials) and all(t.status is not TrialStatus.RUNNING for t in record.trials.values())
 
 
