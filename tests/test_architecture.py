@@ -18,8 +18,9 @@ LAYERS = [
     {"model"},
     {"engine"},
     {"plots"},
+    {"watch"},
     {"dashboard"},
-    {"cli", "watch", "__init__"},
+    {"cli", "__init__"},
 ]
 
 

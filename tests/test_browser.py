@@ -37,9 +37,11 @@ ARTIFACTS = ROOT / "artifacts"
 
 pytestmark = pytest.mark.browser
 
-# points drawn in every plotly figure of the page, read from plotly.js's own graph divs
-POINTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-    gd => (gd.data || []).reduce((n, t) => n + (t.x ? Array.from(t.x).filter(v => v !== null).length : 0), 0))"""
+# points drawn in one plotly figure, and in every figure of the page, read from plotly.js's own graph divs
+FIGURE_POINTS_JS = (
+    "gd => (gd.data || []).reduce((n, t) => n + (t.x ? Array.from(t.x).filter(v => v !== null).length : 0), 0)"
+)
+POINTS_JS = f"() => Array.from(document.querySelectorAll('.js-plotly-plot')).map({FIGURE_POINTS_JS})"
 
 
 def _free_port() -> int:
@@ -143,7 +145,13 @@ def _server(workspace: Path, name: str, argv: list[str], *, env: dict, ready, ur
 
 
 def _jupyter(
-    workspace: Path, app: str, path: str, *extra: str, theme: str | None = None
+    workspace: Path,
+    app: str,
+    path: str,
+    *extra: str,
+    theme: str | None = None,
+    trials: int = 4,
+    epochs: int = 600,  # long enough to watch and stop: a quickstart epoch takes about 15 ms on 2 cores
 ) -> contextlib.AbstractContextManager[str]:
     """``jupyter lab`` or ``jupyter notebook`` on 127.0.0.1 with a token, serving the workspace; yields the URL."""
     port, token = _free_port(), secrets.token_hex(16)
@@ -162,8 +170,7 @@ def _jupyter(
         workspace,
         app,
         argv,
-        # long enough to watch and stop: a quickstart epoch takes about 15 ms on 2 cores
-        env=_env(workspace, trials=4, epochs=600, theme=theme),
+        env=_env(workspace, trials=trials, epochs=epochs, theme=theme),
         ready=lambda proc: _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", proc),
         url=f"http://127.0.0.1:{port}/{path}?token={token}",
     )
@@ -197,8 +204,15 @@ def _poll(page, predicate, timeout: float, what: str):
 
 
 def _run_cell(page, cell) -> None:
-    """Runs one cell with Shift+Enter and waits until it has run. A page whose kernel connection is still
-    settling can drop the request (the cell never shows ``[*]``); a person presses again, and so does this."""
+    """Runs one cell with Shift+Enter and waits until it has run."""
+    _run_cell_started(page, cell)
+    cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=120_000)
+
+
+def _run_cell_started(page, cell) -> None:
+    """Presses Shift+Enter in a cell and waits until it runs (``[*]``), not until it ends. A page whose kernel
+    connection is still settling can drop the request (the cell never shows ``[*]``); a person presses again,
+    and so does this."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     prompt = cell.locator(".jp-InputPrompt")
@@ -207,10 +221,9 @@ def _run_cell(page, cell) -> None:
         page.keyboard.press("Shift+Enter")
         try:
             prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]:")).wait_for(timeout=30_000)
-            break
+            return
         except PlaywrightTimeout:
             continue
-    prompt.filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=120_000)
 
 
 def _open_dashboard(page, url: str, kernel_ready):
@@ -282,6 +295,36 @@ def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
 def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
     # JupyterLab's status bar says when the kernel is up
     _drive_quickstart(page, lab, "jupyterlab", page.get_by_text("Python 3 (ipykernel) | Idle"))
+
+
+def test_your_keras_tuner_code_watched_then_live_in_jupyterlab(workspace, page):
+    """Notebook 08 cell by cell: a plain keras-tuner search in another process, watched from its folder; the same
+    search in the notebook with callbacks=[tw.live()], its curves drawn while it runs; the best model's score."""
+    path = "lab/tree/notebooks/08_your_keras_tuner_code_live.ipynb"
+    with _jupyter(workspace, "lab", path, "--LabApp.news_url=", trials=3, epochs=40) as url:
+        page.goto(url)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+        cells = page.locator(".jp-Notebook .jp-CodeCell")
+        assert cells.count() == 6
+        for index in range(3):  # the budget, the script, the watcher of the script's own process
+            _run_cell(page, cells.nth(index))
+        watching = cells.nth(2).get_by_text(re.compile(r"Watching runs/elsewhere: \d+ trials"))
+        watching.wait_for(timeout=60_000)
+        _run_cell(page, cells.nth(3))  # the script ends; the watcher reads the folder once more
+        cells.nth(2).get_by_text("Watching runs/elsewhere: 3 trials (0 running), completed").wait_for(timeout=60_000)
+        assert cells.nth(3).locator("table tbody tr").count() == 3  # the finished search's trials, from its folder
+
+        live = cells.nth(4)
+        _run_cell_started(page, live)
+        curves = live.locator(".js-plotly-plot").first
+        drawn = lambda: curves.evaluate(FIGURE_POINTS_JS) if curves.count() else 0  # noqa: E731
+        first = _poll(page, drawn, 180, "the curves to show points")
+        _poll(page, lambda: drawn() > first, 180, "the curves to gain points while it searches")
+        page.screenshot(path=str(ARTIFACTS / "keras-tuner-code-live.png"))
+        live.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=300_000)
+        _run_cell(page, cells.nth(5))
+        assert cells.nth(5).get_by_text(re.compile(r"test accuracy 0\.\d{4}")).is_visible()
 
 
 def _on_screen(page, locator) -> bool:

@@ -246,7 +246,13 @@ def test_a_watcher_sees_trials_appear_while_another_process_searches(tmp_path):
     watcher.stop()
 
 
-def test_the_dashboard_points_a_keras_tuner_folder_to_watch_and_load(searched):
-    _, _, folder = searched
-    with pytest.raises(tw.ProjectError, match=r"tunewidgets\.watch\(path\)"):
-        tw.Dashboard.open(folder)
+def test_the_dashboard_opens_a_keras_tuner_folder_as_its_live_views(searched):
+    _, tuner, folder = searched
+    opened = tw.Dashboard.open(folder)
+    try:
+        assert isinstance(opened, tw.Watcher)
+        assert len(opened.results.record.trials) == len(tuner.oracle.trials)
+        assert opened.views.curves.layout.title.text == opened.results.curves_note != ""
+        assert f"{len(tuner.oracle.trials)} trials" in opened.status.value
+    finally:
+        opened.stop()

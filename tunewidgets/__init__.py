@@ -27,6 +27,7 @@ _LAZY = {
     "Dashboard": "tunewidgets.dashboard",
     "live": "tunewidgets.watch",
     "watch": "tunewidgets.watch",
+    "Watcher": "tunewidgets.watch",
 }
 
 
@@ -54,6 +55,7 @@ __all__ = [
     "SearchError",
     "Spec",
     "SpecError",
+    "Watcher",
     "choice",
     "live",
     "load",

@@ -23,6 +23,7 @@ from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
 from ..progress import trial_number
 from ..spec import Spec
+from ..watch import Watcher, watch
 from . import html as h
 from .controls import Control, KnobControl, SettingControl
 from .form import SpecForm
@@ -269,17 +270,16 @@ class Dashboard:
         return self._ensure_views()
 
     @classmethod
-    def open(cls, directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard:
+    def open(cls, directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard | Watcher:
         """A dashboard showing a finished (or stopped) search from disk: its spec, plots and results.
 
-        Resume continues it when it was stopped or interrupted.
+        Resume continues it when it was stopped or interrupted. A plain keras-tuner project folder has no
+        settings to show or run again: it opens as :func:`tunewidgets.watch` shows it, its views kept up to
+        date while another process or kernel searches there.
         """
         results = load(directory)
-        if results.spec is None:  # a plain keras-tuner folder: nothing here can run it again
-            raise ProjectError(
-                f"{results.directory} is a keras-tuner project, not a tunewidgets search: tunewidgets.watch(path) "
-                "shows it live, tunewidgets.load(path) reads it, tunewidgets.plots.show(results) draws its views"
-            )
+        if results.spec is None:  # a plain keras-tuner folder: its views, live, and nothing to run
+            return watch(results.directory)
         dash = cls(results.spec, **kwargs)
         dash.search = Search(results.spec, results.directory, data=dash._data_for(results.spec))
         dash.search.record = results.record

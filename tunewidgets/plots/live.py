@@ -115,6 +115,7 @@ class LiveViews:
         self._final_pending = False
         self._table_trials: list[str] = []
         self._drawn_curves: dict[str, data.Line] = {}
+        self._curves_note = ""
         self._last_metrics: list[str] = []
         record = self.record
         self.metric = w.Dropdown(
@@ -188,6 +189,7 @@ class LiveViews:
             self.log_names = log_scaled(spec) if spec is not None else set()
             self.categorical_names = categorical(spec) if spec is not None else set()
         self._show_tabs(self.boundary.follow(source))
+        self._curves_note = getattr(source, "curves_note", "")  # a plain keras-tuner folder: no curve on disk
         self.selected = None
         self._dirty_table = self._dirty_trials = self._dirty_importance = True
         self._final = True
@@ -273,6 +275,8 @@ class LiveViews:
     def _redraw_curves(self) -> None:
         curves = data.curves_data(self.record, self.metric.value or None, self.selected)
         figures.update_curves(self.curves, curves, self._drawn_curves)
+        if self._curves_note:  # the figure says why it is empty, and how to get the curves
+            self.curves.layout.title.update(text=self._curves_note, font={"size": 12})
 
     def _redraw_scatter(self) -> None:
         if self.hyperparameter.value:
