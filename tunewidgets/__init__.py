@@ -20,6 +20,7 @@ from .spec import Choice, Fixed, Range, Spec, choice
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Arrays": "tunewidgets.data.arrays",
     "Search": "tunewidgets.engine",
     "run": "tunewidgets.engine",
     "load": "tunewidgets.engine",
@@ -43,6 +44,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Arrays",
     "Choice",
     "Dashboard",
     "DataError",

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ProjectError
 from ..events import TrialStatus
+from ..progress import trial_number
 from .folder.evaluation import describe_test_score, read_evaluation
 from .folder.eventlog import write_tables
 from .folder.project import Project, is_locked
 from .folder.record import SearchRecord, TrialRecord
-from .folder.store import read_record
+from .folder.store import read_json, read_record
 from .ktproject import NO_CURVES, KerasTunerProject, read_project
 from .warm import run_task
 
@@ -62,7 +63,7 @@ class Results:
         self.record = record
         #: what could not be read of the folder (a damaged event log), and where the record came from instead
         self.notes: list[str] = []
-        self._dataset: Dataset | None = None
+        self._dataset: Any = None  # Dataset, or the user's arrays (UserData)
         self._best_model: keras.Model | None = None
 
     def __repr__(self) -> str:
@@ -332,6 +333,83 @@ class KerasTunerResults(Results):
         raise LookupError("a keras-tuner project folder is read, never written to: use results.trials.to_csv(path)")
 
 
+class HyperModelResults(Results):
+    """The results of a search of the user's own hypermodel: the same views; the model is rebuilt with the
+    user's function (kept in the folder, or given) and its best epoch's weights."""
+
+    def _space(self) -> list[dict[str, Any]]:
+        content, _ = read_json(self.project.space)
+        space = content.get("space") if isinstance(content, dict) else None
+        return space if isinstance(space, list) else []
+
+    @property
+    def log_scaled(self) -> set[str]:
+        from ..spec.hyper import space_scales
+
+        return space_scales(self._space(), self.spec.hypermodel)[0] | super().log_scaled
+
+    @property
+    def categorical(self) -> set[str]:
+        from ..spec.hyper import space_scales
+
+        return space_scales(self._space(), self.spec.hypermodel)[1] | super().categorical
+
+    @property
+    def dataset(self) -> Any:
+        """The user's arrays as the search split them (memory-mapped from the folder)."""
+        if self._dataset is None:
+            from ..data.arrays import UserData
+
+            self._dataset = UserData.load(self.project.arrays)
+        return self._dataset
+
+    def model(self, trial_id: str, build_model: Any = None) -> keras.Model:
+        """A trial's model, rebuilt with ``build_model`` (default: the hypermodel kept in the folder) and its best
+        epoch's weights loaded. Imports Keras into this process."""
+        from ..model.user import rebuilt
+
+        trial = self._trial(trial_id)
+        checkpoint = self.project.checkpoint(trial.trial_id)
+        if not checkpoint.exists():
+            raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
+        if build_model is None:
+            import cloudpickle
+
+            build_model = cloudpickle.loads(self.project.hypermodel.read_bytes())
+        return rebuilt(build_model, trial.hyperparameters, checkpoint)
+
+    def best_model(self, build_model: Any = None) -> keras.Model:
+        """The best trial's model (see :meth:`model`)."""
+        if build_model is not None:
+            return self.model(self._best().trial_id, build_model)
+        return super().best_model()
+
+    def evaluate(self, trial_id: str | None = None) -> dict[str, float]:
+        if self.dataset.x_test is None:
+            raise LookupError("this search was given no test arrays: Arrays(x, y, test_data=(x_test, y_test))")
+        return super().evaluate(trial_id)
+
+    def model_code(self, trial_id: str | None = None) -> str:
+        """The hypermodel's own source, as given to the search, and the trial's (the best by default) values."""
+        trial = self._trial(trial_id or self._best().trial_id)
+        content, _ = read_json(self.project.hypermodel_info)
+        info = content if isinstance(content, dict) else {}
+        name = info.get("name", "build_model")
+        source = info.get("source") or f"# the source of {name} was not available to Python when the search started\n"
+        values = json.dumps(trial.tuned_values(), indent=4, default=str)
+        return (
+            f"{source.rstrip()}\n\n\n# trial {trial_number(trial.trial_id)}'s values; build its model with\n"
+            f"# hp = keras_tuner.HyperParameters(); hp.values.update(values); model = {name}(hp)\n"
+            f"values = {values}\n"
+        )
+
+
+def results_of(directory: Path, spec: Spec, record: SearchRecord) -> Results:
+    """The results of a tunewidgets search: of the spec's own network, or of the user's hypermodel."""
+    kind = HyperModelResults if spec.hypermodel is not None else Results
+    return kind(directory, spec, record)
+
+
 def load(directory: str | os.PathLike[str]) -> Results:
     """Opens the results of a search (finished, stopped, interrupted or running): a tunewidgets search, or a
     plain keras-tuner project folder (``directory/project_name``, read-only, see :class:`KerasTunerResults`).
@@ -354,9 +432,9 @@ def load(directory: str | os.PathLike[str]) -> Results:
         record.mark_interrupted()
     for note in notes:
         warnings.warn(f"{project.directory}: {note}", stacklevel=2)
-    results = Results(project.directory, spec, record)
+    results = results_of(project.directory, spec, record)
     results.notes = notes
     return results
 
 
-__all__ = ["KerasTunerResults", "Results", "SearchStatus", "load"]
+__all__ = ["HyperModelResults", "KerasTunerResults", "Results", "SearchStatus", "load", "results_of"]

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from ..data import Dataset, file_issues, prepare
+from ..data.arrays import Arrays, UserData
 from ..data.prepare import fold_issues
-from ..errors import ProjectError, SearchError, SpecError
+from ..errors import Issue, ProjectError, SearchError, SpecError
 from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted, TrialEnded
 from ..progress import trial_number
 from ..spec import Spec
 from ..spec.budget import budget_notes, describe, planned_epochs, planned_trials
 from ..spec.datasets import output_units
+from ..spec.hyper import HyperModelSpec, override_issues
 from ..spec.size import ModelSize, human_bytes, largest_model
 from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
@@ -32,8 +34,9 @@ from .folder.project import Project, ProjectLock
 from .folder.protocol import WorkerFiles, pickle_callbacks
 from .folder.record import SearchRecord
 from .folder.store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
+from .hypermodel import Packed, discover_space, pack, store
 from .pool import LOCAL, Job, WorkerPool
-from .results import Results
+from .results import Results, results_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,14 @@ class Search:
     Args:
         spec: what to search (validated here; a bad spec raises :class:`SpecError`).
         directory: the project directory; results are written there as they happen.
-        data: the DataFrame or ``(X, y)`` arrays for a spec with ``data.source="dataframe"``.
+        data: the DataFrame or ``(X, y)`` arrays for a spec with ``data.source="dataframe"``; with
+            ``hypermodel``, your arrays as ``tuner.search`` takes them: ``(x, y)`` (the spec's
+            ``data.validation_split`` of the last rows validates), ``(x, y, (x_val, y_val))``, or
+            :class:`tunewidgets.Arrays` (test arrays too).
+        hypermodel: your own ``build_model(hp)`` function or ``keras_tuner.HyperModel``, trained in place of the
+            network the spec's model, regularization and optimizer sections describe; the spec's training
+            and tuner sections still say how. Its hyperparameters are searched as it declares them, except
+            those the spec's ``hypermodel.hyperparameters`` narrows or fixes.
         overwrite: start afresh when the directory holds another search.
         tensorboard: also write TensorBoard logs (scalars and HParams) under ``directory/tensorboard``.
         callbacks: Keras callbacks for every trial's ``fit`` (sent to the worker processes and
@@ -81,6 +91,7 @@ class Search:
         directory: str | os.PathLike[str],
         *,
         data: Any = None,
+        hypermodel: Any = None,
         overwrite: bool = False,
         tensorboard: bool = False,
         callbacks: list[Any] | None = None,
@@ -92,8 +103,26 @@ class Search:
         spec = spec if workers is None else spec.replace(**{"tuner.workers": workers})
         if not str(directory).strip():
             raise ProjectError("the folder for the search's results is empty: name one, such as runs/my-search")
+        self.packed: Packed | None = None
+        self.arrays: Arrays | None = None
+        if hypermodel is not None:  # the user's own model, on the user's arrays
+            self.packed = pack(hypermodel)
+            if spec.hypermodel is None:
+                spec = spec.replace(hypermodel=HyperModelSpec(self.packed.name))
+            if data is None:
+                raise SpecError(Issue("data", f"{self.packed.name} needs your arrays: data=(x, y) or tw.Arrays(...)"))
+            self.arrays = Arrays.of(data)
+            if not (isinstance(data, Arrays) or (isinstance(data, dict) and "validation_split" in data)):
+                self.arrays.validation_split = spec.data.validation_split
+            self.arrays.splits()  # x and y of different lengths, an empty validation set: said now
+        elif spec.hypermodel is not None:
+            raise SpecError(
+                Issue(
+                    "hypermodel", f"this spec trains your {spec.hypermodel.name}: pass it, Search(..., hypermodel=...)"
+                )
+            )
         issues = spec.validate()
-        issues = issues or file_issues(spec)  # a CSV file that is not there, a column it lacks
+        issues = issues or ([] if self.packed else file_issues(spec))  # a CSV file that is not there, a column it lacks
         # what this machine allows: workers against its cores, memory and the trials; where the chief listens
         issues = issues or backend_issues() + worker_issues(spec) + ([] if listen == LOCAL else listen_issues(listen))
         if issues:
@@ -215,6 +244,8 @@ class Search:
                 )
                 message = f"nothing to train: this search already {what} (overwrite starts it afresh)"
                 return self._finish(reason, message), None  # told to the observers, not written to the log
+            if self.packed is not None:
+                self._check_hypermodel(resumed)
             if resumed:
                 check_tuner_files(self.project, len(self.record.completed()))
                 if self.notes:  # the log was damaged or deleted: written anew from the record, then appended to
@@ -314,7 +345,7 @@ class Search:
         best = self.record.best()
         self.end_reason = reason
         self.events.publish(SearchEnded(reason, message, best.trial_id if best else None, best.score if best else None))
-        self.results = Results(self.directory, self.spec, self.record)
+        self.results = results_of(self.directory, self.spec, self.record)
         return self.results
 
     def _started(self, dataset: Any, resumed: bool) -> SearchStarted:
@@ -334,7 +365,7 @@ class Search:
             planned_epochs=planned_epochs(self.spec),
             runs_per_trial=runs_per_trial(self.spec),
             data_report=[line for line in dataset.report if line != dataset.summary()],
-            notes=self.notes + budget_notes(self.spec) + self._disk_notes(dataset),
+            notes=self.notes + budget_notes(self.spec) + ([] if self.packed else self._disk_notes(dataset)),
             finished_trials=[t.trial_id for t in self.record.ordered() if t.status.is_finished()],
             best_trial_id=best.trial_id if best else None,
             best_score=best.score if best else None,
@@ -345,8 +376,24 @@ class Search:
         """Checks the project directory; returns whether this resumes a search."""
         return open_folder(self.project, self.spec, overwrite=self.overwrite)
 
-    def _prepare_data(self) -> Dataset:
+    def _check_hypermodel(self, resumed: bool) -> None:
+        """Keeps the user's hypermodel in the folder (a changed one does not resume), finds the hyperparameters
+        it declares (in a worker process; cached in the folder) and checks the spec's overrides against them."""
+        assert self.packed is not None and self.spec.hypermodel is not None
+        store(self.project, self.packed, resumed=resumed)
+        space = discover_space(self.packed, self.directory)
+        issues = override_issues(space, self.spec.hypermodel)
+        if issues:
+            raise SpecError(issues)
+
+    def _prepare_data(self) -> Any:
         project = self.project
+        if self.arrays is not None:  # the user's arrays, as given: written once, read memory-mapped by workers
+            if UserData.saved(project.arrays):
+                return UserData.load(project.arrays)
+            data = UserData.from_arrays(self.arrays)
+            data.save(project.arrays)
+            return data
         if project.has_data():
             return Dataset.load(project.data_arrays, project.data_meta)
         dataset = prepare(self.spec.data, self.data)

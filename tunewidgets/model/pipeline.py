@@ -1,5 +1,7 @@
 """Input pipelines prepared once per worker and reused by every trial (TensorFlow backend).
 
+Inputs and targets are arrays, or nests of them (a list or dict of arrays: a model with several inputs).
+
 Given NumPy arrays, ``Model.fit`` builds a new ``tf.data`` pipeline at each call and a new
 iterator over it at every epoch, for the training and the validation data alike. For the
 small models of a classroom search that is a large share of a trial: measured on the
@@ -23,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..data import arrays
+
 #: Validation batches hold up to this many rows (or the training batch size, if larger). Evaluation
 #: neither learns nor depends on the batch size (the loss and metrics are means over all rows, batch
 #: normalization uses its moving statistics, dropout is off), but each batch is a step with its own
@@ -44,14 +48,16 @@ class InputPipelines:
 
         self._tf = tf
         self._seed = tf.Variable(0, dtype=tf.int64, trainable=False)  # read by every pass's shuffle
-        self._train = (tf.constant(x_train), tf.constant(y_train))
-        self._val = (tf.constant(x_val), tf.constant(y_val))
+        # a nest of arrays (several inputs, a list or dict) gathers the same rows of each
+        const = lambda nest: tf.nest.map_structure(tf.constant, nest)  # noqa: E731
+        self._train = (const(x_train), const(y_train))
+        self._val = (const(x_val), const(y_val))
         self._cache: dict[int, dict[str, Any]] = {}
 
     def _pipeline(self, arrays: tuple[Any, Any], batch_size: int, *, shuffle: bool) -> Any:
         tf = self._tf
         x, y = arrays
-        rows = int(x.shape[0])
+        rows = int(tf.nest.flatten(x)[0].shape[0])
         if shuffle:
             seed = self._seed
 
@@ -62,7 +68,8 @@ class InputPipelines:
             indices = tf.data.Dataset.range(2**62).flat_map(one_pass)  # pass after pass, without end
         else:
             indices = tf.data.Dataset.range(rows).batch(batch_size).repeat()
-        batches = indices.map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
+        gather = lambda nest, i: tf.nest.map_structure(lambda a: tf.gather(a, i), nest)  # noqa: E731
+        batches = indices.map(lambda i: (gather(x, i), gather(y, i)))
         return batches.prefetch(tf.data.AUTOTUNE)
 
     def fit_kwargs(self, batch_size: int, seed: int = 0) -> dict[str, Any]:
@@ -73,11 +80,11 @@ class InputPipelines:
         """
         self._seed.assign(seed)
         if batch_size not in self._cache:
-            val_rows = int(self._val[0].shape[0])
+            val_rows = int(self._tf.nest.flatten(self._val[0])[0].shape[0])
             val_batch = validation_batch(batch_size, val_rows)
             self._cache[batch_size] = {
                 "x": self._pipeline(self._train, batch_size, shuffle=True),
-                "steps_per_epoch": math.ceil(int(self._train[0].shape[0]) / batch_size),
+                "steps_per_epoch": math.ceil(int(self._tf.nest.flatten(self._train[0])[0].shape[0]) / batch_size),
                 "validation_data": self._pipeline(self._val, val_batch, shuffle=False),
                 "validation_steps": math.ceil(val_rows / val_batch),
                 "shuffle": False,  # the pipeline shuffles; Keras would only warn
@@ -96,7 +103,7 @@ class NumpyBatches:
         self._val = (x_val, y_val)
 
     def fit_kwargs(self, batch_size: int, seed: int = 0) -> dict[str, Any]:
-        rows, val_rows = len(self._train[0]), len(self._val[0])
+        rows, val_rows = arrays.rows(self._train[0]), arrays.rows(self._val[0])
         val_batch = validation_batch(batch_size, val_rows)
         return {
             "x": _Passes(self._train, batch_size, seed),
@@ -110,12 +117,12 @@ class NumpyBatches:
 class _Passes:
     """Batches of ``arrays``, pass after pass; shuffled per pass when there is a seed."""
 
-    def __init__(self, arrays: tuple[np.ndarray, np.ndarray], batch_size: int, seed: int | None):
-        self.arrays, self.batch_size, self.seed = arrays, batch_size, seed
+    def __init__(self, data: tuple[Any, Any], batch_size: int, seed: int | None):
+        self.data, self.batch_size, self.seed = data, batch_size, seed
 
     def __iter__(self) -> Any:
-        x, y = self.arrays
-        rows = len(x)
+        x, y = self.data
+        rows = arrays.rows(x)
         number = 0
         while True:
             if self.seed is None:
@@ -124,5 +131,5 @@ class _Passes:
                 order = np.random.default_rng([self.seed % 2**32, number]).permutation(rows)
             for start in range(0, rows, self.batch_size):
                 index = order[start : start + self.batch_size]
-                yield x[index], y[index]
+                yield arrays.take(x, index), arrays.take(y, index)
             number += 1

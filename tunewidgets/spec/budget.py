@@ -22,6 +22,8 @@ def search_space_size(spec: Spec) -> float:
     Knobs that only apply for some values of another (momentum for SGD) count
     only for those values, as keras-tuner's conditional scopes make them.
     """
+    if spec.hypermodel is not None:  # the user's hypermodel declares its space: unknown until it is built
+        return math.inf
     total: float = 1
     for section in TUNED_SECTIONS:
         sec = getattr(spec, section)
@@ -159,6 +161,8 @@ def describe(spec: Spec) -> str:
     t = spec.tuner
     size = search_space_size(spec)
     size_text = "continuous (infinite)" if math.isinf(size) else f"{int(size):,} combinations"
+    if spec.hypermodel is not None:
+        size_text = f"what {spec.hypermodel.name} declares"
     trials, epochs = planned_trials(spec), planned_epochs(spec)
     runs = f", {t.executions_per_trial} runs each" if t.executions_per_trial > 1 else ""
     if folds(spec):

@@ -77,8 +77,10 @@ def is_active(spec: Spec, section: str, name: str) -> bool:
 
 
 def tuned_fields(spec: Spec) -> Iterator[tuple[str, str, Any, Knob]]:
-    """``(section, name, info, knob)`` of every knob that can matter, in declaration order."""
-    for section in TUNED_SECTIONS:
+    """``(section, name, info, knob)`` of every knob that can matter, in declaration order (with the user's own
+    hypermodel, the training section's only: the hypermodel declares the rest)."""
+    sections = ("training",) if getattr(spec, "hypermodel", None) is not None else TUNED_SECTIONS
+    for section in sections:
         for name, info in section_fields(section):
             if info.tunable and is_active(spec, section, name):
                 yield section, name, info, getattr(getattr(spec, section), name)

@@ -13,6 +13,7 @@ from .._atomic import atomic_write_text
 from ..errors import Issue, SpecError
 from .budget import describe
 from .data import DataSpec
+from .hyper import HyperModelSpec, hypermodel_from_json
 from .knobs import Choice, Fixed, Range
 from .lesson import Lesson, field_paths, lesson_from_json
 from .network import ModelSpec, RegularizationSpec
@@ -25,7 +26,7 @@ from .tuner import TunerSpec
 from .validate import field_issues, validate
 
 SPEC_VERSION = 1
-_TOP_KEYS = ("version", "name", *SECTIONS, "lesson")
+_TOP_KEYS = ("version", "name", *SECTIONS, "hypermodel", "lesson")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Spec:
     version: int = SPEC_VERSION
     #: a teacher's frame: fields locked or hidden in the dashboard, notes above the controls
     lesson: Lesson = field(default_factory=Lesson)
+    #: the user's own hypermodel in place of the model, regularization and optimizer sections (None: the spec's)
+    hypermodel: HyperModelSpec | None = None
 
     def replace(self, **changes: Any) -> Spec:
         """A copy with fields replaced; dotted names reach into sections.
@@ -148,6 +151,8 @@ def _to_dict(spec: Spec) -> dict[str, Any]:
             else:
                 body[name] = value
         out[section] = body
+    if spec.hypermodel is not None:
+        out["hypermodel"] = spec.hypermodel.to_json()
     if spec.lesson:
         out["lesson"] = spec.lesson.to_json()
     return out
@@ -200,6 +205,8 @@ def _replace(spec: Spec, changes: dict[str, Any]) -> Spec:
             issues.append(Issue(key, f"expected text, got {show(value)}"))
         elif key == "lesson" and not isinstance(value, Lesson):
             issues.append(Issue(key, f"expected a Lesson, got {show(value)}"))
+        elif key == "hypermodel" and value is not None and not isinstance(value, HyperModelSpec):
+            issues.append(Issue(key, f"expected a HyperModelSpec or None, got {show(value)}"))
         elif key == "version" and (type(value) is not int or value != SPEC_VERSION):
             issues.append(Issue(key, f"tunewidgets writes version {SPEC_VERSION} specs, not {show(value)}"))
         else:
@@ -258,6 +265,8 @@ def _from_dict(raw: Any, *, validate: bool = True, where: str = "this object") -
         kwargs[section] = cls(**values)
     if "lesson" in raw:
         kwargs["lesson"] = lesson_from_json(raw["lesson"], issues)
+    if "hypermodel" in raw:
+        kwargs["hypermodel"] = hypermodel_from_json(raw["hypermodel"], issues)
     spec = Spec(**kwargs)
     if validate:
         issues.extend(spec.validate())

@@ -240,8 +240,8 @@ def _check_model(spec: Spec, issues: list[Issue]) -> None:
 def resolve_objective(spec: Spec, task: str | None) -> tuple[str, str]:
     """The objective name and direction ('max'/'min') for a task."""
     objective = spec.tuner.objective
-    if objective == "auto":
-        objective = "val_loss" if task == "regression" else "val_accuracy"
+    if objective == "auto":  # the user's own model: its validation loss, which every compiled model logs
+        objective = "val_loss" if task in ("regression", "custom") else "val_accuracy"
     direction = spec.tuner.direction
     if direction == "auto":
         direction = "max" if objective.endswith("accuracy") else "min"
@@ -350,7 +350,21 @@ def validate(spec: Spec) -> list[Issue]:
         issues.extend(lesson.issues())
     elif lesson is not None:
         issues.append(Issue("lesson", f"expected a Lesson, got {type(lesson).__name__}"))
+    hypermodel = getattr(spec, "hypermodel", None)
+    if hypermodel is not None:
+        issues.extend(hypermodel.issues())
     if issues:  # cross-field checks assume well-typed fields
+        return issues
+    if hypermodel is not None:  # the user's model and arrays: the data and network sections do not apply
+        _check_tuner(spec, issues)
+        if spec.tuner.algorithm == "grid":
+            issues.append(
+                Issue(
+                    "tuner.algorithm",
+                    "grid search walks the spec's own network's space; with your own hypermodel choose random, "
+                    "bayesian, tpe or hyperband",
+                )
+            )
         return issues
     _check_data(spec, issues)
     _check_model(spec, issues)

@@ -8,6 +8,9 @@ Nothing outside :mod:`tunewidgets.engine` spells one of these names; everything 
 * ``trials/<id>.json``: one file per ended trial (status, score, curves), written atomically at its end;
   with ``state.json`` the folder's truth (:mod:`tunewidgets.engine.folder.store`);
 * ``data.npz`` / ``data.json``: the prepared data splits and what was done to them;
+* with the user's own hypermodel: ``hypermodel.pkl`` (the build function or class, by cloudpickle),
+  ``hypermodel.json`` (its name, source and fingerprint), ``space.json`` (the hyperparameters it declares)
+  and ``arrays/`` (the user's arrays, one ``.npy`` each, read memory-mapped);
 * ``events.jsonl``: one line per event, appended and flushed as it happens: a record of the search as it
   went, which may be damaged or deleted without losing a finished trial;
 * ``keras_tuner/``: keras-tuner's own project (oracle state, per-trial checkpoints);
@@ -47,6 +50,10 @@ EVENTS_FILE = "events.jsonl"
 TUNER_DIR = "keras_tuner"
 DATA_ARRAYS = "data.npz"
 DATA_META = "data.json"
+HYPERMODEL_FILE = "hypermodel.pkl"
+HYPERMODEL_INFO = "hypermodel.json"
+SPACE_FILE = "space.json"
+ARRAYS_DIR = "arrays"
 TRIALS_TABLE = "trials.csv"
 CURVES_TABLE = "curves.csv"
 EVALUATION_FILE = "evaluation.json"
@@ -63,6 +70,10 @@ ENTRIES = (
     TUNER_DIR,
     DATA_ARRAYS,
     DATA_META,
+    HYPERMODEL_FILE,
+    HYPERMODEL_INFO,
+    SPACE_FILE,
+    ARRAYS_DIR,
     TRIALS_TABLE,
     CURVES_TABLE,
     EVALUATION_FILE,
@@ -111,6 +122,22 @@ class Project:
     @property
     def data_meta(self) -> Path:
         return self.directory / DATA_META
+
+    @property
+    def hypermodel(self) -> Path:
+        return self.directory / HYPERMODEL_FILE
+
+    @property
+    def hypermodel_info(self) -> Path:
+        return self.directory / HYPERMODEL_INFO
+
+    @property
+    def space(self) -> Path:
+        return self.directory / SPACE_FILE
+
+    @property
+    def arrays(self) -> Path:
+        return self.directory / ARRAYS_DIR
 
     @property
     def trials_table(self) -> Path:

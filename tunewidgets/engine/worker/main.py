@@ -163,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
         "--save-model", nargs=2, metavar=("TRIAL", "PATH"), help="a task, not a search: save a trial's model"
     )
     parser.add_argument(
+        "--discover", action="store_true", help="a task, not a search: the hyperparameters of hypermodel.pkl"
+    )
+    parser.add_argument(
         "--keep-warm",
         type=float,
         default=0.0,
@@ -212,7 +215,7 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     held = import_keras_tuner()
     if held:
         print(f"tunewidgets worker: keras-tuner imported without {', '.join(sorted(held))} (unused here)", flush=True)
-    if args.evaluate or args.save_model:
+    if args.evaluate or args.save_model or args.discover:
         return _run_task(args, may_stay=may_stay)
 
     ctx = WorkerContext(args.project, args.worker_id, recycle_mb=args.recycle_mb, parent=args.parent)
@@ -265,8 +268,10 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
     """Scores or saves one trial's model (``--evaluate``, ``--save-model``); the controller waits for the end file."""
     reason, message = WorkerEnd.DONE, ""
     try:
-        from .task import evaluate, save_model
+        from .task import discover, evaluate, save_model
 
+        if args.discover:
+            discover(args.project)
         if args.evaluate:
             evaluate(args.project, args.evaluate)
         if args.save_model:
@@ -275,8 +280,10 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
         reason = WorkerEnd.ERROR
         if isinstance(e, OSError):  # its first argument is an error number: say what it means, and where
             message = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
-        elif isinstance(e, (LookupError, ValueError)):
+        elif isinstance(e, (LookupError, ValueError)) and not args.discover:
             message = str(e.args[0]) if e.args else str(e)
+        elif args.discover:  # the user's build raised: its exception's last line, as a failed trial says it
+            message = str(e) if isinstance(e, ValueError) and "declares" in str(e) else f"{type(e).__name__}: {e}"
         else:
             message = f"{type(e).__name__}: {e}"
         traceback.print_exc()
@@ -331,7 +338,16 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
     from ...data import Dataset
     from .heap import frozen_heap
 
-    dataset = Dataset.load(ctx.project.data_arrays, ctx.project.data_meta)
+    user = None
+    if ctx.spec.hypermodel is not None:  # the user's own model, on the user's arrays
+        import cloudpickle
+
+        from ...data.arrays import UserData
+
+        dataset: Any = UserData.load(ctx.project.arrays)
+        user = cloudpickle.loads(ctx.project.hypermodel.read_bytes())
+    else:
+        dataset = Dataset.load(ctx.project.data_arrays, ctx.project.data_meta)
     import keras
 
     print(
@@ -356,8 +372,14 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
         callbacks = cloudpickle.loads(ctx.files.callbacks.read_bytes())
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project.tensorboard)))
-    hypermodel = SpecHyperModel(ctx.spec, dataset)
-    tuner = make_tuner(ctx.spec, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR)
+    if user is not None:
+        from ...model.user import UserHyperModel
+
+        hypermodel: Any = UserHyperModel(user, ctx.spec, dataset)
+    else:
+        hypermodel = SpecHyperModel(ctx.spec, dataset)
+    overrides = _overrides(ctx)
+    tuner = make_tuner(ctx.spec, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR, overrides)
     server = None
     if args.role is Role.CHIEF:
         import socket
@@ -374,7 +396,7 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
         fit_args=(dataset.x_train, dataset.y_train),
         fit_kwargs={"validation_data": (dataset.x_val, dataset.y_val)},
         callbacks=callbacks,
-        boundary=BoundaryGrid(dataset) if applies(dataset) else None,
+        boundary=BoundaryGrid(dataset) if user is None and applies(dataset) else None,
     )
     try:
         with frozen_heap():
@@ -388,6 +410,18 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
     finally:
         keras.backend.clear_session()
     return WorkerEnd.DONE, "", server
+
+
+def _overrides(ctx: WorkerContext) -> Any:
+    """keras-tuner's ``hyperparameters=`` for the user's overrides of their hypermodel's (None: none)."""
+    hm = ctx.spec.hypermodel
+    if hm is None or not hm.hyperparameters:
+        return None
+    from ...model.user import override_space
+    from ...spec.hyper import override_configs
+
+    space = json.loads(ctx.project.space.read_text(encoding="utf-8"))["space"]
+    return override_space(override_configs(space, hm))
 
 
 if __name__ == "__main__":

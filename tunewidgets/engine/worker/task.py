@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...spec import Spec
 from ..folder.evaluation import write_evaluation
 from ..folder.project import Project
 from ..folder.store import read_record
 
-if TYPE_CHECKING:
-    from ...data import Dataset
 
-
-def measure(model: Any, ds: Dataset) -> dict[str, float]:
+def measure(model: Any, ds: Any) -> dict[str, float]:
     """The trial's model on the test split: Keras' loss and metrics; for a regression also the error in
     the target's own units (``target_rmse``, ``target_mae``: the losses are on the standardized target)."""
-    if len(ds.x_test) == 0:
+    if ds.x_test is None:
+        raise LookupError("this search was given no test arrays (test_data=(x_test, y_test))")
+    if ds.task != "custom" and len(ds.x_test) == 0:
         raise LookupError("this search kept no test split (data.test_split is 0)")
     values = model.evaluate(ds.x_test, ds.y_test, verbose=0, return_dict=True)
     out = {k: float(v) for k, v in values.items()}
@@ -33,7 +32,7 @@ def measure(model: Any, ds: Dataset) -> dict[str, float]:
     return out
 
 
-def _model(project: Project, trial_id: str) -> tuple[Any, Dataset]:
+def _model(project: Project, trial_id: str) -> tuple[Any, Any]:
     from ...data import Dataset
     from ...model.build import trained_model
 
@@ -41,9 +40,36 @@ def _model(project: Project, trial_id: str) -> tuple[Any, Dataset]:
     trial = record.trials.get(trial_id)
     if trial is None:
         raise LookupError(f"no trial {trial_id!r} in {project.directory}")
-    dataset = Dataset.load(project.data_arrays, project.data_meta)
     spec = Spec.from_file(project.spec)
+    if spec.hypermodel is not None:  # the user's own: rebuilt with their function, its best epoch's weights
+        return _user_model(project, trial.hyperparameters, trial_id)
+    dataset = Dataset.load(project.data_arrays, project.data_meta)
     return trained_model(spec, dataset, trial.hyperparameters, project.checkpoint(trial_id)), dataset
+
+
+def _user_model(project: Project, values: dict[str, Any], trial_id: str) -> tuple[Any, Any]:
+    import cloudpickle
+
+    from ...data.arrays import UserData
+    from ...model.user import rebuilt
+
+    user = cloudpickle.loads(project.hypermodel.read_bytes())
+    return rebuilt(user, values, project.checkpoint(trial_id)), UserData.load(project.arrays)
+
+
+def discover(directory: Path) -> None:
+    """The hyperparameters of the folder's hypermodel, kept in ``space.json`` with its fingerprint."""
+    import json
+
+    import cloudpickle
+
+    from ..._atomic import atomic_write_json
+    from ...model.user import discover as discover_space
+
+    project = Project(directory)
+    user = cloudpickle.loads(project.hypermodel.read_bytes())
+    fingerprint = json.loads(project.hypermodel_info.read_text(encoding="utf-8"))["fingerprint"]
+    atomic_write_json(project.space, {"fingerprint": fingerprint, "space": discover_space(user)})
 
 
 def evaluate(directory: Path, trial_id: str) -> None:
@@ -59,4 +85,4 @@ def save_model(directory: Path, trial_id: str, path: str) -> None:
     model.save(path)
 
 
-__all__ = ["evaluate", "measure", "save_model"]
+__all__ = ["discover", "evaluate", "measure", "save_model"]

@@ -37,8 +37,11 @@ def oracle_seed(seed: int | None) -> int | None:
     return 2**31 if seed == 0 else seed
 
 
-def make_oracle(spec: Spec, task: str) -> Any:
-    """The keras-tuner oracle a spec asks for (random, Bayesian, grid and TPE prune when asked to)."""
+def make_oracle(spec: Spec, task: str, hyperparameters: Any = None) -> Any:
+    """The keras-tuner oracle a spec asks for (random, Bayesian, grid and TPE prune when asked to).
+
+    ``hyperparameters``: the user's overrides of their own hypermodel's (keras-tuner's "Tailor the search
+    space": the others are searched as the hypermodel declares them)."""
     t = spec.tuner
     objective, direction = resolve_objective(spec, task)
     common: dict[str, Any] = dict(
@@ -47,6 +50,8 @@ def make_oracle(spec: Spec, task: str) -> Any:
         # failures in a row are counted by the trial loop (a typed end, not keras-tuner's RuntimeError text)
         max_consecutive_failed_trials=None,
     )
+    if hyperparameters is not None:
+        common.update(hyperparameters=hyperparameters, tune_new_entries=True, allow_new_entries=True)
     if t.algorithm == "hyperband":
         oracle = kt.oracles.HyperbandOracle(
             max_epochs=t.max_epochs, factor=t.factor, hyperband_iterations=t.hyperband_iterations, **common
@@ -71,10 +76,12 @@ def make_oracle(spec: Spec, task: str) -> Any:
     return oracle
 
 
-def make_tuner(spec: Spec, hypermodel: Any, task: str, directory: str, project_name: str) -> Any:
+def make_tuner(
+    spec: Spec, hypermodel: Any, task: str, directory: str, project_name: str, hyperparameters: Any = None
+) -> Any:
     """keras-tuner's ``Tuner`` holding the spec's oracle in ``directory/project_name`` (reloaded when there)."""
     return kt.Tuner(
-        oracle=make_oracle(spec, task),
+        oracle=make_oracle(spec, task, hyperparameters),
         hypermodel=hypermodel,
         directory=directory,
         project_name=project_name,
@@ -89,13 +96,11 @@ def grouped(hypermodel: Any) -> bool:
     trial at a time), unless ``TUNEWIDGETS_MODEL_FIT=1``.
     """
     from ...model.hypermodel import SpecHyperModel
+    from ...model.user import UserHyperModel
 
-    return (
-        os.environ.get(MODEL_FIT_ENV, "") != "1"
-        and keras.backend.backend() in BACKENDS
-        and isinstance(hypermodel, SpecHyperModel)
-        and type(hypermodel).fit is SpecHyperModel.fit
-    )
+    ours = isinstance(hypermodel, SpecHyperModel) and type(hypermodel).fit is SpecHyperModel.fit
+    theirs = isinstance(hypermodel, UserHyperModel) and not hypermodel.own_fit  # keras-tuner's default fit
+    return os.environ.get(MODEL_FIT_ENV, "") != "1" and keras.backend.backend() in BACKENDS and (ours or theirs)
 
 
 def loop_settings(spec: Spec, task: str, *, grouped: bool, tensorboard: bool) -> LoopSettings:

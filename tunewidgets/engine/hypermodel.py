@@ -1,0 +1,166 @@
+"""The user's own hypermodel, on the notebook side (which never imports TensorFlow).
+
+The build function or ``keras_tuner.HyperModel`` goes to the worker processes by cloudpickle, as the
+callbacks do, so one defined in a notebook travels too; it is kept in the search's folder
+(``hypermodel.pkl``) so that a resume, a killed kernel or a reload finds it. ``hypermodel.json`` keeps its
+name, its source and a fingerprint: a resume with a changed function is refused, saying what changed.
+
+Its hyperparameters are discovered in a worker process (:func:`discover_space`), which builds it the
+way keras-tuner's ``Tuner`` does when a search starts; the space is cached in the folder (``space.json``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import inspect
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._atomic import atomic_write_bytes, atomic_write_json
+from ..errors import Issue, ProjectError, SpecError
+from .folder.project import Project
+from .warm import run_task
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A hypermodel ready to travel: its name, its cloudpickle bytes, its source (when Python has it)."""
+
+    name: str
+    pickled: bytes
+    source: str
+    fingerprint: str
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "fingerprint": self.fingerprint}
+
+
+def hypermodel_name(user: Any) -> str:
+    """``build_model`` for a function, the class's name for a HyperModel."""
+    if inspect.isfunction(user) or inspect.ismethod(user):
+        return user.__name__
+    return getattr(user, "__name__", None) or type(user).__name__
+
+
+def source_of(user: Any) -> str:
+    """The function's or class's source, as written (a notebook cell's included); '' when Python has none."""
+    target = user if inspect.isfunction(user) or inspect.isclass(user) else type(user)
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError):
+        return ""
+
+
+def _what_fails(user: Any) -> str:
+    """The names a function refers to that cannot be pickled, for the message."""
+    import cloudpickle
+
+    if not inspect.isfunction(user):
+        return ""
+    refs = inspect.getclosurevars(user)
+    bad = []
+    for name, value in {**refs.nonlocals, **refs.globals}.items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception:  # noqa: BLE001 - any failure names the culprit
+            bad.append(f"{name} ({type(value).__name__})")
+    return f"; it refers to {', '.join(bad)}, which cannot be sent: create it inside the function" if bad else ""
+
+
+def pack(user: Any) -> Packed:
+    """Pickles the hypermodel for the worker processes; a clear :class:`SpecError` when it cannot be."""
+    import cloudpickle
+
+    name = hypermodel_name(user)
+    if not callable(user) and not hasattr(user, "build"):
+        raise SpecError(
+            Issue(
+                "hypermodel",
+                f"expected a build_model(hp) function or a keras_tuner.HyperModel, got {type(user).__name__}",
+            )
+        )
+    try:
+        pickled = cloudpickle.dumps(user)
+    except Exception as e:  # noqa: BLE001 - any failure is the same problem: it cannot travel
+        raise SpecError(
+            Issue(
+                "hypermodel",
+                f"{name} cannot be sent to the worker processes ({type(e).__name__}: {e}){_what_fails(user)}",
+            )
+        ) from None
+    source = source_of(user)
+    fingerprint = hashlib.sha256(source.encode() if source else pickled).hexdigest()[:16]
+    return Packed(name, pickled, source, fingerprint)
+
+
+def store(project: Project, packed: Packed, *, resumed: bool) -> None:
+    """Keeps the hypermodel in the folder; on a resume, refuses one that changed since the search started."""
+    if resumed and project.hypermodel_info.exists():
+        with contextlib.suppress(OSError, ValueError):
+            before = json.loads(project.hypermodel_info.read_text(encoding="utf-8"))
+            if before.get("fingerprint") != packed.fingerprint:
+                raise ProjectError(
+                    f"{project.directory} holds a search of another {before.get('name', 'hypermodel')}: "
+                    f"{packed.name} changed since it started{_changes(before.get('source', ''), packed.source)}. "
+                    "Run it in a new folder, or start afresh there with overwrite=True (which deletes its trials)"
+                )
+    atomic_write_bytes(project.hypermodel, packed.pickled)
+    atomic_write_json(project.hypermodel_info, packed.info())
+
+
+def _changes(before: str, after: str) -> str:
+    if not before or not after:
+        return ""
+    lines = [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    shown = "; ".join(line.strip() for line in lines[:4])
+    return f" ({shown}{'; ...' if len(lines) > 4 else ''})" if shown else ""
+
+
+def load_space(project: Project, fingerprint: str) -> list[dict[str, Any]] | None:
+    """The space cached in the folder for this hypermodel, if any."""
+    try:
+        cached = json.loads(project.space.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, dict) or cached.get("fingerprint") != fingerprint:
+        return None
+    space = cached.get("space")
+    return space if isinstance(space, list) else None
+
+
+def discover_space(packed: Packed, directory: str | Path | None = None) -> list[dict[str, Any]]:
+    """The hyperparameters the hypermodel declares (keras-tuner's JSON configs, conditional ones with their
+    conditions), found by building it in a worker process; cached in ``directory`` (a temporary folder
+    when None). Raises :class:`SpecError` naming the hypermodel when its build fails."""
+    if directory is None:
+        with tempfile.TemporaryDirectory(prefix="tunewidgets-space-") as folder:
+            return discover_space(packed, folder)
+    project = Project(Path(directory))
+    cached = load_space(project, packed.fingerprint)
+    if cached is not None:
+        return cached
+    project.directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(project.hypermodel, packed.pickled)
+    atomic_write_json(project.hypermodel_info, packed.info())
+    try:
+        run_task(project.directory, ["--discover"])
+    except RuntimeError as e:
+        raise SpecError(Issue("hypermodel", f"{packed.name} could not be built: {e}")) from None
+    space = load_space(project, packed.fingerprint)
+    if space is None:
+        raise SpecError(
+            Issue("hypermodel", f"{packed.name}'s hyperparameters could not be read back from {project.space}")
+        )
+    return space
+
+
+__all__ = ["Packed", "discover_space", "hypermodel_name", "load_space", "pack", "source_of", "store"]

@@ -1,0 +1,184 @@
+"""The user's own hypermodel, as the trial loop trains it (worker processes; imports Keras and keras-tuner).
+
+:class:`UserHyperModel` wraps a ``build_model(hp)`` function or a ``keras_tuner.HyperModel``:
+
+* its ``build`` is the user's, checked (a compiled Keras model), with the spec's batch size declared
+  beside the user's hyperparameters unless the user's own ``fit`` chooses it;
+* with keras-tuner's default ``fit`` the trials train through the group loop, on the user's arrays read
+  through pipelines built once (:mod:`tunewidgets.model.pipeline`); a ``HyperModel`` with a ``fit`` of its
+  own is trained through it, one trial at a time.
+
+:func:`discover` builds the hypermodel the way keras-tuner's ``Tuner`` does when a search starts (once, then
+once more per conditional scope not yet active), and returns the space as keras-tuner's JSON configs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from ..errors import Issue, SpecError
+from ..spec import Spec
+from ..spec.hyper import default_issues
+from ..spec.validate import resolve_objective
+from .space import SpaceBuilder
+
+BATCH_SIZE = "batch_size"
+
+
+def user_hypermodel(user: Any) -> Any:
+    """keras-tuner's form of what the user gave: a ``HyperModel`` as is, a function wrapped."""
+    if isinstance(user, kt.HyperModel):
+        return user
+    if callable(user):
+        return _FunctionHyperModel(user)
+    raise SpecError(
+        Issue(
+            "hypermodel", f"expected a build_model(hp) function or a keras_tuner.HyperModel, got {type(user).__name__}"
+        )
+    )
+
+
+class _FunctionHyperModel(kt.HyperModel):
+    """A ``build_model(hp)`` function as a hypermodel (keras-tuner's own wrapper, named after the function)."""
+
+    def __init__(self, build: Any):
+        super().__init__(name=getattr(build, "__name__", "build_model"))
+        self._build = build
+
+    def build(self, hp: Any) -> Any:
+        return self._build(hp)
+
+
+def own_fit(user: Any) -> bool:
+    """Does the user's hypermodel train its models with a ``fit`` of its own?"""
+    return isinstance(user, kt.HyperModel) and type(user).fit is not kt.HyperModel.fit
+
+
+def checked_model(model: Any, name: str) -> Any:
+    """The model a build returned, or a clear error naming the build."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"{name} returned {type(model).__name__}, not a Keras model: return the model it builds")
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError(f"{name} returned a model that is not compiled: call model.compile(...) before returning it")
+    return model
+
+
+class UserHyperModel(kt.HyperModel):
+    """The user's hypermodel, trained on the user's arrays as a spec's training section says."""
+
+    def __init__(self, user: Any, spec: Spec, data: Any):
+        self.user = user_hypermodel(user)
+        super().__init__(name=self.user.name)
+        self.spec = spec
+        self.data = data
+        self.own_fit = own_fit(self.user)
+        self._pipelines: Any = None
+        #: The order of the training rows in the next fit (set per trial by the loop; None: random).
+        self.fit_seed: int | None = None
+        #: Folds are not offered for the user's own arrays (their validation set is the user's).
+        self.fold: int | None = None
+
+    def declare_hyperparameters(self, hp: Any) -> None:
+        self.user.declare_hyperparameters(hp)
+
+    def build(self, hp: Any) -> Any:
+        model = checked_model(self.user.build(hp), self.user.name)
+        if not self.own_fit and BATCH_SIZE not in hp:  # the spec's batch size, beside the user's own
+            SpaceBuilder(self.spec, hp).value("training", "batch_size")
+        return model
+
+    def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *self.fit_callbacks()]
+        if self.own_fit:
+            return self.user.fit(hp, model, *args, **kwargs)
+        kwargs.setdefault("batch_size", int(hp.get(BATCH_SIZE)))
+        return model.fit(*args, **kwargs)
+
+    def training_data(self, batch_size: int) -> dict[str, Any]:
+        """What the group loop reads: the user's arrays through pipelines built once (NumPy batches on JAX)."""
+        from .pipeline import InputPipelines, NumpyBatches
+
+        if self._pipelines is None:
+            kind = InputPipelines if keras.backend.backend() == "tensorflow" else NumpyBatches
+            d = self.data
+            self._pipelines = kind(d.x_train, d.y_train, d.x_val, d.y_val)
+        seed = self.fit_seed if self.fit_seed is not None else int.from_bytes(os.urandom(7), "little")
+        return self._pipelines.fit_kwargs(batch_size, seed)
+
+    def fit_callbacks(self) -> list[Any]:
+        """Early stopping when the spec asks for it."""
+        t = self.spec.training
+        if not t.early_stopping:
+            return []
+        objective, direction = resolve_objective(self.spec, "custom")
+        return [keras.callbacks.EarlyStopping(monitor=objective, mode=direction, patience=t.patience)]
+
+
+class _Checked(kt.HyperModel):
+    """The user's hypermodel, its builds checked, for :func:`discover`."""
+
+    def __init__(self, user: Any):
+        super().__init__(name=user.name)
+        self.user = user
+
+    def declare_hyperparameters(self, hp: Any) -> None:
+        self.user.declare_hyperparameters(hp)
+
+    def build(self, hp: Any) -> Any:
+        return checked_model(self.user.build(hp), self.user.name)
+
+
+def discover(user: Any) -> list[dict[str, Any]]:
+    """The hypermodel's hyperparameters, as keras-tuner's ``Tuner`` finds them when a search starts
+    (conditional ones included, with their conditions): keras-tuner's JSON config of each.
+
+    Raises ``ValueError`` when a build does not return a compiled model or a default is outside its range;
+    whatever the user's build raises propagates.
+    """
+    hypermodel = _Checked(user_hypermodel(user))
+    with tempfile.TemporaryDirectory(prefix="tunewidgets-space-") as folder:
+        oracle = kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1)
+        tuner = kt.Tuner(oracle=oracle, hypermodel=hypermodel, directory=folder, project_name="space", overwrite=True)
+        space = list(tuner.oracle.get_space().get_config()["space"])
+    problems = default_issues(space, hypermodel.name)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return space
+
+
+def override_space(configs: list[dict[str, Any]]) -> Any:
+    """keras-tuner's ``HyperParameters`` holding the user's overrides (``hyperparameters=`` of an oracle)."""
+    hp = kt.HyperParameters.from_config({"space": configs, "values": {}})
+    for p in hp.space:  # each override's first value, as keras-tuner's own declaration would give it
+        if not p.conditions:
+            hp.values[p.name] = p.default
+    return hp
+
+
+def rebuilt(user: Any, values: dict[str, Any], checkpoint: Any) -> Any:
+    """A trial's model: built by the user's hypermodel from the trial's values, its best epoch's weights loaded."""
+    hp = kt.HyperParameters()
+    hp.values.update(values)  # the build declares its hyperparameters again and reads these values
+    hypermodel = user_hypermodel(user)
+    model = checked_model(hypermodel.build(hp), hypermodel.name)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # the checkpoint may hold its state too
+    model.load_weights(str(checkpoint))
+    return model
+
+
+__all__ = [
+    "BATCH_SIZE",
+    "UserHyperModel",
+    "checked_model",
+    "discover",
+    "override_space",
+    "own_fit",
+    "rebuilt",
+    "user_hypermodel",
+]
