@@ -109,6 +109,8 @@ class TrialEnded:
     duration: float
     message: str = ""
     time: float = field(default_factory=_now)
+    #: values declared while it trained (a hypermodel's own ``fit`` choosing its batch size), if any
+    declared: dict[str, Any] | None = None
     kind = "trial_ended"
 
 

@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import json
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,13 +117,15 @@ def store(project: Project, packed: Packed, *, resumed: bool) -> None:
 def _changes(before: str, after: str) -> str:
     if not before or not after:
         return ""
-    lines = [
-        line
-        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
-    shown = "; ".join(line.strip() for line in lines[:4])
-    return f" ({shown}{'; ...' if len(lines) > 4 else ''})" if shown else ""
+    diff = difflib.unified_diff(
+        textwrap.dedent(before).splitlines(), textwrap.dedent(after).splitlines(), lineterm="", n=0
+    )
+    lines = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    gone = [f"was: {line[1:].strip()}" for line in lines if line.startswith("-")]
+    new = [f"now: {line[1:].strip()}" for line in lines if line.startswith("+")]
+    shown = "; ".join([*gone[:2], *new[:2]])
+    more = len(gone) > 2 or len(new) > 2
+    return f" ({shown}{'; ...' if more else ''})" if shown else ""
 
 
 def load_space(project: Project, fingerprint: str) -> list[dict[str, Any]] | None:
@@ -154,7 +157,9 @@ def discover_space(packed: Packed, directory: str | Path | None = None) -> list[
     try:
         run_task(project.directory, ["--discover"])
     except RuntimeError as e:
-        raise SpecError(Issue("hypermodel", f"{packed.name} could not be built: {e}")) from None
+        said = str(e)
+        message = said if said.startswith(packed.name) else f"{packed.name} could not be built: {said}"
+        raise SpecError(Issue("hypermodel", message)) from None
     space = load_space(project, packed.fingerprint)
     if space is None:
         raise SpecError(

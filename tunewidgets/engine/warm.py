@@ -189,6 +189,7 @@ def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None
     project = Project(directory)
     keep_warm = keep_warm_seconds() if keep_warm is None else keep_warm
     files = WorkerFiles(project.workers)
+    files.dir.mkdir(parents=True, exist_ok=True)  # a warm worker handed this task writes its log there
     worker_id = "task"
     with contextlib.suppress(FileNotFoundError):
         files.end(worker_id).unlink()

@@ -59,12 +59,16 @@ def own_fit(user: Any) -> bool:
     return isinstance(user, kt.HyperModel) and type(user).fit is not kt.HyperModel.fit
 
 
+class BuildProblem(ValueError):
+    """What the user's build does wrong (not what it raises itself): said as is, naming the build."""
+
+
 def checked_model(model: Any, name: str) -> Any:
     """The model a build returned, or a clear error naming the build."""
     if not isinstance(model, keras.Model):
-        raise ValueError(f"{name} returned {type(model).__name__}, not a Keras model: return the model it builds")
+        raise BuildProblem(f"{name} returned {type(model).__name__}, not a Keras model: return the model it builds")
     if getattr(model, "optimizer", None) is None:
-        raise ValueError(f"{name} returned a model that is not compiled: call model.compile(...) before returning it")
+        raise BuildProblem(f"{name} returned a model that is not compiled: call model.compile(...) before returning it")
     return model
 
 
@@ -147,7 +151,7 @@ def discover(user: Any) -> list[dict[str, Any]]:
         space = list(tuner.oracle.get_space().get_config()["space"])
     problems = default_issues(space, hypermodel.name)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise BuildProblem("; ".join(problems))
     return space
 
 

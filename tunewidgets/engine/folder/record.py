@@ -208,6 +208,8 @@ class SearchRecord:
                     trial.best_epoch = event.best_epoch
                     trial.duration = event.duration
                     trial.message = event.message
+                    if event.declared:
+                        trial.hyperparameters.update(event.declared)
             elif isinstance(event, BoundaryUpdated):
                 self._boundary(event)
             elif isinstance(event, SearchEnded):

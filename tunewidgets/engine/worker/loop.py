@@ -178,14 +178,22 @@ class TrialLoop:
                 if not members:
                     continue
                 if self.settings.grouped:
-                    train_group(
-                        list(members),
-                        self.hypermodel.training_data(batch_size),
-                        epochs=epochs,
-                        initial_epoch=initial_epoch,
-                        fatal=(StopRequested, Retire),
-                        on_end=functools.partial(self._on_member_end, members, last),
-                    )
+                    try:
+                        train_group(
+                            list(members),
+                            self.hypermodel.training_data(batch_size),
+                            epochs=epochs,
+                            initial_epoch=initial_epoch,
+                            fatal=(StopRequested, Retire),
+                            on_end=functools.partial(self._on_member_end, members, last),
+                        )
+                    except (StopRequested, Retire, KeyboardInterrupt):
+                        raise
+                    except Exception as e:  # noqa: BLE001 - the group's own step failed (data the models do not
+                        # take): every trial still open in it fails with Keras' message; the search goes on
+                        for state in members.values():
+                            if state.trial_id in self.open:
+                                self._fail(state, e)
                 else:
                     for member, state in members.items():
                         self._fit_alone(state, member, epochs, initial_epoch, last)
@@ -201,7 +209,7 @@ class TrialLoop:
         self.control.trial_started()
         state = TrialState(trial, time.time(), BestEpoch(self.settings.objective, self.checkpoint_path(trial.trial_id)))
         self.open[state.trial_id] = state
-        values = dict(trial.hyperparameters.values)
+        state.values = values = dict(trial.hyperparameters.values)
         self.control.events.publish(TrialStarted(state.trial_id, values, worker=self.tuner_id))
         return state
 
@@ -315,6 +323,8 @@ class TrialLoop:
     def _publish_end(self, state: TrialState, trial: Any, status: TrialStatus, message: str) -> None:
         score = trial.score if status.has_score() else None
         best_step = trial.best_step if status.has_score() else None
+        values = dict(trial.hyperparameters.values)
+        declared = {k: v for k, v in values.items() if k not in state.values}  # by a hypermodel's own fit
         self.control.events.publish(
             TrialEnded(
                 state.trial_id,
@@ -323,6 +333,7 @@ class TrialLoop:
                 None if best_step is None else int(best_step) + 1,
                 time.time() - state.started,
                 message,
+                declared=declared or None,
             )
         )
 

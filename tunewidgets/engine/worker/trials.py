@@ -47,6 +47,7 @@ class TrialState:
     pruned: bool = False
     stopped_after: int | None = None  # the epoch after which the user stopped this trial
     failure: str = ""
+    values: dict[str, Any] = field(default_factory=dict)  # its hyperparameters' values when it began
 
     @property
     def trial_id(self) -> str:
