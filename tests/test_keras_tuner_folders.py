@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tunewidgets as tw
-from tunewidgets.engine.results import KerasTunerResults
+from tunewidgets.engine.opened import KerasTunerResults
 from tunewidgets.events import TrialStatus
 
 pytestmark = pytest.mark.slow  # each folder is a real keras-tuner search (a few seconds)

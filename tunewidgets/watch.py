@@ -187,7 +187,7 @@ class Watcher:
     def __init__(self, path: str | os.PathLike[str], *, interval: float = 1.0, quiet: float = 60.0):
         import ipywidgets as w
 
-        from .engine.results import load
+        from .engine.opened import load
         from .plots.live import LiveViews
 
         self.path = Path(path)

@@ -19,13 +19,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .results import Results, SearchStatus, load
+    from .opened import load
+    from .results import Results, SearchStatus
     from .search import Search, run
 
 _LAZY = {
     "Results": "results",
     "SearchStatus": "results",
-    "load": "results",
+    "load": "opened",
     "Search": "search",
     "run": "search",
 }

@@ -1,15 +1,18 @@
 """Settings a search can check before it starts, against this machine: where the chief listens, how many
-workers it can run. Each problem is an :class:`~tunewidgets.errors.Issue` naming the setting."""
+workers it can run, whether its checkpoints fit on the disk. Each problem names the setting."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+from pathlib import Path
+from typing import Any
 
 from .._backend import backend_missing
 from .._memory import available_mb
-from ..errors import Issue
+from ..errors import Issue, ProjectError
 from ..spec import Spec
 from ..spec.budget import planned_trials
 from .folder.protocol import parse_address
@@ -75,4 +78,43 @@ def worker_issues(spec: Spec) -> list[Issue]:
     return issues
 
 
-__all__ = ["WORKER_MB", "backend_issues", "listen_issues", "worker_issues"]
+#: Disk a search keeps free beside its largest checkpoint (its event log, tables, keras-tuner's files).
+DISK_MARGIN = 50 * 10**6
+
+
+def _largest_checkpoint(spec: Spec, dataset: Any) -> int:
+    from ..spec.datasets import output_units
+    from ..spec.size import largest_model
+
+    return largest_model(spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes)).checkpoint_bytes
+
+
+def check_disk(spec: Spec, dataset: Any, directory: Path) -> None:
+    """Refuses to start a search whose largest model's checkpoint would not fit on the folder's disk."""
+    from ..spec.size import human_bytes
+
+    size = _largest_checkpoint(spec, dataset)
+    free = shutil.disk_usage(directory).free
+    if free < size + DISK_MARGIN:
+        raise ProjectError(
+            f"not enough free disk in {directory}: the largest model's checkpoint takes about "
+            f"{human_bytes(size)}, and the search keeps {human_bytes(DISK_MARGIN)} more for its record and "
+            f"keras-tuner's files; {human_bytes(free)} are free. Free some space or choose a folder on another disk"
+        )
+
+
+def disk_notes(spec: Spec, dataset: Any, directory: Path) -> list[str]:
+    """A note when every trial's checkpoint might not fit on the disk (each trial keeps its own)."""
+    from ..spec.size import human_bytes
+
+    need = _largest_checkpoint(spec, dataset) * planned_trials(spec)
+    free = shutil.disk_usage(directory).free
+    if need <= free:
+        return []
+    return [
+        f"every trial keeps its checkpoint: up to {human_bytes(need)} if every model were the largest, "
+        f"and {human_bytes(free)} of disk are free; a trial that finds no room fails"
+    ]
+
+
+__all__ = ["DISK_MARGIN", "check_disk", "disk_notes", "WORKER_MB", "backend_issues", "listen_issues", "worker_issues"]

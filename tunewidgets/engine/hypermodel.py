@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_bytes, atomic_write_json
+from ..data.arrays import Arrays, UserData
 from ..errors import Issue, ProjectError, SpecError
+from ..spec import Spec
+from ..spec.hyper import HyperModelSpec, override_issues
 from .folder.project import Project
 from .warm import run_task
 
@@ -168,4 +171,57 @@ def discover_space(packed: Packed, directory: str | Path | None = None) -> list[
     return space
 
 
-__all__ = ["Packed", "discover_space", "hypermodel_name", "load_space", "pack", "source_of", "store"]
+def hypermodel_inputs(hypermodel: Any, data: Any, spec: Spec) -> tuple[Packed | None, Arrays | None, Spec]:
+    """What ``Search(spec, folder, hypermodel=..., data=...)`` was given, checked: the hypermodel packed, the
+    arrays (their lengths and splits checked now), the spec naming the hypermodel."""
+    if hypermodel is None:
+        if spec.hypermodel is not None:
+            raise SpecError(
+                Issue(
+                    "hypermodel", f"this spec trains your {spec.hypermodel.name}: pass it, Search(..., hypermodel=...)"
+                )
+            )
+        return None, None, spec
+    packed = pack(hypermodel)
+    if spec.hypermodel is None:
+        spec = spec.replace(hypermodel=HyperModelSpec(packed.name))
+    if data is None:
+        raise SpecError(Issue("data", f"{packed.name} needs your arrays: data=(x, y) or tw.Arrays(...)"))
+    arrays = Arrays.of(data)
+    if not (isinstance(data, Arrays) or (isinstance(data, dict) and "validation_split" in data)):
+        arrays.validation_split = spec.data.validation_split
+    arrays.splits()  # x and y of different lengths, an empty validation set: said now
+    return packed, arrays, spec
+
+
+def check_hypermodel(project: Project, packed: Packed, spec: Spec, *, resumed: bool) -> None:
+    """Keeps the user's hypermodel in the folder (a changed one does not resume), finds the hyperparameters it
+    declares (in a worker process; cached in the folder) and checks the spec's overrides against them."""
+    assert spec.hypermodel is not None
+    store(project, packed, resumed=resumed)
+    issues = override_issues(discover_space(packed, project.directory), spec.hypermodel)
+    if issues:
+        raise SpecError(issues)
+
+
+def user_data(project: Project, arrays: Arrays) -> UserData:
+    """The user's arrays, split: written once into the folder, read back from it on a resume."""
+    if UserData.saved(project.arrays):
+        return UserData.load(project.arrays)
+    data = UserData.from_arrays(arrays)
+    data.save(project.arrays)
+    return data
+
+
+__all__ = [
+    "Packed",
+    "check_hypermodel",
+    "discover_space",
+    "hypermodel_name",
+    "load_space",
+    "pack",
+    "hypermodel_inputs",
+    "source_of",
+    "store",
+    "user_data",
+]

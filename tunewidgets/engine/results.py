@@ -1,7 +1,8 @@
 """A search's results, live or from disk: trials, curves, the best model, its test score.
 
-:func:`load` reads a folder's record (:mod:`tunewidgets.engine.folder.store`: the event log, with each ended trial
-from its own file) into the same :class:`~tunewidgets.engine.folder.record.SearchRecord` the live views use.
+:func:`tunewidgets.engine.opened.load` reads a folder's record (:mod:`tunewidgets.engine.folder.store`: the event
+log, with each ended trial from its own file) into the same
+:class:`~tunewidgets.engine.folder.record.SearchRecord` the live views use.
 Nothing here imports TensorFlow: scoring on the test split and saving the best model happen in a worker
 process; only :meth:`Results.model` and :meth:`Results.best_model` bring Keras into this process, since
 they return Keras models.
@@ -10,21 +11,16 @@ they return Keras models.
 from __future__ import annotations
 
 import enum
-import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProjectError
 from ..events import TrialStatus
-from ..progress import trial_number
 from .folder.evaluation import describe_test_score, read_evaluation
 from .folder.eventlog import write_tables
-from .folder.project import Project, is_locked
+from .folder.project import Project
 from .folder.record import SearchRecord, TrialRecord
-from .folder.store import read_json, read_record
-from .ktproject import NO_CURVES, KerasTunerProject, read_project
 from .warm import run_task
 
 if TYPE_CHECKING:
@@ -255,186 +251,4 @@ class Results:
         write_tables(self.record, self.directory)
 
 
-class KerasTunerResults(Results):
-    """A plain keras-tuner project folder's results, read-only: its trials, scores and hyperparameters, and the
-    views; no data set or spec is kept there, so the model needs the user's build function."""
-
-    def __init__(self, project: KerasTunerProject):
-        super().__init__(project.directory, None, project.record)  # type: ignore[arg-type]  # no spec here
-        self.keras_tuner = project
-        self.notes = list(project.notes)
-        self.curves_note = "" if any(t.curves for t in project.record.trials.values()) else NO_CURVES
-
-    def __repr__(self) -> str:
-        return super().__repr__().replace("<Results", "<Results (keras-tuner)", 1)
-
-    @property
-    def name(self) -> str:
-        return self.directory.name
-
-    @property
-    def strategy(self) -> str:
-        return self.keras_tuner.tuner
-
-    @property
-    def log_scaled(self) -> set[str]:
-        return set(self.keras_tuner.log_scaled)
-
-    @property
-    def categorical(self) -> set[str]:
-        return set(self.keras_tuner.categorical)
-
-    @property
-    def status(self) -> SearchStatus:
-        if self.record.ended is not None:
-            return SearchStatus(self.record.ended.reason.value)
-        return SearchStatus.RUNNING
-
-    @property
-    def dataset(self) -> Dataset:
-        raise LookupError("a keras-tuner project folder keeps no data set: score the model on your own test data")
-
-    def model(self, trial_id: str, build_model: Any = None) -> keras.Model:
-        """A trial's model rebuilt with the user's build function (``build_model(hp)`` or a ``HyperModel``) and
-        keras-tuner's checkpoint of its best epoch loaded. Imports Keras into this process."""
-        import keras_tuner as kt
-
-        if build_model is None:
-            raise LookupError(
-                "a keras-tuner folder keeps no model code: pass your build function, results.model(trial_id, build)"
-            )
-        trial = self._trial(trial_id)
-        raw = json.loads((self.directory / f"trial_{trial.trial_id}" / "trial.json").read_text(encoding="utf-8"))
-        hp = kt.HyperParameters.from_config(raw["hyperparameters"])
-        build = build_model.build if isinstance(build_model, kt.HyperModel) else build_model
-        model = build(hp)
-        checkpoint = self.directory / f"trial_{trial.trial_id}" / "checkpoint.weights.h5"
-        if not checkpoint.exists():
-            raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
-        if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)  # the checkpoint holds its state too
-        model.load_weights(str(checkpoint))
-        return model
-
-    def best_model(self, build_model: Any = None) -> keras.Model:
-        """The best trial's model (see :meth:`model`)."""
-        return self.model(self._best().trial_id, build_model)
-
-    def evaluate(self, trial_id: str | None = None) -> dict[str, float]:
-        raise LookupError("a keras-tuner folder keeps no test split: evaluate results.best_model(build) yourself")
-
-    def save_best_model(self, path: str | os.PathLike[str]) -> Path:
-        raise LookupError("a keras-tuner folder keeps no model code: results.best_model(build).save(path)")
-
-    def model_code(self, trial_id: str | None = None) -> str:
-        raise LookupError("a keras-tuner project folder keeps no model code: it is your build_model(hp)")
-
-    def write_tables(self) -> None:
-        raise LookupError("a keras-tuner project folder is read, never written to: use results.trials.to_csv(path)")
-
-
-class HyperModelResults(Results):
-    """The results of a search of the user's own hypermodel: the same views; the model is rebuilt with the
-    user's function (kept in the folder, or given) and its best epoch's weights."""
-
-    def _space(self) -> list[dict[str, Any]]:
-        content, _ = read_json(self.project.space)
-        space = content.get("space") if isinstance(content, dict) else None
-        return space if isinstance(space, list) else []
-
-    @property
-    def log_scaled(self) -> set[str]:
-        from ..spec.hyper import space_scales
-
-        return space_scales(self._space(), self.spec.hypermodel)[0] | super().log_scaled
-
-    @property
-    def categorical(self) -> set[str]:
-        from ..spec.hyper import space_scales
-
-        return space_scales(self._space(), self.spec.hypermodel)[1] | super().categorical
-
-    @property
-    def dataset(self) -> Any:
-        """The user's arrays as the search split them (memory-mapped from the folder)."""
-        if self._dataset is None:
-            from ..data.arrays import UserData
-
-            self._dataset = UserData.load(self.project.arrays)
-        return self._dataset
-
-    def model(self, trial_id: str, build_model: Any = None) -> keras.Model:
-        """A trial's model, rebuilt with ``build_model`` (default: the hypermodel kept in the folder) and its best
-        epoch's weights loaded. Imports Keras into this process."""
-        from ..model.user import rebuilt
-
-        trial = self._trial(trial_id)
-        checkpoint = self.project.checkpoint(trial.trial_id)
-        if not checkpoint.exists():
-            raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
-        if build_model is None:
-            import cloudpickle
-
-            build_model = cloudpickle.loads(self.project.hypermodel.read_bytes())
-        return rebuilt(build_model, trial.hyperparameters, checkpoint)
-
-    def best_model(self, build_model: Any = None) -> keras.Model:
-        """The best trial's model (see :meth:`model`)."""
-        if build_model is not None:
-            return self.model(self._best().trial_id, build_model)
-        return super().best_model()
-
-    def evaluate(self, trial_id: str | None = None) -> dict[str, float]:
-        if self.dataset.x_test is None:
-            raise LookupError("this search was given no test arrays: Arrays(x, y, test_data=(x_test, y_test))")
-        return super().evaluate(trial_id)
-
-    def model_code(self, trial_id: str | None = None) -> str:
-        """The hypermodel's own source, as given to the search, and the trial's (the best by default) values."""
-        trial = self._trial(trial_id or self._best().trial_id)
-        content, _ = read_json(self.project.hypermodel_info)
-        info = content if isinstance(content, dict) else {}
-        name = info.get("name", "build_model")
-        source = info.get("source") or f"# the source of {name} was not available to Python when the search started\n"
-        values = json.dumps(trial.tuned_values(), indent=4, default=str)
-        return (
-            f"{source.rstrip()}\n\n\n# trial {trial_number(trial.trial_id)}'s values; build its model with\n"
-            f"# hp = keras_tuner.HyperParameters(); hp.values.update(values); model = {name}(hp)\n"
-            f"values = {values}\n"
-        )
-
-
-def results_of(directory: Path, spec: Spec, record: SearchRecord) -> Results:
-    """The results of a tunewidgets search: of the spec's own network, or of the user's hypermodel."""
-    kind = HyperModelResults if spec.hypermodel is not None else Results
-    return kind(directory, spec, record)
-
-
-def load(directory: str | os.PathLike[str]) -> Results:
-    """Opens the results of a search (finished, stopped, interrupted or running): a tunewidgets search, or a
-    plain keras-tuner project folder (``directory/project_name``, read-only, see :class:`KerasTunerResults`).
-
-    Example:
-        >>> r = tunewidgets.load("runs/quickstart")   # doctest: +SKIP
-        >>> r.trials.sort_values("score").tail(3)      # doctest: +SKIP
-    """
-    from ..spec import Spec
-
-    project = Project(directory)
-    if not project.spec.exists():
-        kt_project = read_project(project.directory)  # raises ProjectError when it is not one either
-        for note in kt_project.notes:
-            warnings.warn(f"{kt_project.directory}: {note}", stacklevel=2)
-        return KerasTunerResults(kt_project)
-    spec = Spec.from_file(project.spec)
-    record, notes = read_record(project)
-    if record.ended is None and not is_locked(project.directory):
-        record.mark_interrupted()
-    for note in notes:
-        warnings.warn(f"{project.directory}: {note}", stacklevel=2)
-    results = results_of(project.directory, spec, record)
-    results.notes = notes
-    return results
-
-
-__all__ = ["HyperModelResults", "KerasTunerResults", "Results", "SearchStatus", "load", "results_of"]
+__all__ = ["Results", "SearchStatus"]

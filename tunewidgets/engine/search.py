@@ -10,38 +10,32 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
 
 from ..data import Dataset, file_issues, prepare
-from ..data.arrays import Arrays, UserData
 from ..data.prepare import fold_issues
-from ..errors import Issue, ProjectError, SearchError, SpecError
+from ..errors import ProjectError, SearchError, SpecError
 from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted, TrialEnded
 from ..progress import trial_number
 from ..spec import Spec
 from ..spec.budget import budget_notes, describe, planned_epochs, planned_trials
 from ..spec.datasets import output_units
-from ..spec.hyper import HyperModelSpec, override_issues
-from ..spec.size import ModelSize, human_bytes, largest_model
 from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
-from .checks import backend_issues, listen_issues, worker_issues
+from .checks import backend_issues, check_disk, disk_notes, listen_issues, worker_issues
 from .folder.eventlog import EventLog, write_tables
 from .folder.project import Project, ProjectLock
 from .folder.protocol import WorkerFiles, pickle_callbacks
 from .folder.record import SearchRecord
 from .folder.store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
-from .hypermodel import Packed, discover_space, pack, store
+from .hypermodel import check_hypermodel, hypermodel_inputs, user_data
+from .opened import results_of
 from .pool import LOCAL, Job, WorkerPool
-from .results import Results, results_of
+from .results import Results
 
 log = logging.getLogger(__name__)
-
-#: Disk a search keeps free beside its largest checkpoint (its event log, tables, keras-tuner's files).
-DISK_MARGIN = 50 * 10**6
 
 
 class Search:
@@ -103,24 +97,7 @@ class Search:
         spec = spec if workers is None else spec.replace(**{"tuner.workers": workers})
         if not str(directory).strip():
             raise ProjectError("the folder for the search's results is empty: name one, such as runs/my-search")
-        self.packed: Packed | None = None
-        self.arrays: Arrays | None = None
-        if hypermodel is not None:  # the user's own model, on the user's arrays
-            self.packed = pack(hypermodel)
-            if spec.hypermodel is None:
-                spec = spec.replace(hypermodel=HyperModelSpec(self.packed.name))
-            if data is None:
-                raise SpecError(Issue("data", f"{self.packed.name} needs your arrays: data=(x, y) or tw.Arrays(...)"))
-            self.arrays = Arrays.of(data)
-            if not (isinstance(data, Arrays) or (isinstance(data, dict) and "validation_split" in data)):
-                self.arrays.validation_split = spec.data.validation_split
-            self.arrays.splits()  # x and y of different lengths, an empty validation set: said now
-        elif spec.hypermodel is not None:
-            raise SpecError(
-                Issue(
-                    "hypermodel", f"this spec trains your {spec.hypermodel.name}: pass it, Search(..., hypermodel=...)"
-                )
-            )
+        self.packed, self.arrays, spec = hypermodel_inputs(hypermodel, data, spec)  # the user's own model and arrays
         issues = spec.validate()
         issues = issues or ([] if self.packed else file_issues(spec))  # a CSV file that is not there, a column it lacks
         # what this machine allows: workers against its cores, memory and the trials; where the chief listens
@@ -245,7 +222,7 @@ class Search:
                 message = f"nothing to train: this search already {what} (overwrite starts it afresh)"
                 return self._finish(reason, message), None  # told to the observers, not written to the log
             if self.packed is not None:
-                self._check_hypermodel(resumed)
+                check_hypermodel(self.project, self.packed, self.spec, resumed=resumed)
             if resumed:
                 check_tuner_files(self.project, len(self.record.completed()))
                 if self.notes:  # the log was damaged or deleted: written anew from the record, then appended to
@@ -365,7 +342,9 @@ class Search:
             planned_epochs=planned_epochs(self.spec),
             runs_per_trial=runs_per_trial(self.spec),
             data_report=[line for line in dataset.report if line != dataset.summary()],
-            notes=self.notes + budget_notes(self.spec) + ([] if self.packed else self._disk_notes(dataset)),
+            notes=self.notes
+            + budget_notes(self.spec)
+            + ([] if self.packed else disk_notes(self.spec, dataset, self.directory)),
             finished_trials=[t.trial_id for t in self.record.ordered() if t.status.is_finished()],
             best_trial_id=best.trial_id if best else None,
             best_score=best.score if best else None,
@@ -376,24 +355,10 @@ class Search:
         """Checks the project directory; returns whether this resumes a search."""
         return open_folder(self.project, self.spec, overwrite=self.overwrite)
 
-    def _check_hypermodel(self, resumed: bool) -> None:
-        """Keeps the user's hypermodel in the folder (a changed one does not resume), finds the hyperparameters
-        it declares (in a worker process; cached in the folder) and checks the spec's overrides against them."""
-        assert self.packed is not None and self.spec.hypermodel is not None
-        store(self.project, self.packed, resumed=resumed)
-        space = discover_space(self.packed, self.directory)
-        issues = override_issues(space, self.spec.hypermodel)
-        if issues:
-            raise SpecError(issues)
-
     def _prepare_data(self) -> Any:
         project = self.project
         if self.arrays is not None:  # the user's arrays, as given: written once, read memory-mapped by workers
-            if UserData.saved(project.arrays):
-                return UserData.load(project.arrays)
-            data = UserData.from_arrays(self.arrays)
-            data.save(project.arrays)
-            return data
+            return user_data(project, self.arrays)
         if project.has_data():
             return Dataset.load(project.data_arrays, project.data_meta)
         dataset = prepare(self.spec.data, self.data)
@@ -403,29 +368,9 @@ class Search:
         issues = issues or fold_issues(self.spec, dataset)
         if issues:
             raise SpecError(issues)
-        size = self._largest(dataset).checkpoint_bytes
-        free = shutil.disk_usage(self.directory).free
-        if free < size + DISK_MARGIN:
-            raise ProjectError(
-                f"not enough free disk in {self.directory}: the largest model's checkpoint takes about "
-                f"{human_bytes(size)}, and the search keeps {human_bytes(DISK_MARGIN)} more for its record and "
-                f"keras-tuner's files; {human_bytes(free)} are free. Free some space or choose a folder on another disk"
-            )
+        check_disk(self.spec, dataset, self.directory)
         dataset.save(project.data_arrays, project.data_meta)
         return dataset
-
-    def _largest(self, dataset: Dataset) -> ModelSize:
-        return largest_model(self.spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes))
-
-    def _disk_notes(self, dataset: Dataset) -> list[str]:
-        need = self._largest(dataset).checkpoint_bytes * planned_trials(self.spec)
-        free = shutil.disk_usage(self.directory).free
-        if need <= free:
-            return []
-        return [
-            f"every trial keeps its checkpoint: up to {human_bytes(need)} if every model were the largest, "
-            f"and {human_bytes(free)} of disk are free; a trial that finds no room fails"
-        ]
 
 
 def run(spec: Spec, directory: str | os.PathLike[str], **kwargs: Any) -> Results:

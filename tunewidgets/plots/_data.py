@@ -10,7 +10,8 @@ import math
 from typing import Any, NamedTuple
 
 from ..engine.folder.record import SearchRecord, TrialRecord
-from ..engine.results import Results, load
+from ..engine.opened import load
+from ..engine.results import Results
 from ..events import TrialStatus
 from ..progress import better
 

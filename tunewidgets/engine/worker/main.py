@@ -111,31 +111,6 @@ def _die_with_parent(parent: int) -> None:
         sys.exit(0)
 
 
-def _limit_threads(threads: int) -> None:
-    """Keeps parallel workers from fighting over cores (each would otherwise use them all)."""
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        with contextlib.suppress(RuntimeError):
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
-
-
-def _configure_gpu() -> None:
-    """Lets TensorFlow grow GPU memory as needed instead of taking it all (several workers share it)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return
-    import tensorflow as tf
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        with contextlib.suppress(RuntimeError):
-            tf.config.experimental.set_memory_growth(gpu, True)
-
-
 def _wait_for_go(ctx: WorkerContext) -> None:
     """Waits until the controller has the data ready (it starts workers early so imports overlap)."""
     while not ctx.files.go.exists():
@@ -337,19 +312,11 @@ def _redirect_output(log: str) -> None:
 
 
 def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str, ChiefServer | None]:
-    from ...data import Dataset
+    from .device import configure_gpu, limit_threads
     from .heap import frozen_heap
+    from .tuner import load_inputs
 
-    user = None
-    if ctx.spec.hypermodel is not None:  # the user's own model, on the user's arrays
-        import cloudpickle
-
-        from ...data.arrays import UserData
-
-        dataset: Any = UserData.load(ctx.project.arrays)
-        user = cloudpickle.loads(ctx.project.hypermodel.read_bytes())
-    else:
-        dataset = Dataset.load(ctx.project.data_arrays, ctx.project.data_meta)
+    dataset, user = load_inputs(ctx.project, ctx.spec)  # the user's own hypermodel and arrays, or the spec's data
     import keras
 
     print(
@@ -357,15 +324,16 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
         f"Keras backend {keras.backend.backend()}",
         flush=True,
     )
-    _configure_gpu()
+    configure_gpu()
     if args.threads:
-        _limit_threads(args.threads)
+        limit_threads(args.threads)
 
     from ...model.boundary import BoundaryGrid, applies
     from ...model.hypermodel import SpecHyperModel
+    from ...model.user import UserHyperModel
     from .loop import TrialLoop
     from .outcomes import Retire, StopRequested, TooManyFailures
-    from .tuner import grouped, loop_settings, make_tuner
+    from .tuner import grouped, loop_settings, make_tuner, override_hyperparameters
 
     callbacks: list[Any] = []
     if ctx.files.callbacks.exists():
@@ -374,13 +342,8 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
         callbacks = cloudpickle.loads(ctx.files.callbacks.read_bytes())
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project.tensorboard)))
-    if user is not None:
-        from ...model.user import UserHyperModel
-
-        hypermodel: Any = UserHyperModel(user, ctx.spec, dataset)
-    else:
-        hypermodel = SpecHyperModel(ctx.spec, dataset)
-    overrides = _overrides(ctx)
+    hypermodel = UserHyperModel(user, ctx.spec, dataset) if user is not None else SpecHyperModel(ctx.spec, dataset)
+    overrides = override_hyperparameters(ctx.project, ctx.spec)
     tuner = make_tuner(ctx.spec, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR, overrides)
     server = None
     if args.role is Role.CHIEF:
@@ -412,18 +375,6 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
     finally:
         keras.backend.clear_session()
     return WorkerEnd.DONE, "", server
-
-
-def _overrides(ctx: WorkerContext) -> Any:
-    """keras-tuner's ``hyperparameters=`` for the user's overrides of their hypermodel's (None: none)."""
-    hm = ctx.spec.hypermodel
-    if hm is None or not hm.hyperparameters:
-        return None
-    from ...model.user import override_space
-    from ...spec.hyper import override_configs
-
-    space = json.loads(ctx.project.space.read_text(encoding="utf-8"))["space"]
-    return override_space(override_configs(space, hm))
 
 
 if __name__ == "__main__":

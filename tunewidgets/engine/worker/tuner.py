@@ -8,6 +8,7 @@ Imports Keras: load it lazily.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import Any
@@ -21,6 +22,7 @@ from ...spec.budget import planned_trials, random_starts, search_space_size
 from ...spec.size import max_parameters
 from ...spec.space import epochs_per_trial, folds, runs_per_trial
 from ...spec.validate import resolve_objective
+from ..folder.project import Project
 from . import private
 from .lean import bayesian_ready
 from .loop import LoopSettings
@@ -122,4 +124,38 @@ def loop_settings(spec: Spec, task: str, *, grouped: bool, tensorboard: bool) ->
     )
 
 
-__all__ = ["MODEL_FIT_ENV", "grouped", "loop_settings", "make_oracle", "make_tuner", "oracle_seed"]
+def load_inputs(project: Project, spec: Spec) -> tuple[Any, Any]:
+    """What a worker trains on: the spec's prepared data set, or the user's arrays and own hypermodel."""
+    if spec.hypermodel is None:
+        from ...data import Dataset
+
+        return Dataset.load(project.data_arrays, project.data_meta), None
+    import cloudpickle
+
+    from ...data.arrays import UserData
+
+    return UserData.load(project.arrays), cloudpickle.loads(project.hypermodel.read_bytes())
+
+
+def override_hyperparameters(project: Project, spec: Spec) -> Any:
+    """keras-tuner's ``hyperparameters=`` for the user's overrides of their hypermodel's (None: none)."""
+    hm = spec.hypermodel
+    if hm is None or not hm.hyperparameters:
+        return None
+    from ...model.user import override_space
+    from ...spec.hyper import override_configs
+
+    space = json.loads(project.space.read_text(encoding="utf-8"))["space"]
+    return override_space(override_configs(space, hm))
+
+
+__all__ = [
+    "MODEL_FIT_ENV",
+    "load_inputs",
+    "override_hyperparameters",
+    "grouped",
+    "loop_settings",
+    "make_oracle",
+    "make_tuner",
+    "oracle_seed",
+]
