@@ -199,10 +199,11 @@ def test_a_killed_search_of_a_notebook_function_resumes(tmp_path):
         [sys.executable, str(script), str(folder), "40"], stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
-        ended = 0
-        for line in proc.stdout:  # the second trial ended (the first one's file is written): kill it all
-            ended += line.startswith("ENDED")
-            if ended == 2:
+        for line in proc.stdout:  # the first trial ended and its file is written: kill it all, mid-trial
+            if line.startswith("ENDED"):
+                deadline = time.monotonic() + 30
+                while not list((folder / "trials").glob("*.json")) and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
     finally:
