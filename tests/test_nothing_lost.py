@@ -26,7 +26,7 @@ import tunewidgets as tw
 from tunewidgets.cli import main
 from tunewidgets.engine.folder import store
 from tunewidgets.engine.folder.project import Project
-from tunewidgets.events import TrialEnded
+from tunewidgets.events import TrialEnded, event_to_dict
 
 from .conftest import tiny
 
@@ -171,6 +171,39 @@ def test_load_rebuilds_the_record_from_the_trials_own_files(tmp_path):
     with pytest.warns(UserWarning, match="events.jsonl has 1 damaged line"):
         project.events.write_text(project.events.read_text() + "{not json\n" + project.events.read_text())
         tw.load(tmp_path)
+
+
+def test_a_trial_ended_in_keras_tuners_files_but_not_recorded_is_read_from_there(tmp_path):
+    """A search killed between a worker ending trials in keras-tuner's oracle and the controller recording those
+    ends: keras-tuner will not train them again, so their ends are read from its trial.json files."""
+    from tunewidgets.events import EpochEnded, SearchStarted, TrialStarted, TrialStatus
+
+    project = Project(tmp_path)
+    tw.Spec().save(project.spec)
+    lines = [
+        SearchStarted("s", "val_accuracy", "max", "random", 3, 2, False),
+        TrialStarted("0", {"units": 8}),
+        EpochEnded("0", 1, {"val_accuracy": 0.5}),
+        EpochEnded("0", 2, {"val_accuracy": 0.75}),
+        TrialStarted("1", {"units": 16}),
+        TrialStarted("2", {"units": 32}),
+    ]
+    project.events.write_text("".join(json.dumps(event_to_dict(e)) + "\n" for e in lines))
+    for trial_id, content in {
+        "0": {"status": "COMPLETED", "score": 0.75, "best_step": 1},
+        "1": {"status": "FAILED", "score": None, "message": "Traceback ...\nValueError: bad units"},
+        "2": {"status": "RUNNING", "score": None},
+    }.items():
+        (project.tuner_dir / f"trial_{trial_id}").mkdir(parents=True)
+        (project.tuner_dir / f"trial_{trial_id}" / "trial.json").write_text(
+            json.dumps({"trial_id": trial_id, **content})
+        )
+    record, notes = store.read_record(project)
+    t0, t1, t2 = record.ordered()
+    assert (t0.status, t0.score, t0.best_epoch) == (TrialStatus.COMPLETED, 0.75, 2)
+    assert (t1.status, t1.message) == (TrialStatus.FAILED, "ValueError: bad units")
+    assert t2.status is TrialStatus.RUNNING  # still training, or cut off: it runs again on resume
+    assert "2 trials ended in keras-tuner's files after the last record of them" in notes[-1]
 
 
 @pytest.mark.slow

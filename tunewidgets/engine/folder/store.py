@@ -122,6 +122,13 @@ def read_record(project: Project) -> tuple[SearchRecord, list[str]]:
             trials += _apply_trial(record, content)
         except (KeyError, TypeError, ValueError) as e:
             notes.append(f"trials/{path.name} cannot be read ({type(e).__name__}: {e}); that trial is left out")
+    settled = _apply_tuner_trials(project, record)
+    if settled:
+        many = settled != 1
+        notes.append(
+            f"{settled} trial{'s' if many else ''} ended in keras-tuner's files after the last record of "
+            f"{'them' if many else 'it'} (the search was killed at that moment): read from there"
+        )
     log = project.events.name
     if not project.events.exists() and (state is not None or trials):
         notes.insert(0, f"{log} is missing: the search's record was rebuilt from {project.state.name} and trials/")
@@ -182,6 +189,31 @@ def _apply_state(record: SearchRecord, state: dict[str, Any]) -> bool:
     else:
         return False
     return True
+
+
+def _apply_tuner_trials(project: Project, record: SearchRecord) -> int:
+    """Trials the record has as running that keras-tuner's own files have as ended: a search killed between a
+    worker ending a trial in keras-tuner's oracle and the controller recording that end. keras-tuner will not
+    train them again, so their end (score, best epoch, message) is taken from its ``trial.json``."""
+    settled = 0
+    for trial in record.trials.values():
+        if trial.status is not TrialStatus.RUNNING:
+            continue
+        content, problem = read_json(project.tuner_dir / f"trial_{trial.trial_id}" / "trial.json")
+        if problem or not isinstance(content, dict):
+            continue
+        status, score, step = content.get("status"), content.get("score"), content.get("best_step")
+        if status == "COMPLETED" and isinstance(score, (int, float)):
+            trial.status, trial.score = TrialStatus.COMPLETED, float(score)
+            trial.best_epoch = int(step) + 1 if isinstance(step, int) else None
+        elif status == "FAILED":
+            trial.status = TrialStatus.FAILED
+            lines = str(content.get("message") or "").strip().splitlines()
+            trial.message = lines[-1] if lines else "it failed (keras-tuner's file says no more)"
+        else:
+            continue
+        settled += 1
+    return settled
 
 
 def _apply_trial(record: SearchRecord, content: dict[str, Any]) -> int:
