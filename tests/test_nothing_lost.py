@@ -422,11 +422,11 @@ def test_report_names_a_damaged_data_file_and_changes_nothing(halfway, tmp_path,
 def test_too_little_disk_is_refused_with_every_figure(quickstart, tmp_path, monkeypatch):
     import shutil as shutil_module
 
-    from tunewidgets.engine import search as search_module
+    from tunewidgets.engine import checks as checks_module
 
     free = 10 * 10**6
     usage = shutil_module._ntuple_diskusage(10**9, 10**9 - free, free)
-    monkeypatch.setattr(search_module.shutil, "disk_usage", lambda _: usage)
+    monkeypatch.setattr(checks_module.shutil, "disk_usage", lambda _: usage)
     with pytest.raises(tw.ProjectError) as raised:
         tw.Search(tiny(quickstart), tmp_path / "s", keep_warm=0).run()
     message = str(raised.value)
