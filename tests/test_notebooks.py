@@ -17,8 +17,8 @@ PEAK_MEMORY_START = "from tunewidgets._memory import PeakSampler\n_tw_peak = Pea
 PEAK_MEMORY = "print(_tw_peak.stop(), _tw_peak.child_peak_mb)"
 
 
-def test_there_are_eight_notebooks_with_a_kernelspec_and_a_budget_cell():
-    assert len(NOTEBOOKS) == 8
+def test_there_are_nine_notebooks_with_a_kernelspec_and_a_budget_cell():
+    assert len(NOTEBOOKS) == 9
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         assert nb.metadata["kernelspec"]["name"] == "python3", path.name

@@ -356,3 +356,51 @@ def test_several_inputs_as_a_dict_train_fused(tmp_path):
     x = {"a": X[:, :4], "b": X[:, 4:]}
     results = tw.Search(spec(**{"tuner.fuse": 2}), tmp_path / "s", hypermodel=build_two, data=(x, Y)).run()
     assert results.trials["status"].tolist() == ["completed"] * 3
+
+
+# ---------------------------------------------------------------------------------------------- the dashboard
+
+
+def test_the_dashboard_makes_a_control_per_hyperparameter_and_its_changes_reach_the_trials(tmp_path):
+    dash = tw.Dashboard(hypermodel=build_conditional, data=data(), base_dir=tmp_path)
+    form = dash.hyperparameters
+    assert form.wait(120) and not form.failure
+    assert list(dash.tabs.titles[:3]) == ["build_conditional", "Training", "Tuner"]
+    assert list(form.controls) == ["optimizer", "momentum", "units"]
+    assert form.controls["momentum"].widget.layout.margin == "0 0 0 24px"  # under its parent, optimizer
+    assert dash.spec.hypermodel.overrides == {}  # nothing changed yet: searched as build_conditional declares it
+    units, momentum = form.controls["units"], form.controls["momentum"]
+    units.min.value, units.max.value = 16, 8  # a bad range is marked next to its control, and Run waits
+    assert "min (16) is above max (8)" in units.message and dash.run_button.disabled
+    units.min.value, units.max.value = 8, 12
+    momentum.mode.value = "fixed"
+    momentum.fixed.value = 0.6
+    dash.control("tuner.max_trials").set(4)
+    dash.control("training.epochs").set(2)
+    assert dash.spec.hypermodel.overrides == {"units": tw.Range(8, 12, 4), "momentum": tw.Fixed(0.6)}
+    assert not dash.run_button.disabled
+    dash.run()
+    results = dash.wait(300)
+    assert results is not None and len(results.trials) == 4
+    for t in results.record.ordered():
+        assert t.hyperparameters["units"] in (8, 12)
+        if t.hyperparameters["optimizer"] == "sgd":
+            assert t.hyperparameters["momentum"] == 0.6
+    assert "def build_conditional(hp):" in results.model_code()
+    # reopened from its folder (after a kernel restart): the same controls, the overrides in place
+    again = tw.Dashboard.open(results.directory, base_dir=tmp_path)
+    assert again.hyperparameters.wait(120)
+    assert again.spec.hypermodel.overrides == {"units": tw.Range(8, 12, 4), "momentum": tw.Fixed(0.6)}
+
+
+def test_the_dashboard_names_a_build_that_fails_next_to_its_controls(tmp_path):
+    dash = tw.Dashboard(hypermodel=build_nothing, data=data(), base_dir=tmp_path)
+    assert dash.hyperparameters.wait(120)
+    assert "build_nothing returned dict, not a Keras model" in dash.hyperparameters.status.value
+    assert dash.run_button.disabled and "build_nothing returned dict" in dash.problems.value
+
+
+def test_the_dashboard_says_a_hypermodel_with_its_own_fit_trains_one_trial_at_a_time(tmp_path):
+    dash = tw.Dashboard(hypermodel=OwnFit(), data=data(), base_dir=tmp_path)
+    assert dash.hyperparameters.wait(120)
+    assert "OwnFit has its own fit: its trials train through it, one at a time" in dash.summary.value

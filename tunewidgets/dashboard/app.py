@@ -19,6 +19,7 @@ import ipywidgets as w
 
 from ..engine import Results, Search, load
 from ..engine.folder.project import claim_folder, safe_folder_name
+from ..engine.hypermodel import Packed, hypermodel_inputs, kept_hypermodel
 from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
 from ..progress import trial_number
@@ -68,12 +69,18 @@ class Dashboard:
         spec: Spec | None = None,
         *,
         data: Any = None,
+        hypermodel: Any = None,
         base_dir: str | os.PathLike[str] = "runs",
         views: list[View] | None = None,
     ):
         spec = spec if spec is not None else Spec()
         self.data = data
-        if data is not None and spec.data.source != "dataframe":
+        #: your own build_model(hp) or keras_tuner.HyperModel (None: the network the spec describes)
+        self.hypermodel = hypermodel
+        self._packed: Packed | None = None
+        if hypermodel is not None:  # checked now: a function that cannot travel, arrays that do not fit
+            self._packed, _, spec = hypermodel_inputs(hypermodel, data, spec)
+        elif data is not None and spec.data.source != "dataframe":
             spec = spec.replace(**{"data.source": "dataframe"})
         self.base_dir = Path(base_dir)
         self.search: Search | None = None
@@ -89,11 +96,14 @@ class Dashboard:
         bar = self.bar
         self.run_button, self.stop_button, self.resume_button = bar.run_button, bar.stop_button, bar.resume_button
         self.trial_choice, self.stop_trial_button = bar.trial_choice, bar.stop_trial_button
-        self.form = SpecForm(spec, data=self.data, base_dir=self.base_dir, on_refresh=self._on_form_refresh)
+        self.form = SpecForm(
+            spec, data=self.data, base_dir=self.base_dir, on_refresh=self._on_form_refresh, hypermodel=self._packed
+        )
         form = self.form
         self.name, self.controls, self.tabs = form.name, form.controls, form.tabs
         self.summary, self.problems = form.summary, form.problems
         self.upload, self.preview_button, self.data_report = form.upload, form.preview_button, form.data_report
+        self.hyperparameters = form.hyper  # your own hypermodel's controls (None for the spec's network)
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
         self.resume_button.on_click(lambda _: self.resume())
@@ -195,7 +205,10 @@ class Dashboard:
     # ---------------------------------------------------------------- running
     def _data_for(self, spec: Spec) -> Any:
         """The user's own data, for a spec that reads it (a search refuses data its spec would ignore)."""
-        return self.data if spec.data.source == "dataframe" else None
+        return self.data if spec.data.source == "dataframe" or self.hypermodel is not None else None
+
+    def _search(self, spec: Spec, folder: Path) -> Search:
+        return Search(spec, folder, data=self._data_for(spec), hypermodel=self.hypermodel)
 
     def _new_folder(self, name: str) -> Path:
         """Claims a new, empty folder under the base folder (two dashboards never share one)."""
@@ -212,7 +225,7 @@ class Dashboard:
                 self._refresh()
                 return
             try:
-                search = Search(spec, self._new_folder(spec.name), data=self._data_for(spec))
+                search = self._search(spec, self._new_folder(spec.name))
             except (SpecError, ProjectError) as e:
                 self._show_error(str(e))
                 return
@@ -224,7 +237,7 @@ class Dashboard:
             if self.search is None or self.search.running:
                 return
             old = self.search
-            self._start(Search(old.spec, old.directory, data=self._data_for(old.spec)))
+            self._start(self._search(old.spec, old.directory))
 
     def stop(self) -> None:
         """Asks the running search to stop after its current epoch."""
@@ -280,8 +293,11 @@ class Dashboard:
         results = load(directory)
         if results.spec is None:  # a plain keras-tuner folder: its views, live, and nothing to run
             return watch(results.directory)
+        if results.spec.hypermodel is not None and kwargs.get("hypermodel") is None:
+            # your own model's search: the hypermodel and arrays it keeps in its folder (loading it imports Keras)
+            kwargs["hypermodel"], kwargs["data"] = kept_hypermodel(results.project)
         dash = cls(results.spec, **kwargs)
-        dash.search = Search(results.spec, results.directory, data=dash._data_for(results.spec))
+        dash.search = dash._search(results.spec, results.directory)
         dash.search.record = results.record
         dash.results = results
         dash._attach_views(results)

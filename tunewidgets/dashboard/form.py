@@ -16,14 +16,20 @@ import ipywidgets as w
 
 from ..data import file_issues, prepare, read_csv_header
 from ..engine.folder.project import safe_folder_name
+from ..engine.hypermodel import Packed
 from ..errors import Issue, SpecError
 from ..spec import SECTIONS, Spec, section_fields
 from ..spec.budget import budget_notes
+from ..spec.hyper import HyperModelSpec
 from ..spec.lesson import Lesson
 from ..spec.size import size_text
 from ..spec.space import is_active
 from . import html as h
 from .controls import Control, ParseError, SettingControl, make_control, to_json_form
+from .hyper_form import HyperForm
+
+#: the sections a search of the user's own hypermodel shows (its model is the user's)
+OWN_MODEL_SECTIONS = ("training", "tuner")
 
 TAB_TITLES = {
     "data": "Data",
@@ -41,8 +47,21 @@ class SpecForm:
     ``on_refresh(issues)`` is called after every check (the dashboard enables Run when there are none).
     """
 
-    def __init__(self, spec: Spec, *, data: Any, base_dir: Path, on_refresh: Callable[[list[Issue]], None]):
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        data: Any,
+        base_dir: Path,
+        on_refresh: Callable[[list[Issue]], None],
+        hypermodel: Packed | None = None,
+    ):
         self.data = data
+        #: the user's own hypermodel's controls, in place of the data, architecture, regularization and optimizer
+        self.hyper: HyperForm | None = None
+        if hypermodel is not None:
+            overrides = spec.hypermodel.overrides if spec.hypermodel is not None else None
+            self.hyper = HyperForm(hypermodel, self._on_change, overrides=overrides)
         self.base_dir = base_dir
         self._on_refresh = on_refresh
         self.issues: list[Issue] = []
@@ -67,7 +86,12 @@ class SpecForm:
             if section == "data":
                 rows.append(self._upload_row())
             panels.append(w.VBox(rows, layout=w.Layout(padding="6px")))
-        self.tabs = w.Tab(children=panels, titles=[TAB_TITLES[s] for s in SECTIONS])
+        titles = [TAB_TITLES[s] for s in SECTIONS]
+        if self.hyper is not None:  # the model is the user's: its hyperparameters, then how to train and search
+            kept = [i for i, s in enumerate(SECTIONS) if s in OWN_MODEL_SECTIONS]
+            panels = [self.hyper.box, *(panels[i] for i in kept)]
+            titles = [self.hyper.packed.name, *(titles[i] for i in kept)]
+        self.tabs = w.Tab(children=panels, titles=titles)
         self.summary = w.HTML()
         self.problems = w.HTML()
         self.notes = w.HTML(layout=w.Layout(display="none"))
@@ -142,10 +166,16 @@ class SpecForm:
         form = to_json_form(raw)
         if self.lesson:
             form["lesson"] = self.lesson.to_json()
+        hyper_issues: list[Issue] = []
+        if self.hyper is not None:
+            overrides, hyper_issues = self.hyper.read()
+            form["hypermodel"] = HyperModelSpec(self.hyper.packed.name, tuple(overrides.items())).to_json()
         try:
             spec = Spec.from_dict(form, validate=False)
         except SpecError as e:
             return None, e.issues
+        if self.hyper is not None:
+            return spec, spec.validate() + hyper_issues
         return spec, spec.validate() or file_issues(spec)
 
     @property
@@ -168,6 +198,8 @@ class SpecForm:
             for path, control in self.controls.items():
                 section, name = path.split(".")
                 control.set(getattr(getattr(spec, section), name))
+            if self.hyper is not None:
+                self.hyper.set_overrides(spec.hypermodel.overrides if spec.hypermodel is not None else {})
             self._apply_lesson(spec.lesson)
         finally:
             self._updating = False
@@ -185,12 +217,15 @@ class SpecForm:
         self.issues = issues
         by_path: dict[str, list[str]] = {}
         general = []
+        controls = dict(self.controls)
+        if self.hyper is not None:
+            controls.update({c.path: c for c in self.hyper.controls.values()})
         for issue in issues:
-            if issue.path in self.controls:
+            if issue.path in controls:
                 by_path.setdefault(issue.path, []).append(issue.message)
             else:
                 general.append(str(issue))
-        for path, control in self.controls.items():
+        for path, control in controls.items():
             control.show_error("; ".join(by_path.get(path, [])) or None)
         self.problems.value = h.problems(general)
         if spec is not None:
@@ -205,9 +240,14 @@ class SpecForm:
                 "(marked next to each control)</b>"
             )
         elif spec is not None:
-            self.summary.value = (
-                f"<b>{html.escape(spec.describe())}</b> {html.escape(size_text(spec))}{h.notes(budget_notes(spec))}"
-            )
+            notes = budget_notes(spec)
+            size = "" if self.hyper is not None else html.escape(size_text(spec))
+            if self.hyper is not None and self.hyper.packed.own_fit:
+                notes.append(
+                    f"{self.hyper.packed.name} has its own fit: its trials train through it, one at a time "
+                    "(trials trained together need keras-tuner's default fit)"
+                )
+            self.summary.value = f"<b>{html.escape(spec.describe())}</b> {size}{h.notes(notes)}"
         self._on_refresh(issues)
 
     def _offer_columns(self, spec: Spec) -> None:

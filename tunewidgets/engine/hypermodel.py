@@ -39,6 +39,8 @@ class Packed:
     pickled: bytes
     source: str
     fingerprint: str
+    #: a HyperModel with a ``fit`` of its own (trained through it, one trial at a time)
+    own_fit: bool = False
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "fingerprint": self.fingerprint}
@@ -99,7 +101,17 @@ def pack(user: Any) -> Packed:
         ) from None
     source = source_of(user)
     fingerprint = hashlib.sha256(source.encode() if source else pickled).hexdigest()[:16]
-    return Packed(name, pickled, source, fingerprint)
+    return Packed(name, pickled, source, fingerprint, _own_fit(user))
+
+
+def _own_fit(user: Any) -> bool:
+    """Does a HyperModel define its own ``fit`` (read from its classes, without importing keras-tuner)?"""
+    for cls in type(user).__mro__:
+        if cls.__module__.startswith("keras_tuner"):
+            return False
+        if "fit" in vars(cls):
+            return True
+    return False
 
 
 def store(project: Project, packed: Packed, *, resumed: bool) -> None:
@@ -213,8 +225,21 @@ def user_data(project: Project, arrays: Arrays) -> UserData:
     return data
 
 
+def kept_hypermodel(project: Project) -> tuple[Any, Arrays]:
+    """The hypermodel and arrays a search keeps in its folder (unpickling it imports what it refers to)."""
+    import cloudpickle
+
+    if not project.hypermodel.exists() or not UserData.saved(project.arrays):
+        raise ProjectError(f"{project.directory} keeps no hypermodel or arrays: pass hypermodel= and data=")
+    data = UserData.load(project.arrays)
+    test = (data.x_test, data.y_test) if data.x_test is not None else None
+    arrays = Arrays(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), test_data=test)
+    return cloudpickle.loads(project.hypermodel.read_bytes()), arrays
+
+
 __all__ = [
     "Packed",
+    "kept_hypermodel",
     "check_hypermodel",
     "discover_space",
     "hypermodel_name",
