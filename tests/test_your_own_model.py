@@ -404,3 +404,27 @@ def test_the_dashboard_says_a_hypermodel_with_its_own_fit_trains_one_trial_at_a_
     dash = tw.Dashboard(hypermodel=OwnFit(), data=data(), base_dir=tmp_path)
     assert dash.hyperparameters.wait(120)
     assert "OwnFit has its own fit: its trials train through it, one at a time" in dash.summary.value
+
+
+def test_a_function_from_the_users_own_module_travels_without_that_module(tmp_path):
+    """A build function imported from a file beside the notebook (or a folder put on sys.path) goes by value:
+    a process that cannot import that module still builds it."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "my_models.py").write_text(
+        "import keras\n\n\ndef build_mine(hp):\n"
+        "    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(hp.Int('units', 2, 4))])\n"
+        "    model.compile(optimizer='adam', loss='mse')\n    return model\n"
+    )
+    sys.path.insert(0, str(folder))
+    try:
+        import my_models
+
+        packed = pack(my_models.build_mine)
+    finally:
+        sys.path.remove(str(folder))
+    script = "import cloudpickle, sys; f = cloudpickle.loads(sys.stdin.buffer.read()); print(f.__name__)"
+    out = subprocess.run(
+        [sys.executable, "-c", script], input=packed.pickled, capture_output=True, cwd=tmp_path, timeout=120
+    )
+    assert out.stdout.decode().strip() == "build_mine", out.stderr.decode()[-1000:]
