@@ -102,6 +102,8 @@ def test_a_build_function_fused_three_at_a_time_and_its_best_model(tmp_path):
     score = model.evaluate(x_val, y_val, verbose=0, return_dict=True)["accuracy"]
     assert score == pytest.approx(again.best_score, abs=1e-6)
     assert "accuracy" in again.evaluate() and "def build_model(hp):" in again.model_code()
+    saved = again.save_best_model(tmp_path / "best.keras")  # in a worker process, rebuilt with the kept function
+    assert keras.saving.load_model(saved).count_params() == model.count_params()
     assert again.log_scaled >= {"learning_rate"}
 
 
@@ -170,7 +172,7 @@ def test_an_unknown_or_mistyped_override_is_named(tmp_path):
 
 KILLED = textwrap.dedent(
     """
-    import sys, numpy as np, keras, tunewidgets as tw
+    import sys, numpy as np, keras, keras_tuner as kt, tunewidgets as tw
     from tunewidgets.events import TrialEnded
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 6)).astype("float32"); y = (x[:, 0] > 0).astype("int64")
@@ -182,8 +184,18 @@ KILLED = textwrap.dedent(
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
         return model
 
-    spec = tw.Spec().replace(**{"tuner.max_trials": 4, "training.epochs": int(sys.argv[2]), "tuner.seed": 3})
-    search = tw.Search(spec, sys.argv[1], hypermodel=build_model, data=(x, y))
+    class OwnFit(kt.HyperModel):
+        def build(self, hp):
+            return build_model(hp)
+
+        def fit(self, hp, model, *args, **kwargs):
+            return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 32]), **kwargs)
+
+    hypermodel = build_model if sys.argv[3] == "function" else OwnFit()
+    spec = tw.Spec().replace(**{"tuner.max_trials": 4, "training.epochs": int(sys.argv[2]), "tuner.seed": 3,
+                                "tuner.algorithm": "tpe", "tuner.pruning": "asha", "tuner.pruning_min_epochs": 5,
+                                "tuner.fuse": 3, "tuner.workers": 2})
+    search = tw.Search(spec, sys.argv[1], hypermodel=hypermodel, data=(x, y))
     search.events.subscribe(lambda e: print("ENDED", e.trial_id, flush=True), TrialEnded)
     search.run()
     print("DONE", flush=True)
@@ -191,12 +203,18 @@ KILLED = textwrap.dedent(
 )
 
 
-def test_a_killed_search_of_a_notebook_function_resumes(tmp_path):
+@pytest.mark.parametrize("kind", ["function", "class"])
+def test_a_killed_search_of_a_notebook_hypermodel_resumes(tmp_path, kind):
+    """TPE with ASHA, fused 3, two workers: a build function (trained together), a HyperModel with its own fit
+    (one at a time); killed with everything it started, then the same script resumes it to its end."""
     script = tmp_path / "search.py"
     script.write_text(KILLED)
     folder = tmp_path / "s"
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(folder), "40"], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, str(script), str(folder), "40", kind],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         for line in proc.stdout:  # the first trial ended and its file is written: kill it all, mid-trial
@@ -212,10 +230,12 @@ def test_a_killed_search_of_a_notebook_function_resumes(tmp_path):
     ended_before = len(list((folder / "trials").glob("*.json")))
     assert 1 <= ended_before < 4
     # the same script (its function defined in __main__, pickled by value) resumes and finishes
-    done = subprocess.run([sys.executable, str(script), str(folder), "40"], capture_output=True, text=True, timeout=600)
+    argv = [sys.executable, str(script), str(folder), "40", kind]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert "DONE" in done.stdout, done.stderr[-2000:]
     results = tw.load(folder)
-    assert results.status == "completed" and len(results.record.completed()) == 4
+    assert results.status == "completed" and len(results.trials) == 4
+    assert set(results.trials["status"]) <= {"completed", "pruned"}
 
 
 def _changed():
