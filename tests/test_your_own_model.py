@@ -448,3 +448,14 @@ def test_a_function_from_the_users_own_module_travels_without_that_module(tmp_pa
         [sys.executable, "-c", script], input=packed.pickled, capture_output=True, cwd=tmp_path, timeout=120
     )
     assert out.stdout.decode().strip() == "build_mine", out.stderr.decode()[-1000:]
+
+
+def test_the_live_views_draw_the_hypermodels_log_scaled_numbers_on_log_axes(tmp_path):
+    from tunewidgets.plots import LiveViews
+
+    search = tw.Search(spec(**{"tuner.max_trials": 1}), tmp_path / "s", hypermodel=build_model, data=data())
+    views = LiveViews(search)
+    assert "learning_rate" not in views.log_names  # not known before the search has found the space
+    search.events.subscribe(views.on_event)
+    search.run()
+    assert "learning_rate" in views.log_names and "units" not in views.log_names

@@ -235,14 +235,17 @@ def hypermodel_inputs(hypermodel: Any, data: Any, spec: Spec) -> tuple[Packed | 
     return packed, arrays, spec
 
 
-def check_hypermodel(project: Project, packed: Packed, spec: Spec, *, resumed: bool) -> None:
+def check_hypermodel(project: Project, packed: Packed, spec: Spec, *, resumed: bool) -> list[dict[str, Any]]:
     """Keeps the user's hypermodel in the folder (a changed one does not resume), finds the hyperparameters it
-    declares (in a worker process; cached in the folder) and checks the spec's overrides against them."""
+    declares (in a worker process; cached in the folder) and checks the spec's overrides against them.
+    Returns the space (keras-tuner's configs)."""
     assert spec.hypermodel is not None
     store(project, packed, resumed=resumed)
-    issues = override_issues(discover_space(packed, project.directory), spec.hypermodel)
+    space = discover_space(packed, project.directory)
+    issues = override_issues(space, spec.hypermodel)
     if issues:
         raise SpecError(issues)
+    return space
 
 
 def user_data(project: Project, arrays: Arrays) -> UserData:

@@ -121,6 +121,8 @@ class Search:
         self.end_reason: EndReason | None = None
         self.results: Results | None = None
         self.dataset: Dataset | None = None  # the prepared data, once the search has started
+        #: your own hypermodel's hyperparameters (keras-tuner's configs), once the search has found them
+        self.space: list[dict[str, Any]] | None = None
         #: what could not be read of the folder's record (a damaged event log), told at the start of a run
         self.notes: list[str] = []
         self._stop = threading.Event()
@@ -222,7 +224,7 @@ class Search:
                 message = f"nothing to train: this search already {what} (overwrite starts it afresh)"
                 return self._finish(reason, message), None  # told to the observers, not written to the log
             if self.packed is not None:
-                check_hypermodel(self.project, self.packed, self.spec, resumed=resumed)
+                self.space = check_hypermodel(self.project, self.packed, self.spec, resumed=resumed)
             if resumed:
                 check_tuner_files(self.project, len(self.record.completed()))
                 if self.notes:  # the log was damaged or deleted: written anew from the record, then appended to

@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from ..engine.folder.record import SearchRecord
 from ..events import BoundaryUpdated, EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
+from ..spec.hyper import space_scales
 from ..spec.space import categorical, log_scaled
 from . import _data as data
 from . import _figures as figures
@@ -182,12 +183,7 @@ class LiveViews:
     def reset(self, source: Any) -> None:
         """Follows another search (or record, or results) from now on."""
         self._source = source
-        spec = getattr(source, "spec", None)
-        if hasattr(source, "log_scaled"):  # Results: a tunewidgets search, or a keras-tuner folder
-            self.log_names, self.categorical_names = set(source.log_scaled), set(source.categorical)
-        else:  # a running Search
-            self.log_names = log_scaled(spec) if spec is not None else set()
-            self.categorical_names = categorical(spec) if spec is not None else set()
+        self._follow_scales(source)
         self._show_tabs(self.boundary.follow(source))
         self._curves_note = getattr(source, "curves_note", "")  # a plain keras-tuner folder: no curve on disk
         self.selected = None
@@ -196,9 +192,25 @@ class LiveViews:
         self.throttle.flush_now()
         self._final = False
 
+    def _follow_scales(self, source: Any) -> None:
+        """Which hyperparameters are drawn on log axes, and which as categories."""
+        spec = getattr(source, "spec", None)
+        if hasattr(source, "log_scaled"):  # Results: a tunewidgets search, or a keras-tuner folder
+            self.log_names, self.categorical_names = set(source.log_scaled), set(source.categorical)
+            return
+        # a running Search: the spec's knobs, and your own hypermodel's once the search has found them
+        self.log_names = log_scaled(spec) if spec is not None else set()
+        self.categorical_names = categorical(spec) if spec is not None else set()
+        space = getattr(source, "space", None)
+        if space:
+            log, grouped = space_scales(space, spec.hypermodel if spec is not None else None)
+            self.log_names |= log
+            self.categorical_names |= grouped
+
     def on_event(self, event: Event) -> None:
         """Marks what an event changed and asks for a (throttled) redraw."""
         if isinstance(event, SearchStarted):  # the data is prepared: a decision boundary if it has two inputs
+            self._follow_scales(self._source)  # your own hypermodel's space is known by now
             self._show_tabs(self.boundary.follow(self._source))
         if isinstance(event, (BoundaryUpdated, TrialEnded)):
             self.boundary.dirty = True
