@@ -196,6 +196,10 @@ def discover_space(packed: Packed, directory: str | Path | None = None) -> list[
     if cached is not None:
         return cached
     project.directory.mkdir(parents=True, exist_ok=True)
+    found = _FOUND.get(_pickled_key(packed))
+    if found is not None:  # the same hypermodel, found in this process already (the dashboard, then Run)
+        atomic_write_json(project.space, {"fingerprint": packed.fingerprint, "space": found})
+        return found
     atomic_write_bytes(project.hypermodel, packed.pickled)
     atomic_write_json(project.hypermodel_info, packed.info())
     try:
@@ -209,7 +213,17 @@ def discover_space(packed: Packed, directory: str | Path | None = None) -> list[
         raise SpecError(
             Issue("hypermodel", f"{packed.name}'s hyperparameters could not be read back from {project.space}")
         )
+    _FOUND[_pickled_key(packed)] = space
     return space
+
+
+#: The spaces found in this process, by the hypermodel's pickled bytes (its code and every value it refers
+#: to): a search started from a dashboard does not build the hypermodel again to find what the dashboard found.
+_FOUND: dict[str, list[dict[str, Any]]] = {}
+
+
+def _pickled_key(packed: Packed) -> str:
+    return hashlib.sha256(packed.pickled).hexdigest()
 
 
 def hypermodel_inputs(hypermodel: Any, data: Any, spec: Spec) -> tuple[Packed | None, Arrays | None, Spec]:

@@ -67,22 +67,18 @@ class KerasTunerResults(Results):
         keras-tuner's checkpoint of its best epoch loaded. Imports Keras into this process."""
         import keras_tuner as kt
 
+        from ..model.user import rebuilt
+
         if build_model is None:
             raise LookupError(
                 "a keras-tuner folder keeps no model code: pass your build function, results.model(trial_id, build)"
             )
         trial = self._trial(trial_id)
         raw = json.loads((self.directory / f"trial_{trial.trial_id}" / "trial.json").read_text(encoding="utf-8"))
-        hp = kt.HyperParameters.from_config(raw["hyperparameters"])
-        build = build_model.build if isinstance(build_model, kt.HyperModel) else build_model
-        model = build(hp)
         checkpoint = self.directory / f"trial_{trial.trial_id}" / "checkpoint.weights.h5"
         if not checkpoint.exists():
             raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
-        if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)  # the checkpoint holds its state too
-        model.load_weights(str(checkpoint))
-        return model
+        return rebuilt(build_model, kt.HyperParameters.from_config(raw["hyperparameters"]), checkpoint)
 
     def best_model(self, build_model: Any = None) -> keras.Model:
         """The best trial's model (see :meth:`model`)."""

@@ -164,10 +164,13 @@ def override_space(configs: list[dict[str, Any]]) -> Any:
     return hp
 
 
-def rebuilt(user: Any, values: dict[str, Any], checkpoint: Any) -> Any:
-    """A trial's model: built by the user's hypermodel from the trial's values, its best epoch's weights loaded."""
-    hp = kt.HyperParameters()
-    hp.values.update(values)  # the build declares its hyperparameters again and reads these values
+def rebuilt(user: Any, values: Any, checkpoint: Any) -> Any:
+    """A trial's model: built by the user's hypermodel from the trial's values (a dict, or keras-tuner's
+    ``HyperParameters``), its best epoch's weights loaded."""
+    hp = values
+    if not isinstance(values, kt.HyperParameters):
+        hp = kt.HyperParameters()
+        hp.values.update(values)  # the build declares its hyperparameters again and reads these values
     hypermodel = user_hypermodel(user)
     model = checked_model(hypermodel.build(hp), hypermodel.name)
     if not model.optimizer.built:
