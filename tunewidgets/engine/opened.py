@@ -4,6 +4,7 @@ of the user's own hypermodel (:class:`HyperModelResults`), or a plain keras-tune
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import warnings
@@ -101,22 +102,22 @@ class HyperModelResults(Results):
     """The results of a search of the user's own hypermodel: the same views; the model is rebuilt with the
     user's function (kept in the folder, or given) and its best epoch's weights."""
 
-    def _space(self) -> list[dict[str, Any]]:
+    @functools.cached_property
+    def _scales(self) -> tuple[set[str], set[str]]:
+        """The hypermodel's log-scaled and categorical hyperparameters, from the space kept in the folder."""
+        from ..spec.hyper import space_scales
+
         content, _ = read_json(self.project.space)
         space = content.get("space") if isinstance(content, dict) else None
-        return space if isinstance(space, list) else []
+        return space_scales(space if isinstance(space, list) else [], self.spec.hypermodel)
 
     @property
     def log_scaled(self) -> set[str]:
-        from ..spec.hyper import space_scales
-
-        return space_scales(self._space(), self.spec.hypermodel)[0] | super().log_scaled
+        return self._scales[0] | super().log_scaled
 
     @property
     def categorical(self) -> set[str]:
-        from ..spec.hyper import space_scales
-
-        return space_scales(self._space(), self.spec.hypermodel)[1] | super().categorical
+        return self._scales[1] | super().categorical
 
     @property
     def dataset(self) -> Any:

@@ -255,12 +255,12 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
         reason = WorkerEnd.ERROR
         if isinstance(e, OSError):  # its first argument is an error number: say what it means, and where
             message = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
-        elif isinstance(e, (LookupError, ValueError)) and not args.discover:
-            message = str(e.args[0]) if e.args else str(e)
         elif args.discover:  # what the build does wrong, as is; what it raised, as a failed trial says it
             from ...model.user import BuildProblem
 
             message = str(e) if isinstance(e, BuildProblem) else f"it raised {type(e).__name__}: {e}"
+        elif isinstance(e, (LookupError, ValueError)):
+            message = str(e.args[0]) if e.args else str(e)
         else:
             message = f"{type(e).__name__}: {e}"
         traceback.print_exc()
