@@ -333,17 +333,36 @@ def _on_screen(page, locator) -> bool:
     return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0
 
 
+# every tab of the dashboard shown now: its label, and whether the label's text is wider than the label
+TABS_JS = """() => Array.from(document.querySelectorAll('.tunewidgets-dashboard .lm-TabBar-tab'))
+  .filter(t => t.offsetParent !== null)
+  .map(t => t.querySelector('.lm-TabBar-tabLabel'))
+  .map(l => [l.textContent, l.scrollWidth > l.clientWidth])"""
+SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
+
+
+def _no_tab_cut(page, expected: set[str]) -> None:
+    tabs = page.evaluate(TABS_JS)
+    assert expected <= {label for label, _ in tabs}, tabs
+    cut = [label for label, cut in tabs if cut]
+    assert not cut, f"tab labels cut: {cut}"
+
+
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_one_screen_at_a_laptops_size_run_and_the_live_curve_together(workspace, page, theme):
     page.set_viewport_size({"width": 1366, "height": 768})
     path = "lab/tree/notebooks/01_quickstart.ipynb"
-    with _jupyter(workspace, "lab", path, "--LabApp.news_url=", theme=theme) as url:
+    name = "dark" if "Dark" in theme else "light"
+    # light: a short search that ends on its own; dark: a long one, stopped
+    budget = {"trials": 3, "epochs": 150} if name == "light" else {}
+    with _jupyter(workspace, "lab", path, "--LabApp.news_url=", theme=theme, **budget) as url:
         run = _open_dashboard(page, url, page.get_by_text("Python 3 (ipykernel) | Idle"))
         # a person scrolls the dashboard to the top of the notebook: the settings and Run side by side
         page.locator(".tunewidgets-dashboard").first.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(500)
         assert _on_screen(page, run), "Run is off screen"
         assert _on_screen(page, _button(page, "Settings")), "the settings are off screen"
+        _no_tab_cut(page, {"Data", "Architecture", "Regularization", "Optimizer", "Training", "Tuner", "History"})
         run.click()
         _poll(page, lambda: page.evaluate(POINTS_JS) and page.evaluate(POINTS_JS)[0] > 3, 120, "curves to grow")
         curves = page.locator(".js-plotly-plot").first
@@ -351,13 +370,24 @@ def test_one_screen_at_a_laptops_size_run_and_the_live_curve_together(workspace,
         # while the search runs: Run (and Stop) and the live training curve are on the screen together
         assert _on_screen(page, run) and _on_screen(page, _button(page, "Stop")), "the buttons are off screen"
         assert _on_screen(page, curves), "the live curve is off screen"
-        name = "dark" if "Dark" in theme else "light"
+        _no_tab_cut(page, {"Training curves", "Best so far", "Parallel coordinates", "Hyperparameters", "Trials"})
         if name == "dark":  # the plots' text follows the theme: light text on the dark page
             fill = curves.locator("text.xtitle").first.evaluate("e => getComputedStyle(e).fill")
             assert fill != "rgb(68, 68, 68)", fill  # plotly's own dark grey would vanish on a dark page
-        page.screenshot(path=str(ARTIFACTS / f"one-screen-1366x768-{name}.png"))
-        _button(page, "Stop").click()
-        page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
+            page.screenshot(path=str(ARTIFACTS / f"one-screen-1366x768-{name}.png"))
+            _button(page, "Stop").click()
+            page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
+            return
+        # the README's picture: the dashboard mid-search at a laptop's size
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+        page.get_by_text("(3 completed, 0 failed)").wait_for(timeout=180_000)
+        page.wait_for_timeout(1000)
+        # the result stays in view: the settings stay folded, the curves and the best trial are on the screen
+        assert _on_screen(page, curves), "the training curves left the screen when the search ended"
+        assert _on_screen(page, page.get_by_text("Best so far").first), "the best trial is off screen"
+        assert not page.get_by_text("Search space:").first.is_visible(), "the settings unfolded"
+        page.screenshot(path=str(ARTIFACTS / f"one-screen-1366x768-{name}-ended.png"))
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ The dashboard and the spec are two views of one thing: ``Dashboard(spec=...)``
 fills the controls and ``dashboard.spec`` reads them back. Running hands the
 spec to :class:`tunewidgets.engine.Search` in a background thread; the dashboard
 observes its events like any other observer. TensorFlow is imported when Run is
-pressed, not before.
+pressed, not before; when the dashboard is shown, spare worker processes start importing it in the
+background (:mod:`tunewidgets.dashboard.launch`), so Run's first epoch comes at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import html
 import os
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import ipywidgets as w
 
@@ -29,23 +30,12 @@ from . import html as h
 from .controls import Control, KnobControl, SettingControl
 from .form import SpecForm
 from .history import HistoryPanel
+from .launch import Launcher, View
 from .progress_view import ProgressView
 from .results_panel import ResultsPanel
 from .run_bar import RunBar, ended_text
 from .screen import Screen
 from .spec_files import SpecFiles
-
-
-class View(Protocol):
-    """What the dashboard asks of a live view (the plots of :mod:`tunewidgets.plots` are one)."""
-
-    widget: w.Widget
-
-    def reset(self, source: Search | Results) -> None: ...
-
-    def on_event(self, event: Event) -> None: ...
-
-    def settle(self, timeout: float | None = 30) -> bool: ...
 
 
 class Dashboard:
@@ -85,7 +75,8 @@ class Dashboard:
         self.base_dir = Path(base_dir)
         self.search: Search | None = None
         self.results: Results | None = None
-        self._views = views
+        self.views_box = w.VBox()
+        self.launcher = Launcher(self.views_box, views)
         self._lock = threading.Lock()
         self._build(spec)
         self._refresh()
@@ -112,7 +103,6 @@ class Dashboard:
         view = self.progress_view
         self.status, self.progress, self.progress_text = view.status, view.progress, view.text
         self.best_so_far = view.best_so_far
-        self.views_box = w.VBox()
         self.results_panel = ResultsPanel()
         self.spec_files = SpecFiles(lambda: self.spec, self.set_spec)
         self.history = HistoryPanel(self.base_dir)
@@ -142,10 +132,11 @@ class Dashboard:
 
     def _settings_line(self) -> str:
         try:
-            spec = self.spec
+            name = self.spec.name
         except SpecError:
             return "the settings have problems"
-        return f"{spec.name}: {spec.describe()}"
+        # what the search trains is said once, by the status line under Run
+        return f"{name}: settings folded"
 
     def show_settings(self, shown: bool) -> None:
         """Unfolds the settings column, or folds it to a one-line summary (as while a search runs)."""
@@ -175,6 +166,24 @@ class Dashboard:
         from IPython.display import display
 
         display(self.widget)
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Gets Run ready while the settings are read (what showing the dashboard does): spare worker
+        processes import TensorFlow, and the views are made, all in the background. Spares that no
+        search takes exit after a few minutes; ``TUNEWIDGETS_KEEP_WARM=0`` starts none."""
+        if self._busy():
+            return
+        hyper = self.form.hyper
+        try:
+            workers = self.spec.tuner.workers
+        except SpecError:
+            workers = 1
+        # a hypermodel's discovery already runs in a worker, which then stays warm for Run
+        self.launcher.warm_up(0 if hyper is not None and hyper.discovering else workers)
+
+    def _busy(self) -> bool:
+        return self.launcher.starting or (self.search is not None and self.search.running)
 
     # ---------------------------------------------------------------- spec <-> controls (the form)
     @property
@@ -199,8 +208,7 @@ class Dashboard:
         self.form.refresh()
 
     def _on_form_refresh(self, issues: list[Issue]) -> None:
-        running = self.search is not None and self.search.running
-        self.run_button.disabled = bool(issues) or running
+        self.run_button.disabled = bool(issues) or self._busy()
 
     # ---------------------------------------------------------------- running
     def _data_for(self, spec: Spec) -> Any:
@@ -215,9 +223,12 @@ class Dashboard:
         return claim_folder(self.base_dir, name)
 
     def run(self) -> None:
-        """Starts a new search with the current settings (what the Run button does)."""
+        """Starts a new search with the current settings (what the Run button does); returns at once.
+
+        The search starts on a background thread (:meth:`wait` waits for it to end).
+        """
         with self._lock:
-            if self.search is not None and self.search.running:
+            if self._busy():
                 return  # a second click while running starts nothing
             try:
                 spec = self.spec
@@ -234,15 +245,15 @@ class Dashboard:
     def resume(self) -> None:
         """Continues the last search in its folder (what the Resume button does)."""
         with self._lock:
-            if self.search is None or self.search.running:
+            if self.search is None or self._busy():
                 return
             old = self.search
             self._start(self._search(old.spec, old.directory))
 
     def stop(self) -> None:
         """Asks the running search to stop after its current epoch."""
-        if self.search is not None and self.search.running:
-            self.search.stop()
+        if self.search is not None and self._busy():
+            self.launcher.stop(self.search)
             self.stop_button.disabled = True
             self.stop_button.description = "Stopping..."
             self.status.value = "Stopping after the current epoch..."
@@ -258,29 +269,12 @@ class Dashboard:
         self.results_panel.clear()
         self.status.value = f"Starting in <code>{html.escape(str(search.directory))}</code>..."
         self.show_settings(False)
-        search.events.subscribe(self._on_event)
-        for view in self._attach_views(search):
-            search.events.subscribe(view.on_event)
-        search.start()
-
-    def _ensure_views(self) -> list[View]:
-        if self._views is None:
-            from ..plots import default_views
-
-            self._views = list[View](default_views())
-        self.views_box.children = [v.widget for v in self._views]
-        return self._views
-
-    def _attach_views(self, search: Search | Results) -> list[View]:
-        views = self._ensure_views()
-        for view in views:
-            view.reset(search)
-        return views
+        self.launcher.launch(search, self._on_event, self._show_error)
 
     @property
     def views(self) -> list[View]:
         """The live views (plots and trial table) shown under the controls."""
-        return self._ensure_views()
+        return self.launcher.views()
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard | Watcher:
@@ -300,7 +294,7 @@ class Dashboard:
         dash.search = dash._search(results.spec, results.directory)
         dash.search.record = results.record
         dash.results = results
-        dash._attach_views(results)
+        dash.launcher.show(results)
         dash.progress.max = max(1, len(results.record.trials))
         dash.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
         dash.status.value = (
@@ -317,8 +311,9 @@ class Dashboard:
         """
         if self.search is None:
             return None
+        self.launcher.started(timeout)
         results = self.search.wait(timeout)
-        for view in self._views or []:
+        for view in self.launcher.made:
             view.settle(30)
         if results is None and self.search.error is not None:
             raise self.search.error  # the same message the dashboard shows
@@ -348,7 +343,7 @@ class Dashboard:
         assert search is not None  # events come from the search
         self.progress_view.ended()
         self.status.value = ended_text(event, search.record, search.directory)
-        self.show_settings(True)
+        # the settings stay folded: the curves and the best trial are what the screen shows now
         self.stop_button.disabled = True
         self.stop_button.description = "Stop"
         self.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)

@@ -102,8 +102,10 @@ class SpecForm:
 
     def add_tab(self, title: str, widget: w.Widget, on_open: Callable[[], object] | None = None) -> None:
         """A tab after the spec's sections (Files, History); ``on_open`` runs each time it is opened."""
-        self.tabs.children = (*self.tabs.children, widget)
-        self.tabs.titles = (*self.tabs.titles, title)
+        titles = (*self.tabs.titles, title)
+        with self.tabs.hold_sync():  # one message: a page given the new tab before its title shows it blank
+            self.tabs.children = (*self.tabs.children, widget)
+            self.tabs.titles = titles
         if on_open is not None:
             index = len(self.tabs.children) - 1
             self.tabs.observe(lambda change: change["new"] == index and on_open(), names="selected_index")

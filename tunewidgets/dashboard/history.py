@@ -98,9 +98,9 @@ class HistoryPanel:
         except ValueError as e:
             self.message.value = h.error(str(e))
             return None
-        import plotly.graph_objects as go
+        from ..plots import figure_widget
 
-        widget = go.FigureWidget(fig)
+        widget = figure_widget(fig)
         self.figure_box.children = [widget]
         self.message.value = f"Comparing {len(picked)} searches: {html.escape(', '.join(names))}"
         return widget

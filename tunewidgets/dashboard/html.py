@@ -65,8 +65,8 @@ def markdown(text: str) -> str:
 
 
 def theme_style() -> Any:
-    """A style sheet for the dashboard's plots: backgrounds and text follow the JupyterLab theme (light or
-    dark) through its CSS variables, as the widgets around them do."""
+    """A style sheet for the dashboard: the plots' backgrounds and text follow the JupyterLab theme (light or
+    dark) through its CSS variables, as the widgets around them do; tabs show their whole labels."""
     import ipywidgets as w
 
     return w.HTML(
@@ -78,6 +78,11 @@ def theme_style() -> Any:
         ".tunewidgets-dashboard .js-plotly-plot .zerolinelayer path"
         "{stroke:var(--jp-border-color2,#ddd) !important}"
         ".tunewidgets-dashboard .js-plotly-plot .legend .bg{fill:transparent !important}"
+        # tabs show their whole label: as wide as their text, wrapping to a second row in a narrow column
+        ".tunewidgets-dashboard .widget-tab>.lm-TabBar{height:auto;min-height:var(--jp-widgets-horizontal-tab-height)}"
+        ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-content{flex-wrap:wrap;row-gap:2px}"
+        ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-tab{flex:0 0 auto;min-width:0;max-width:none}"
+        ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-tabLabel{overflow:visible;text-overflow:clip}"
         "</style>",
         layout=w.Layout(display="none"),
     )

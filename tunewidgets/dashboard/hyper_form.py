@@ -81,6 +81,11 @@ class HyperForm:
         self._thread = threading.Thread(target=self._discover, name="tunewidgets:discover", daemon=True)
         self._thread.start()
 
+    @property
+    def discovering(self) -> bool:
+        """Whether the hyperparameters are still being found (a worker builds the hypermodel)."""
+        return self._thread.is_alive()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Waits for the hyperparameters to be found (or the build to fail); ``False`` on timeout."""
         self._thread.join(timeout)

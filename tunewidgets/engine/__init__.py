@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .opened import load
+    from .pool import warm_up
     from .results import Results, SearchStatus
     from .search import Search, run
 
@@ -29,6 +30,7 @@ _LAZY = {
     "load": "opened",
     "Search": "search",
     "run": "search",
+    "warm_up": "pool",
 }
 
 
@@ -39,4 +41,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Results", "Search", "SearchStatus", "load", "run"]
+__all__ = ["Results", "Search", "SearchStatus", "load", "run", "warm_up"]

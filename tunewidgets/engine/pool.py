@@ -32,7 +32,7 @@ from ..events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus
 from .folder.project import Project
 from .folder.protocol import Role, WorkerEnd, WorkerFiles
 from .relay import Relay
-from .warm import exit_text, keep_warm_seconds, launch, warm_workers
+from .warm import exit_text, keep_warm_seconds, launch, start_spare, warm_workers
 
 #: The chief's default address: this machine only, a free port.
 LOCAL = "127.0.0.1:0"
@@ -65,6 +65,17 @@ class _Worker:
     key: tuple[str, ...] = ()  # what a warm worker must match to be handed another search
 
 
+def worker_threads(workers: int) -> int:
+    """The cores each of ``workers`` local worker processes may use (0: all); several on one machine share it."""
+    return max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
+
+
+def warm_up(workers: int = 1) -> int:
+    """Starts spare worker processes for a search of ``workers`` local workers (see ``Search.warm_up``), in the
+    background; returns how many were started."""
+    return start_spare(worker_threads(workers), workers)
+
+
 class WorkerPool:
     """Runs one search's trials in ``workers`` processes and relays their events.
 
@@ -74,7 +85,7 @@ class WorkerPool:
             end of a trial whose worker died (from the thread that calls :meth:`run`).
     """
 
-    poll_seconds = 0.1
+    poll_seconds = 0.05  # how soon an epoch reaches the views (reading the event files costs next to nothing)
 
     def __init__(self, job: Job, publish: Callable[[Event], None]):
         self.job = job
@@ -177,7 +188,7 @@ class WorkerPool:
         argv += ["--recycle-mb", str(self.job.recycle_mb), "--parent", str(os.getpid())]
         if role is Role.CHIEF:
             argv += ["--listen", self.job.listen]
-        threads = max(1, (os.cpu_count() or 1) // self.n) if self.n > 1 else 0  # several on one machine share it
+        threads = worker_threads(self.n)
         if self.job.tensorboard:
             argv.append("--tensorboard")
         process, log_file, key = launch(self.files, worker_id, argv, threads, self.keep_warm)
@@ -335,4 +346,4 @@ class WorkerPool:
             worker.log_file = None
 
 
-__all__ = ["LOCAL", "MAX_CRASHES", "Job", "WorkerPool"]
+__all__ = ["LOCAL", "MAX_CRASHES", "Job", "WorkerPool", "warm_up", "worker_threads"]

@@ -32,7 +32,7 @@ from .folder.record import SearchRecord
 from .folder.store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
 from .hypermodel import check_hypermodel, hypermodel_inputs, user_data
 from .opened import results_of
-from .pool import LOCAL, Job, WorkerPool
+from .pool import LOCAL, Job, WorkerPool, warm_up
 from .results import Results
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,18 @@ class Search:
         pool = self._pool
         if pool is not None:
             pool.stop()
+
+    def warm_up(self) -> int:
+        """Starts this search's worker processes now, in the background, without training yet.
+
+        They import TensorFlow while you do something else and wait for :meth:`start` or :meth:`run`
+        (up to ``tunewidgets.engine.warm.SPARE_SECONDS``), which then trains its first epoch at once.
+        Never blocks; returns how many were started (none when as many already wait, or with
+        ``keep_warm=0``). A dashboard does this when it is shown.
+        """
+        if self.keep_warm == 0 or self.listen != LOCAL:
+            return 0
+        return warm_up(self.spec.tuner.workers)
 
     def start(self) -> threading.Thread:
         """Runs the search in a background thread and returns at once.
@@ -380,4 +392,4 @@ def run(spec: Spec, directory: str | os.PathLike[str], **kwargs: Any) -> Results
     return Search(spec, directory, **kwargs).run()
 
 
-__all__ = ["Search", "run"]
+__all__ = ["Search", "run", "warm_up"]

@@ -61,6 +61,16 @@ class _WarmWorkers:
             while len(self._idle) > max(2, os.cpu_count() or 1):  # never more waiting than one machine runs
                 _let_go(self._idle.pop(0)[3])
 
+    def waiting(self, key: tuple[str, ...]) -> int:
+        """How many alive workers started alike wait with time to spare."""
+        now = time.monotonic()
+        with self._lock:
+            return sum(
+                1
+                for entry_key, since, seconds, process in self._idle
+                if entry_key == key and now - since < seconds - self.margin and process.poll() is None
+            )
+
     def parked(self) -> list[subprocess.Popen[bytes]]:
         """The processes handed back (some may have exited since)."""
         with self._lock:
@@ -144,13 +154,7 @@ def launch(
         argv = [*argv, "--threads", str(threads)]
     if keep_warm:
         argv = [*argv, "--keep-warm", str(keep_warm)]
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
-    # A warm worker must have been started alike: TensorFlow's thread counts are fixed once it has run, and
-    # settings read at import (the Keras backend, TensorFlow's, CUDA's) cannot change; the rest it is given.
-    fixed = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_READ_AT_START))
-    key = (os.getcwd(), f"threads={threads}", *fixed)
+    env, key = _environment(threads)
     log_path = files.log(worker_id)
     assignment: dict[str, object] = {"argv": argv, "log": str(log_path), "env": env}
     process = warm_workers.take(key, assignment) if keep_warm else None
@@ -158,16 +162,54 @@ def launch(
         return process, None, key
     files.dir.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the worker ends
-    process = _SPAWNER.submit(
+    return _spawn(argv, env, log_file, stdin=bool(keep_warm)), log_file, key
+
+
+def _environment(threads: int) -> tuple[dict[str, str], tuple[str, ...]]:
+    """A worker's environment, and the key a warm worker must match to be handed a search with it."""
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
+    # A warm worker must have been started alike: TensorFlow's thread counts are fixed once it has run, and
+    # settings read at import (the Keras backend, TensorFlow's, CUDA's) cannot change; the rest it is given.
+    fixed = sorted(f"{k}={v}" for k, v in env.items() if k.startswith(_READ_AT_START))
+    return env, (os.getcwd(), f"threads={threads}", *fixed)
+
+
+def _spawn(argv: list[str], env: dict[str, str], output: IO[bytes] | int, *, stdin: bool) -> subprocess.Popen[bytes]:
+    return _SPAWNER.submit(
         subprocess.Popen,
         [sys.executable, "-m", "tunewidgets.engine.worker", *argv],
-        stdout=log_file,
+        stdout=output,
         stderr=subprocess.STDOUT,
-        stdin=subprocess.PIPE if keep_warm else subprocess.DEVNULL,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         env=env,
         start_new_session=True,  # its own session: a terminal's Ctrl-C reaches it only through us, once
     ).result()
-    return process, log_file, key
+
+
+#: Seconds a spare worker (:func:`start_spare`) waits for a search before it exits.
+SPARE_SECONDS = 180.0
+
+
+def start_spare(threads: int = 0, count: int = 1) -> int:
+    """Starts worker processes that import Keras now and wait for this process's next search.
+
+    A dashboard calls it when it is shown: by the time Run is pressed the worker has TensorFlow
+    imported, and the first epoch comes at once. Nothing starts when as many are already waiting
+    alike, or when warm workers are turned off (``TUNEWIDGETS_KEEP_WARM=0``). A spare no search takes
+    exits after :data:`SPARE_SECONDS` (or when memory runs short), as a finished warm worker does.
+    Returns how many were started.
+    """
+    if not keep_warm_seconds():
+        return 0
+    env, key = _environment(threads)
+    argv = ["--spare", "--keep-warm", str(SPARE_SECONDS), "--parent", str(os.getpid())]
+    argv += ["--threads", str(threads)] if threads else []
+    missing = max(0, count - warm_workers.waiting(key))
+    for _ in range(missing):
+        warm_workers.put(key, _spawn(argv, env, subprocess.DEVNULL, stdin=True), SPARE_SECONDS)
+    return missing
 
 
 #: Worker processes are started from this one long-lived thread. A worker asks Linux for a signal when
@@ -239,4 +281,13 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])  # the folder holding the tunewidgets package
 
 
-__all__ = ["KEEP_WARM_SECONDS", "exit_text", "keep_warm_seconds", "launch", "run_task", "warm_workers"]
+__all__ = [
+    "KEEP_WARM_SECONDS",
+    "SPARE_SECONDS",
+    "exit_text",
+    "keep_warm_seconds",
+    "launch",
+    "run_task",
+    "start_spare",
+    "warm_workers",
+]

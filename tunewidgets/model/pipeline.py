@@ -61,6 +61,7 @@ class InputPipelines:
         if shuffle:
             seed = self._seed
 
+            @tf.autograph.experimental.do_not_convert  # plain TensorFlow calls: nothing to convert, traced at once
             def one_pass(number: Any) -> Any:
                 keys = tf.random.stateless_uniform([rows], seed=tf.stack([seed.read_value(), number]))
                 return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)).batch(batch_size)
@@ -69,7 +70,7 @@ class InputPipelines:
         else:
             indices = tf.data.Dataset.range(rows).batch(batch_size).repeat()
         gather = lambda nest, i: tf.nest.map_structure(lambda a: tf.gather(a, i), nest)  # noqa: E731
-        batches = indices.map(lambda i: (gather(x, i), gather(y, i)))
+        batches = indices.map(tf.autograph.experimental.do_not_convert(lambda i: (gather(x, i), gather(y, i))))
         return batches.prefetch(tf.data.AUTOTUNE)
 
     def fit_kwargs(self, batch_size: int, seed: int = 0) -> dict[str, Any]:

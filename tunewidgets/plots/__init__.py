@@ -19,6 +19,7 @@ from . import _data, _figures
 from ._boundary import decision_boundary
 from ._compare import compare
 from ._data import IMPORTANCE_METHOD
+from ._widget import figure_widget
 from .live import LiveViews, Throttle
 from .report import write_report
 
@@ -83,6 +84,7 @@ __all__ = [
     "compare",
     "decision_boundary",
     "default_views",
+    "figure_widget",
     "hyperparameter_scatter",
     "importance",
     "parallel_coordinates",

@@ -17,6 +17,7 @@ from ..events import TrialStatus
 from ..progress import trial_number
 from ._data import as_results
 from ._figures import _batch
+from ._widget import figure_widget
 
 CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f", "#8c510a", "#c51b7d")
 
@@ -76,7 +77,7 @@ def _class_name(classes: tuple[str, ...], c: int) -> str:
 
 
 def boundary_figure(data: BoundaryData, widget: bool = False) -> go.Figure:
-    fig = go.FigureWidget() if widget else go.Figure()
+    fig = figure_widget() if widget else go.Figure()
     if data.shows == "probability":
         surface = go.Contour(
             x=data.x,
@@ -187,7 +188,7 @@ class BoundaryView:
             return False
         if dataset is not self.dataset:
             self.dataset = dataset
-            self.figure = go.FigureWidget(boundary_figure(boundary_data(SearchRecord(), dataset)))
+            self.figure = figure_widget(boundary_figure(boundary_data(SearchRecord(), dataset)))
             self.widget.children = [self.figure]
         self.dirty = True
         return True

@@ -18,6 +18,7 @@ from ..engine.folder.record import SearchRecord, TrialRecord
 from ..events import TrialStatus
 from ..progress import better
 from ._data import as_results
+from ._widget import figure_widget
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 
@@ -96,7 +97,7 @@ def compare_figure(data: CompareData, widget: bool = False) -> go.Figure:
         subplot_titles=("best so far, by trial", "best so far, by training time", "every trial's score"),
         horizontal_spacing=0.07,
     )
-    fig = go.FigureWidget(base) if widget else base
+    fig = figure_widget(base) if widget else base
     for i, s in enumerate(data.searches):
         colour = PALETTE[i % len(PALETTE)]
         name = f"{s.label} ({s.pruned} pruned)" if s.pruned else s.label

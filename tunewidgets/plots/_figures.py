@@ -16,6 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ._data import BestSoFarData, CurvesData, ImportanceData, Line, ParallelData, ScatterData
+from ._widget import figure_widget
 
 COLORS = {
     "completed": "rgba(80, 110, 170, 0.35)",
@@ -30,7 +31,7 @@ _HOVER = "%{text}<extra></extra>"
 
 
 def _new(widget: bool) -> go.Figure:
-    return go.FigureWidget() if widget else go.Figure()
+    return figure_widget() if widget else go.Figure()
 
 
 @contextlib.contextmanager

@@ -117,6 +117,8 @@ class LiveViews:
         self._table_trials: list[str] = []
         self._drawn_curves: dict[str, data.Line] = {}
         self._curves_note = ""
+        self._waiting_note = ""  # a search that has not trained an epoch yet: what is coming
+        self._title = ""
         self._last_metrics: list[str] = []
         record = self.record
         self.metric = w.Dropdown(
@@ -186,6 +188,7 @@ class LiveViews:
         self._follow_scales(source)
         self._show_tabs(self.boundary.follow(source))
         self._curves_note = getattr(source, "curves_note", "")  # a plain keras-tuner folder: no curve on disk
+        self._waiting_note = _waiting_note(source)
         self.selected = None
         self._dirty_table = self._dirty_trials = self._dirty_importance = True
         self._final = True
@@ -287,8 +290,12 @@ class LiveViews:
     def _redraw_curves(self) -> None:
         curves = data.curves_data(self.record, self.metric.value or None, self.selected)
         figures.update_curves(self.curves, curves, self._drawn_curves)
-        if self._curves_note:  # the figure says why it is empty, and how to get the curves
-            self.curves.layout.title.update(text=self._curves_note, font={"size": 12})
+        # the figure says why it is empty, and how to get the curves; or, before the first epoch, what is coming
+        drawn = any(line.x for line in curves if isinstance(line, data.Line))
+        title = self._curves_note or ("" if drawn else self._waiting_note)
+        if title != self._title:
+            self._title = title
+            self.curves.layout.title.update(text=title, font={"size": 12})
 
     def _redraw_scatter(self) -> None:
         if self.hyperparameter.value:
@@ -329,6 +336,21 @@ class LiveViews:
         rows = change["new"]
         if rows and rows[0] < len(self._table_trials):
             self.select(self._table_trials[rows[0]])
+
+
+def _waiting_note(source: Any) -> str:
+    """A search about to start: how many trials of how many epochs, shown on the empty curves."""
+    spec = getattr(source, "spec", None)
+    if spec is None or not hasattr(source, "events"):  # results on disk, a record: nothing is coming
+        return ""
+    from ..spec.budget import planned_trials
+    from ..spec.space import epochs_per_trial
+
+    trials = planned_trials(spec)
+    return (
+        f"Starting: {trials} trial{'s' if trials != 1 else ''} of up to {epochs_per_trial(spec)} epochs; "
+        "each curve appears as its trial trains"
+    )
 
 
 def _make_table() -> Any:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import select
@@ -121,7 +122,7 @@ def _wait_for_go(ctx: WorkerContext) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tunewidgets.engine.worker", description=__doc__)
-    parser.add_argument("project", type=Path)
+    parser.add_argument("project", type=Path, nargs="?", help="the search's folder (none with --spare)")
     parser.add_argument("--id", dest="worker_id", default="tuner0")
     parser.add_argument("--role", type=Role, choices=list(Role), default=Role.SOLO)
     parser.add_argument("--listen", default="127.0.0.1:0", help="chief: the address to serve the oracle on")
@@ -141,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
         "--discover", action="store_true", help="a task, not a search: the hyperparameters of hypermodel.pkl"
     )
     parser.add_argument(
+        "--spare",
+        action="store_true",
+        help="no search yet: import Keras, then wait --keep-warm seconds for one on stdin (a dashboard just shown)",
+    )
+    parser.add_argument(
         "--keep-warm",
         type=float,
         default=0.0,
@@ -156,20 +162,22 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
     for the controller to send another search (one JSON line on stdin:
     ``{"argv": [...], "log": PATH, "env": {...}}``) and trains that one with TensorFlow already imported.
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.project is None and not args.spare:
+        parser.error("the search's folder is required (unless --spare)")
     if args.parent:
         _die_with_parent(args.parent)
-    while True:
-        code, warm = _run_search(args, may_stay=hard_exit)
-        if not warm:
-            break
+    code, warm = _stand_by() if args.spare else _run_search(args, may_stay=hard_exit)
+    while warm:
         assignment = _next_assignment(args.keep_warm, args.parent)
         if assignment is None:
             break
         _redirect_output(assignment["log"])
         os.environ.clear()
         os.environ.update(assignment["env"])
-        args = _parser().parse_args(assignment["argv"])
+        args = parser.parse_args(assignment["argv"])
+        code, warm = _run_search(args, may_stay=hard_exit)
     if hard_exit:
         # Everything is on disk (events fsynced, end file written, the oracle saved by keras-tuner
         # at each trial end); skip TensorFlow's slow interpreter teardown.
@@ -177,6 +185,24 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def _stand_by() -> tuple[int, bool]:
+    """A spare worker: Keras and keras-tuner imported before any search asks, then waiting for one.
+
+    A dashboard starts one when it is shown, so that Run's first trial does not wait for TensorFlow.
+    """
+    import_keras_tuner()
+    # and what training a search imports next (the trial loop, the spec's hypermodel, the input pipelines)
+    from ...model import boundary, hypermodel, pipeline, user  # noqa: F401
+    from . import device, heap, loop, tuner  # noqa: F401
+
+    # what is alive now lives as long as the process: the collector's walk over it, which a search's start
+    # would pay (about 0.2 s with TensorFlow loaded), is done now, and the search's own freeze finds it done
+    gc.collect()
+    gc.freeze()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # while it waits, SIGTERM ends the process
+    return 0, True
 
 
 def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:

@@ -1,0 +1,114 @@
+"""FigureWidgets that share one copy of plotly.js.
+
+plotly's ``FigureWidget`` is an anywidget whose front-end module is the whole plotly.js bundle
+(about 5 MB), sent again as the widget state of every figure: a dashboard's six figures made
+about 30 MB, which a Binder session's browser and memory feel. Figures made here send it once
+per kernel: one hidden widget (:func:`_bundle`) carries the bundle, and each figure's module is two
+lines that wait for that bundle and export its widget code. Nothing else changes: the figures are
+``go.FigureWidget`` instances, updated and clicked as before.
+
+If a future plotly ships its bundle in another shape, figures fall back to plotly's own
+``FigureWidget`` (each with its own copy, as before).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+#: Where the browser keeps the shared bundle's widget code (a promise, resolved when the bundle has loaded).
+_BOX = (
+    "(globalThis.__tunewidgets_plotly__ ??= (() => {"
+    " let resolve; const promise = new Promise((r) => { resolve = r; }); return { promise, resolve }; })())"
+)
+#: Each figure's front-end module: the shared bundle's widget, once it has loaded.
+FIGURE_MODULE = f"export default await {_BOX}.promise;\n"
+
+_host: Any = None
+_host_lock = threading.Lock()
+
+
+def figure_widget(figure: Any = None) -> Any:
+    """A ``go.FigureWidget`` (of ``figure``, if given) that shares the kernel's one copy of plotly.js."""
+    cls = _figure_class()
+    if cls is None:
+        import plotly.graph_objects as go
+
+        return go.FigureWidget(figure) if figure is not None else go.FigureWidget()
+    _ensure_bundle()
+    return cls(figure) if figure is not None else cls()
+
+
+def shares_bundle(fig: Any) -> bool:
+    """Whether ``fig`` is one of the figures that share the bundle."""
+    cls = _figure_class()
+    return cls is not None and isinstance(fig, cls)
+
+
+def bundle_module(source: str) -> str | None:
+    """plotly's widget bundle rewritten to hand its widget code to the figures (None: not in the known shape).
+
+    The bundle ends its code with one ``export{...}`` naming its default export; that default goes to the
+    shared promise instead, and the hidden widget itself exports an empty widget (it is never shown).
+    """
+    start = source.rfind("export{")
+    end = source.find("}", start)
+    if start < 0 or end < 0:
+        return None
+    names = [part.strip() for part in source[start + len("export{") : end].split(",")]
+    default = [m.group(1) for part in names if (m := re.fullmatch(r"([\w$]+)\s+as\s+default", part))]
+    if len(default) != 1:
+        return None
+    kept = [part for part in names if not part.endswith(" as default")]
+    rewritten = f"export{{{','.join(kept)}}};{_BOX}.resolve({default[0]});export default {{}};"
+    return source[:start] + rewritten + source[end + 1 :]
+
+
+@functools.cache
+def _bundle_class() -> Any:
+    import anywidget
+    import plotly.basewidget
+
+    path = Path(plotly.basewidget.__file__).parent / "package_data" / "widgetbundle.js"
+    try:
+        module = bundle_module(path.read_text(encoding="utf-8"))
+    except OSError:
+        module = None
+    if module is None:
+        return None
+
+    class PlotlyBundle(anywidget.AnyWidget):
+        """plotly.js and its widget code, once per kernel, for every figure of :func:`figure_widget`."""
+
+        _esm = module
+
+    return PlotlyBundle
+
+
+@functools.cache
+def _figure_class() -> Any:
+    if _bundle_class() is None:
+        return None
+    import plotly.graph_objects as go
+
+    class SharedFigureWidget(go.FigureWidget):
+        """A ``go.FigureWidget`` whose front-end module is the kernel's shared plotly.js bundle."""
+
+        _esm = FIGURE_MODULE
+
+    return SharedFigureWidget
+
+
+def _ensure_bundle() -> Any:
+    """The hidden widget that carries the bundle: made once, again if it was closed."""
+    global _host
+    with _host_lock:
+        if _host is None or getattr(_host, "comm", None) is None:
+            _host = _bundle_class()()
+        return _host
+
+
+__all__ = ["FIGURE_MODULE", "bundle_module", "figure_widget", "shares_bundle"]
