@@ -3,6 +3,10 @@ stays in view."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 import tunewidgets as tw
@@ -14,7 +18,7 @@ from tunewidgets.events import EndReason
 from tunewidgets.plots import LiveViews
 from tunewidgets.spec import Spec
 
-from .conftest import SPECS, tiny
+from .conftest import ROOT, SPECS, tiny
 
 
 @pytest.mark.slow
@@ -71,3 +75,45 @@ def test_empty_views_of_a_search_about_to_start_say_what_is_coming(tmp_path):
     assert views.curves.layout.title.text.startswith("Starting: 3 trials of up to 4 epochs")
     views.reset(SearchRecord())
     assert not views.curves.layout.title.text  # a record shown, nothing is coming
+
+
+STATE = """
+import json
+import tunewidgets as tw
+from ipywidgets.widgets.widget import _instances, _remove_buffers
+import plotly.graph_objects as go
+dash = tw.Dashboard()
+dash.views  # made, as at Run
+sizes = []
+for widget in list(_instances.values()):
+    state, _, buffers = _remove_buffers(widget.get_state())
+    sizes.append(len(json.dumps(state, allow_nan=False)) + sum(len(b) for b in buffers))
+figures = sum(isinstance(w, go.FigureWidget) for w in _instances.values())
+print(json.dumps({"bytes": sum(sizes), "over_1mb": sum(n > 1_000_000 for n in sizes), "figures": figures}))
+"""
+
+
+def test_one_dashboard_sends_plotly_js_once_and_at_most_8_mb_of_widget_state():
+    out = subprocess.run([sys.executable, "-c", STATE], capture_output=True, text=True, check=True, cwd=ROOT)
+    sent = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sent["figures"] >= 5  # curves, best so far, parallel coordinates, scatter, importance
+    assert sent["over_1mb"] == 1  # plotly.js, once (it was once per figure: about 5 MB each)
+    assert sent["bytes"] <= 8 * 2**20, sent
+
+
+def test_figure_messages_carry_no_non_finite_number():
+    from tunewidgets.plots._figures import sync_state
+    from tunewidgets.plots._widget import figure_widget
+
+    fig = figure_widget()
+    sent = []
+    fig.comm.send = lambda data=None, metadata=None, buffers=None: sent.append(data)
+    fig.add_scatter(x=[1, 2, 3], y=[1.0, float("nan"), float("inf")])  # a trial whose loss diverged
+    fig.data[0].y = [float("nan"), 2.0, -float("inf")]
+    fig.update_layout(yaxis_range=[0, float("inf")])
+    sync_state(fig)
+    assert len(sent) >= 3
+    for message in sent:
+        json.dumps(message, allow_nan=False)  # raises on NaN or infinity, as Jupyter's own packer does
+    y = fig.data[0].y  # the figure in Python keeps its values; only what is sent is cleaned
+    assert y[1] == 2.0 and y[0] != y[0] and y[2] == -float("inf")

@@ -14,6 +14,7 @@ If a future plotly ships its bundle in another shape, figures fall back to plotl
 from __future__ import annotations
 
 import functools
+import math
 import re
 import threading
 from pathlib import Path
@@ -88,18 +89,45 @@ def _bundle_class() -> Any:
     return PlotlyBundle
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every float that is NaN or infinite replaced by None (a gap, in plotly), in nested dicts,
+    lists and tuples. A widget message must be JSON, which has no such numbers: Jupyter would refuse to send it
+    as is (a diverging trial's NaN loss, an unbounded axis range)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 @functools.cache
 def _figure_class() -> Any:
     if _bundle_class() is None:
         return None
+    import copy
+
     import plotly.graph_objects as go
 
-    class SharedFigureWidget(go.FigureWidget):
-        """A ``go.FigureWidget`` whose front-end module is the kernel's shared plotly.js bundle."""
+    # every synced trait, serialized as plotly does, then without non-finite numbers
+    namespace: dict[str, Any] = {"_esm": FIGURE_MODULE, "__doc__": _SHARED_DOC}
+    for name, trait in go.FigureWidget.class_traits(sync=True).items():
+        serialize = trait.metadata.get("to_json")
+        if serialize is not None:
+            namespace[name] = copy.copy(trait).tag(to_json=_finite_json(serialize))
+    return type("SharedFigureWidget", (go.FigureWidget,), namespace)
 
-        _esm = FIGURE_MODULE
 
-    return SharedFigureWidget
+_SHARED_DOC = """A ``go.FigureWidget`` whose front-end module is the kernel's shared plotly.js bundle, and whose messages
+carry no non-finite number."""
+
+
+def _finite_json(serialize: Any) -> Any:
+    def to_json(value: Any, widget: Any) -> Any:
+        return finite(serialize(value, widget))
+
+    return to_json
 
 
 def _ensure_bundle() -> Any:
@@ -111,4 +139,4 @@ def _ensure_bundle() -> Any:
         return _host
 
 
-__all__ = ["FIGURE_MODULE", "bundle_module", "figure_widget", "shares_bundle"]
+__all__ = ["FIGURE_MODULE", "bundle_module", "figure_widget", "finite", "shares_bundle"]
