@@ -119,8 +119,8 @@ def _figure_class() -> Any:
     return type("SharedFigureWidget", (go.FigureWidget,), namespace)
 
 
-_SHARED_DOC = """A ``go.FigureWidget`` whose front-end module is the kernel's shared plotly.js bundle, and whose messages
-carry no non-finite number."""
+_SHARED_DOC = """A ``go.FigureWidget`` whose front-end module is the kernel's shared plotly.js bundle, and whose
+messages carry no non-finite number."""
 
 
 def _finite_json(serialize: Any) -> Any:
