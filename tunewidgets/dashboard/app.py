@@ -41,13 +41,20 @@ from .spec_files import SpecFiles
 class Dashboard:
     """A control panel for a Keras Tuner search. Display it in a notebook cell.
 
+    Shown, it gets Run ready in the background (spare worker processes import TensorFlow, the views
+    are made); Run returns at once and the first epoch's point follows within about a second.
+
     Args:
         spec: the search to show (defaults to a small search on a built-in set).
-        data: a DataFrame or ``(X, y)`` for ``data.source="dataframe"``.
+        data: a DataFrame or ``(X, y)`` for ``data.source="dataframe"``; with ``hypermodel``, your
+            arrays as ``tuner.search`` takes them (``(x, y)``, ``(x, y, (x_val, y_val))`` or
+            :class:`tunewidgets.Arrays`).
+        hypermodel: your own ``build_model(hp)`` function or ``keras_tuner.HyperModel``: the dashboard
+            shows one control per hyperparameter it declares, and searches it instead of the spec's network.
         base_dir: where search folders are made (``runs`` by default); searches
             never write outside it.
-        views: live views to attach to each search (objects with ``widget`` and
-            ``attach(search)``); the plots of :mod:`tunewidgets.plots` by default.
+        views: live views to show and feed during each search (objects with ``widget``, ``reset``,
+            ``on_event`` and ``settle``); the plots of :mod:`tunewidgets.plots` by default.
 
     Example:
         >>> dash = tunewidgets.Dashboard.from_file("examples/specs/quickstart.json")   # doctest: +SKIP
