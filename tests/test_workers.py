@@ -213,25 +213,25 @@ def test_keep_warm_setting_is_checked(monkeypatch, tmp_path, quickstart):
 
 
 def test_a_waiting_worker_reads_its_next_search_from_its_input():
-    from tunewidgets.engine.worker import main as _worker
+    from tunewidgets.engine.worker import standby as _worker
 
     read, write = os.pipe()
     assignment = {"argv": ["DIR", "--id", "tuner0"], "log": "tuner0.log", "env": {"A": "1"}}
     os.write(write, json.dumps(assignment).encode()[:10])  # a line may arrive in pieces
     os.write(write, json.dumps(assignment).encode()[10:] + b"\n")
-    assert _worker._next_assignment(10, None, fd=read) == assignment
+    assert _worker.next_assignment(10, None, fd=read) == assignment
     os.close(write)
-    assert _worker._next_assignment(10, None, fd=read) is None  # the controller closed the pipe: exit
+    assert _worker.next_assignment(10, None, fd=read) is None  # the controller closed the pipe: exit
     os.close(read)
 
 
 def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch):
-    from tunewidgets.engine.worker import main as _worker
+    from tunewidgets.engine.worker import standby as _worker
 
     read, write = os.pipe()
     monkeypatch.setattr(_worker, "available_mb", lambda: _worker.WARM_MIN_FREE_MB - 1)
     monkeypatch.setattr(_worker.select, "select", lambda *a: pytest.fail("it went on waiting"))
-    assert _worker._next_assignment(30, None, fd=read) is None
+    assert _worker.next_assignment(30, None, fd=read) is None
     os.close(read)
     os.close(write)
 

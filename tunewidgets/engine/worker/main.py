@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
-import json
 import os
-import select
 import signal
 import sys
 import threading
@@ -42,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._atomic import atomic_write_text
-from ..._memory import available_mb, rss_mb
+from ..._memory import rss_mb
 from ...events import EventBus
 from ...spec import Spec
 from ..folder.eventlog import EventLog
@@ -50,6 +47,7 @@ from ..folder.project import TUNER_DIR, Project
 from ..folder.protocol import Role, WorkerEnd, WorkerFiles
 from .chief import ChiefServer, wait_for_chief, watch_chief
 from .lean import import_keras_tuner
+from .standby import next_assignment, redirect_output, stand_by
 
 
 class WorkerContext:
@@ -168,12 +166,12 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
         parser.error("the search's folder is required (unless --spare)")
     if args.parent:
         _die_with_parent(args.parent)
-    code, warm = _stand_by() if args.spare else _run_search(args, may_stay=hard_exit)
+    code, warm = stand_by() if args.spare else _run_search(args, may_stay=hard_exit)
     while warm:
-        assignment = _next_assignment(args.keep_warm, args.parent)
+        assignment = next_assignment(args.keep_warm, args.parent)
         if assignment is None:
             break
-        _redirect_output(assignment["log"])
+        redirect_output(assignment["log"])
         os.environ.clear()
         os.environ.update(assignment["env"])
         args = parser.parse_args(assignment["argv"])
@@ -185,24 +183,6 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
-
-
-def _stand_by() -> tuple[int, bool]:
-    """A spare worker: Keras and keras-tuner imported before any search asks, then waiting for one.
-
-    A dashboard starts one when it is shown, so that Run's first trial does not wait for TensorFlow.
-    """
-    import_keras_tuner()
-    # and what training a search imports next (the trial loop, the spec's hypermodel, the input pipelines)
-    from ...model import boundary, hypermodel, pipeline, user  # noqa: F401
-    from . import device, heap, loop, tuner  # noqa: F401
-
-    # what is alive now lives as long as the process: the collector's walk over it, which a search's start
-    # would pay (about 0.2 s with TensorFlow loaded), is done now, and the search's own freeze finds it done
-    gc.collect()
-    gc.freeze()
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # while it waits, SIGTERM ends the process
-    return 0, True
 
 
 def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
@@ -295,46 +275,6 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
     if warm:
         signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
     return (0 if reason is WorkerEnd.DONE else 1), warm
-
-
-#: A waiting worker gives its memory back once the machine or container has less than this left (MB):
-#: another notebook's search on the same Binder needs it more.
-WARM_MIN_FREE_MB = 512.0
-
-
-def _next_assignment(seconds: float, parent: int | None, fd: int = 0) -> dict[str, Any] | None:
-    """Waits for the controller's next search on stdin; None when it closed the pipe, went away, time ran
-    out, or memory is short."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    deadline = time.monotonic() + seconds
-    received = b""
-    while (left := deadline - time.monotonic()) > 0:
-        if parent is not None and os.getppid() != parent:
-            return None
-        if available_mb() < WARM_MIN_FREE_MB:
-            print(f"tunewidgets worker: less than {WARM_MIN_FREE_MB:.0f} MB of memory left; not waiting", flush=True)
-            return None
-        ready, _, _ = select.select([fd], [], [], min(0.5, left))
-        if not ready:
-            continue
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            return None
-        received += chunk
-        if b"\n" in received:
-            return json.loads(received.split(b"\n", 1)[0])
-    return None
-
-
-def _redirect_output(log: str) -> None:
-    """Sends this process's output to the new search's log file."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
 
 
 def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str, ChiefServer | None]:

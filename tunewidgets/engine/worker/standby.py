@@ -1,0 +1,80 @@
+"""A worker between searches: a spare started before any search, or a finished worker kept warm.
+
+It waits for the controller's next search on stdin (one JSON line: ``{"argv": [...], "log": PATH, "env": {...}}``),
+TensorFlow already imported, so that search trains its first epoch at once.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import select
+import signal
+import sys
+import time
+from typing import Any
+
+from ..._memory import available_mb
+from .lean import import_keras_tuner
+
+
+def stand_by() -> tuple[int, bool]:
+    """A spare worker: Keras and keras-tuner imported before any search asks, then waiting for one.
+
+    A dashboard starts one when it is shown, so that Run's first trial does not wait for TensorFlow.
+    """
+    import_keras_tuner()
+    # and what training a search imports next (the trial loop, the spec's hypermodel, the input pipelines)
+    from ...model import boundary, hypermodel, pipeline, user  # noqa: F401
+    from . import device, heap, loop, tuner  # noqa: F401
+
+    # what is alive now lives as long as the process: the collector's walk over it, which a search's start
+    # would pay (about 0.2 s with TensorFlow loaded), is done now, and the search's own freeze finds it done
+    gc.collect()
+    gc.freeze()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # while it waits, SIGTERM ends the process
+    return 0, True
+
+
+#: A waiting worker gives its memory back once the machine or container has less than this left (MB):
+#: another notebook's search on the same Binder needs it more.
+WARM_MIN_FREE_MB = 512.0
+
+
+def next_assignment(seconds: float, parent: int | None, fd: int = 0) -> dict[str, Any] | None:
+    """Waits for the controller's next search on stdin; None when it closed the pipe, went away, time ran
+    out, or memory is short."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    deadline = time.monotonic() + seconds
+    received = b""
+    while (left := deadline - time.monotonic()) > 0:
+        if parent is not None and os.getppid() != parent:
+            return None
+        if available_mb() < WARM_MIN_FREE_MB:
+            print(f"tunewidgets worker: less than {WARM_MIN_FREE_MB:.0f} MB of memory left; not waiting", flush=True)
+            return None
+        ready, _, _ = select.select([fd], [], [], min(0.5, left))
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return None
+        received += chunk
+        if b"\n" in received:
+            return json.loads(received.split(b"\n", 1)[0])
+    return None
+
+
+def redirect_output(log: str) -> None:
+    """Sends this process's output to the new search's log file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+__all__ = ["WARM_MIN_FREE_MB", "next_assignment", "redirect_output", "stand_by"]
