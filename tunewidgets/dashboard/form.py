@@ -99,6 +99,8 @@ class SpecForm:
         self._apply_lesson(spec.lesson)
         self.box = w.VBox([self.notes, self.name, self.tabs, self.summary, self.problems])
         self.refresh()
+        if self.hyper is not None:
+            self.hyper.start()
 
     def add_tab(self, title: str, widget: w.Widget, on_open: Callable[[], object] | None = None) -> None:
         """A tab after the spec's sections (Files, History); ``on_open`` runs each time it is opened."""

@@ -79,12 +79,16 @@ class HyperForm:
         )
         self.box = w.VBox([self.status], layout=w.Layout(padding="6px"))
         self._thread = threading.Thread(target=self._discover, name="tunewidgets:discover", daemon=True)
+
+    def start(self) -> None:
+        """Starts finding the hyperparameters in the background (once the form around is built: a space found
+        before, in this process, is there at once)."""
         self._thread.start()
 
     @property
     def discovering(self) -> bool:
         """Whether the hyperparameters are still being found (a worker builds the hypermodel)."""
-        return self._thread.is_alive()
+        return self._thread.is_alive() or self._thread.ident is None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Waits for the hyperparameters to be found (or the build to fail); ``False`` on timeout."""
