@@ -117,3 +117,22 @@ def test_figure_messages_carry_no_non_finite_number():
         json.dumps(message, allow_nan=False)  # raises on NaN or infinity, as Jupyter's own packer does
     y = fig.data[0].y  # the figure in Python keeps its values; only what is sent is cleaned
     assert y[1] == 2.0 and y[0] != y[0] and y[2] == -float("inf")
+
+
+def test_no_spare_worker_starts_when_warm_workers_are_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNEWIDGETS_KEEP_WARM", "0")
+    before = len(warm_workers.parked())
+    search = tw.Search(tiny(Spec.from_file(SPECS / "quickstart.json")), tmp_path / "s")
+    assert search.warm_up() == 0
+    dash = Dashboard(base_dir=tmp_path)
+    dash.warm_up()
+    dash.launcher._warming.join(60)
+    assert dash.launcher.spares == 0 and len(warm_workers.parked()) == before
+    assert dash.launcher.made  # the views are still made ahead
+
+
+def test_a_worker_needs_a_folder_unless_it_is_a_spare():
+    out = subprocess.run(
+        [sys.executable, "-m", "tunewidgets.engine.worker"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert out.returncode == 2 and "the search's folder is required (unless --spare)" in out.stderr
