@@ -136,3 +136,17 @@ def test_a_worker_needs_a_folder_unless_it_is_a_spare():
         [sys.executable, "-m", "tunewidgets.engine.worker"], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert out.returncode == 2 and "the search's folder is required (unless --spare)" in out.stderr
+
+
+def test_parallel_coordinates_of_a_conditional_hyperparameter_send_no_nan():
+    # notebook 02 sent one: penalty_strength has no value in trials with penalty "none" (plotly's JSON said NaN)
+    from tunewidgets.plots._widget import figure_widget
+
+    fig = figure_widget()
+    sent = []
+    fig.comm.send = lambda data=None, metadata=None, buffers=None: sent.append(data)
+    fig.add_parcoords(dimensions=[{"label": "penalty_strength (log)", "values": [-2.5, float("nan"), -3.5]}])
+    fig.data[0].dimensions = [{"label": "penalty_strength (log)", "values": [float("nan"), -2.0, -3.0]}]
+    assert sent
+    for message in sent:
+        json.dumps(message, allow_nan=False)
