@@ -1,4 +1,4 @@
-"""Run at the start of each notebook test's kernel (IPython's startup folder): every message the kernel sends
+"""Run as the first cell of each notebook the notebook tests execute: every message the kernel sends
 is also serialized as strict JSON, and each one that holds NaN or infinity is written to ``$TW_NONFINITE_LOG``.
 
 Jupyter's own packer does not fail on such a message: it warns, and sends a cleaned copy or nothing the

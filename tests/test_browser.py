@@ -336,8 +336,9 @@ def _on_screen(page, locator) -> bool:
 # every tab of the dashboard shown now: its label, and whether the label's text is wider than the label
 TABS_JS = """() => Array.from(document.querySelectorAll('.tunewidgets-dashboard .lm-TabBar-tab'))
   .filter(t => t.offsetParent !== null)
-  .map(t => t.querySelector('.lm-TabBar-tabLabel'))
-  .map(l => [l.textContent, l.scrollWidth > l.clientWidth])"""
+  .map(t => [t, t.querySelector('.lm-TabBar-tabLabel')])
+  .map(([t, l]) => [l.textContent, t.scrollWidth > t.clientWidth || l.scrollWidth > l.clientWidth
+    || l.getBoundingClientRect().right > t.getBoundingClientRect().right + 0.5])"""
 SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
 
 

@@ -4,6 +4,7 @@ stays in view."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -138,15 +139,16 @@ def test_a_worker_needs_a_folder_unless_it_is_a_spare():
     assert out.returncode == 2 and "the search's folder is required (unless --spare)" in out.stderr
 
 
-def test_parallel_coordinates_of_a_conditional_hyperparameter_send_no_nan():
-    # notebook 02 sent one: penalty_strength has no value in trials with penalty "none" (plotly's JSON said NaN)
-    from tunewidgets.plots._widget import figure_widget
+def test_parallel_coordinates_put_a_missing_conditional_value_at_n_a():
+    # notebook 02 sent NaN here: penalty_strength has no value in trials with penalty "none"; plotly's parcoords
+    # draws neither NaN nor null (null lands at 0, off a log axis), so a missing value gets its own "n/a" position
+    from tunewidgets.plots._data import _encode
 
-    fig = figure_widget()
-    sent = []
-    fig.comm.send = lambda data=None, metadata=None, buffers=None: sent.append(data)
-    fig.add_parcoords(dimensions=[{"label": "penalty_strength (log)", "values": [-2.5, float("nan"), -3.5]}])
-    fig.data[0].dimensions = [{"label": "penalty_strength (log)", "values": [float("nan"), -2.0, -3.0]}]
-    assert sent
-    for message in sent:
-        json.dumps(message, allow_nan=False)
+    log = _encode("penalty_strength", [0.01, None, 0.001], log=True)
+    assert all(math.isfinite(v) for v in log.values)
+    assert log.ticktext[0] == "n/a" and log.values[1] == log.tickvals[0] < min(log.values[0], log.values[2])
+    linear = _encode("units", [16, None, 64], log=False)
+    assert linear.values[1] == linear.tickvals[0] < 16 and linear.ticktext[0] == "n/a"
+    few = _encode("units", [16, None, 64], log=False, categories=True)
+    assert few.values == (1.0, 0.0, 2.0) and few.ticktext == ("n/a", "16", "64")
+    assert _encode("units", [16, 64], log=False).ticktext is None  # nothing missing: plotly's own ticks

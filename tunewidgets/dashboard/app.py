@@ -3,9 +3,8 @@
 The dashboard and the spec are two views of one thing: ``Dashboard(spec=...)``
 fills the controls and ``dashboard.spec`` reads them back. Running hands the
 spec to :class:`tunewidgets.engine.Search` in a background thread; the dashboard
-observes its events like any other observer. TensorFlow is imported when Run is
-pressed, not before; when the dashboard is shown, spare worker processes start importing it in the
-background (:mod:`tunewidgets.dashboard.launch`), so Run's first epoch comes at once.
+observes its events like any other observer. TensorFlow is imported only in worker processes, never in
+the kernel; a shown dashboard starts one in the background (:mod:`tunewidgets.dashboard.launch`).
 """
 
 from __future__ import annotations
@@ -127,7 +126,7 @@ class Dashboard:
         self.files_message = self.spec_files.message
         form.add_tab("Files", self.files_box)
         form.add_tab("History", self.history.box, on_open=self.history.refresh)
-        # one screen: the settings in a column beside Run and the views, folding to a line while a search runs
+        # one screen: the settings in a column beside Run and the views, folded to a line from Run on
         main = [
             bar.box,
             self.status,
@@ -146,7 +145,7 @@ class Dashboard:
         return f"{name}: settings folded"
 
     def show_settings(self, shown: bool) -> None:
-        """Unfolds the settings column, or folds it to a one-line summary (as while a search runs)."""
+        """Unfolds the settings column, or folds it to one line (as from Run on, until the Settings button)."""
         self.screen.show_settings(shown)
 
     def control(self, path: str) -> Control:

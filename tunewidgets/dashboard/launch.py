@@ -9,6 +9,7 @@ kernel answers at once and the first epoch's point comes as soon as the worker h
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -17,6 +18,8 @@ import ipywidgets as w
 
 from ..engine import Results, Search, warm_up
 from ..events import Event
+
+log = logging.getLogger(__name__)
 
 
 class View(Protocol):
@@ -61,12 +64,15 @@ class Launcher:
         return thread
 
     def _warm(self, workers: int) -> None:
-        if workers:
-            self.spares += warm_up(workers)
-        from ..data.prepare import preload
+        try:
+            if workers:
+                self.spares += warm_up(workers)
+            from ..data.prepare import preload
 
-        preload()
-        self.views()
+            preload()
+            self.views()
+        except Exception:  # noqa: BLE001 - a head start only: Run does it all again and says what is wrong
+            log.debug("the dashboard's warm-up failed", exc_info=True)
 
     def views(self) -> list[View]:
         """The live views, made on first need (importing plotly takes a second or more)."""

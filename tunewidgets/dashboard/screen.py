@@ -1,5 +1,6 @@
 """One screen: the settings in a column beside Run and the live views, the settings folding to one line
-while a search runs, so a student sees the knobs, Run / Stop and the curves together on a laptop."""
+from Run on (the Settings button unfolds them), so a student sees Run / Stop, the curves and the result together on a
+laptop."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from . import html as h
 class Screen:
     """The dashboard's layout: a header, the settings column (``settings``) and the main column (``main``).
 
-    ``describe()`` gives the one-line summary shown while the settings are folded.
+    ``describe()`` gives the line shown while the settings are folded (the search's name).
     """
 
     def __init__(self, settings: w.Widget, main: list[w.Widget], describe: Callable[[], str]):
@@ -46,7 +47,7 @@ class Screen:
         self.widget.add_class("tunewidgets-dashboard")
 
     def show_settings(self, shown: bool) -> None:
-        """Unfolds the settings column, or folds it to a one-line summary (as while a search runs)."""
+        """Unfolds the settings column, or folds it to one line (as from Run on)."""
         self.settings.layout.display = None if shown else "none"
         self.line.layout.display = "none" if shown else None
         if self.toggle.value != shown:

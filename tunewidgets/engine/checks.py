@@ -16,6 +16,7 @@ from ..errors import Issue, ProjectError
 from ..spec import Spec
 from ..spec.budget import planned_trials
 from .folder.protocol import parse_address
+from .warm import warm_workers
 
 #: What one worker process takes, TensorFlow and a small model (measured: 595 to 611 MB on the quickstart).
 WORKER_MB = 600.0
@@ -65,7 +66,8 @@ def worker_issues(spec: Spec) -> list[Issue]:
         )
     if workers > cores:
         issues.append(Issue("tuner.workers", f"{workers} workers on a machine with {cores} cores: use at most {cores}"))
-    free = available_mb()
+    # spare workers waiting for this process's next search (a dashboard shown) hold memory they bring along
+    free = available_mb() + min(workers, warm_workers.waiting()) * WORKER_MB
     fits = int(free // WORKER_MB)
     if workers > max(fits, 1):
         issues.append(

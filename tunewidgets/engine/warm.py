@@ -61,14 +61,14 @@ class _WarmWorkers:
             while len(self._idle) > max(2, os.cpu_count() or 1):  # never more waiting than one machine runs
                 _let_go(self._idle.pop(0)[3])
 
-    def waiting(self, key: tuple[str, ...]) -> int:
-        """How many alive workers started alike wait with time to spare."""
+    def waiting(self, key: tuple[str, ...] | None = None) -> int:
+        """How many alive workers (started alike, with ``key``) wait with time to spare."""
         now = time.monotonic()
         with self._lock:
             return sum(
                 1
                 for entry_key, since, seconds, process in self._idle
-                if entry_key == key and now - since < seconds - self.margin and process.poll() is None
+                if key in (None, entry_key) and now - since < seconds - self.margin and process.poll() is None
             )
 
     def parked(self) -> list[subprocess.Popen[bytes]]:
@@ -206,10 +206,14 @@ def start_spare(threads: int = 0, count: int = 1) -> int:
     env, key = _environment(threads)
     argv = ["--spare", "--keep-warm", str(SPARE_SECONDS), "--parent", str(os.getpid())]
     argv += ["--threads", str(threads)] if threads else []
-    missing = max(0, count - warm_workers.waiting(key))
-    for _ in range(missing):
-        warm_workers.put(key, _spawn(argv, env, subprocess.DEVNULL, stdin=True), SPARE_SECONDS)
+    with _spare_lock:  # two dashboards shown at once start the spares once
+        missing = max(0, count - warm_workers.waiting(key))
+        for _ in range(missing):
+            warm_workers.put(key, _spawn(argv, env, subprocess.DEVNULL, stdin=True), SPARE_SECONDS)
     return missing
+
+
+_spare_lock = threading.Lock()
 
 
 #: Worker processes are started from this one long-lived thread. A worker asks Linux for a signal when

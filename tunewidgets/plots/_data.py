@@ -14,6 +14,7 @@ from ..engine.opened import load
 from ..engine.results import Results
 from ..events import TrialStatus
 from ..progress import better
+from ._axes import Dimension, _encode, _fmt, _is_number
 
 
 class Line(NamedTuple):
@@ -31,12 +32,6 @@ class Line(NamedTuple):
             if t is not None and (not seen or seen[-1] != t):
                 seen.append(t)
         return seen
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def hover_text(trial: TrialRecord, objective: str) -> str:
@@ -189,10 +184,6 @@ def best_so_far_data(record: SearchRecord) -> BestSoFarData:
     )
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def varying_hyperparameters(trials: list[TrialRecord]) -> list[str]:
     """Hyperparameters that take more than one value across these trials, in first-seen order."""
     names: dict[str, set[str]] = {}
@@ -202,47 +193,11 @@ def varying_hyperparameters(trials: list[TrialRecord]) -> list[str]:
     return [k for k, values in names.items() if len(values) > 1 or any(k not in t.tuned_values() for t in trials)]
 
 
-class Dimension(NamedTuple):
-    label: str
-    values: tuple[float, ...]
-    tickvals: tuple[float, ...] | None = None
-    ticktext: tuple[str, ...] | None = None
-
-
 class ParallelData(NamedTuple):
     dimensions: tuple[Dimension, ...]
     scores: tuple[float, ...]
     trial_ids: tuple[str, ...]
     objective: str
-
-
-def _encode(name: str, values: list[Any], log: bool, categories: bool = False) -> Dimension:
-    present = [v for v in values if v is not None]
-    if categories and present and all(_is_number(v) for v in present):
-        # a few numbers chosen among: one tick each, in numeric order, evenly spaced
-        order = sorted(set(present))
-        index: dict[Any, int] = {v: i for i, v in enumerate(order)}
-        return Dimension(
-            name,
-            tuple(float(index[v]) if v is not None else math.nan for v in values),
-            tuple(float(i) for i in range(len(order))),
-            tuple(_fmt(v) for v in order),
-        )
-    if present and all(_is_number(v) for v in present):
-        if log and all(v > 0 for v in present):
-            enc = tuple(math.log10(v) if v is not None else math.nan for v in values)
-            lo, hi = math.floor(min(enc)), math.ceil(max(enc))
-            ticks = tuple(float(e) for e in range(lo, hi + 1))
-            return Dimension(f"{name} (log)", enc, ticks, tuple(f"1e{int(e)}" for e in ticks))
-        return Dimension(name, tuple(float(v) if v is not None else math.nan for v in values))
-    names = sorted({str(v) for v in values}, key=lambda s: (s == "None", s))
-    positions = {c: i for i, c in enumerate(names)}
-    return Dimension(
-        name,
-        tuple(float(positions[str(v)]) for v in values),
-        tuple(float(i) for i in range(len(names))),
-        tuple("n/a" if c == "None" else c for c in names),
-    )
 
 
 def parallel_data(

@@ -4,8 +4,9 @@ plotly's ``FigureWidget`` is an anywidget whose front-end module is the whole pl
 (about 5 MB), sent again as the widget state of every figure: a dashboard's six figures made
 about 30 MB, which a Binder session's browser and memory feel. Figures made here send it once
 per kernel: one hidden widget (:func:`_bundle`) carries the bundle, and each figure's module is two
-lines that wait for that bundle and export its widget code. Nothing else changes: the figures are
-``go.FigureWidget`` instances, updated and clicked as before.
+lines that wait for that bundle and export its widget code. The figures are ``go.FigureWidget``
+instances, updated and clicked as before; their messages carry null where a value is NaN or infinite
+(plotly's own ``FigureWidget`` class is left as it is).
 
 If a future plotly ships its bundle in another shape, figures fall back to plotly's own
 ``FigureWidget`` (each with its own copy, as before).
@@ -14,19 +15,30 @@ If a future plotly ships its bundle in another shape, figures fall back to plotl
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
-#: Where the browser keeps the shared bundle's widget code (a promise, resolved when the bundle has loaded).
-_BOX = (
-    "(globalThis.__tunewidgets_plotly__ ??= (() => {"
-    " let resolve; const promise = new Promise((r) => { resolve = r; }); return { promise, resolve }; })())"
-)
-#: Each figure's front-end module: the shared bundle's widget, once it has loaded.
-FIGURE_MODULE = f"export default await {_BOX}.promise;\n"
+
+def _box() -> str:
+    """Where the browser keeps the shared bundle's widget code: a promise, resolved when the bundle has loaded;
+    one per plotly version (two kernels of a page with different plotly versions each get their own)."""
+    import plotly
+
+    key = json.dumps(f"__tunewidgets_plotly_{plotly.__version__}__")
+    return (
+        f"(globalThis[{key}] ??= (() => {{"
+        " let resolve; const promise = new Promise((r) => { resolve = r; }); return { promise, resolve }; })())"
+    )
+
+
+def figure_module() -> str:
+    """Each figure's front-end module: the shared bundle's widget, once it has loaded."""
+    return f"export default await {_box()}.promise;\n"
+
 
 _host: Any = None
 _host_lock = threading.Lock()
@@ -64,7 +76,7 @@ def bundle_module(source: str) -> str | None:
     if len(default) != 1:
         return None
     kept = [part for part in names if not part.endswith(" as default")]
-    rewritten = f"export{{{','.join(kept)}}};{_BOX}.resolve({default[0]});export default {{}};"
+    rewritten = f"export{{{','.join(kept)}}};{_box()}.resolve({default[0]});export default {{}};"
     return source[:start] + rewritten + source[end + 1 :]
 
 
@@ -111,11 +123,13 @@ def _figure_class() -> Any:
     import plotly.graph_objects as go
 
     # every synced trait, serialized as plotly does, then without non-finite numbers
-    namespace: dict[str, Any] = {"_esm": FIGURE_MODULE, "__doc__": _SHARED_DOC}
+    namespace: dict[str, Any] = {"_esm": figure_module(), "__doc__": _SHARED_DOC}
     for name, trait in go.FigureWidget.class_traits(sync=True).items():
         serialize = trait.metadata.get("to_json")
         if serialize is not None:
-            namespace[name] = copy.copy(trait).tag(to_json=_finite_json(serialize))
+            own = copy.copy(trait)
+            own.metadata = {**trait.metadata, "to_json": _finite_json(serialize)}  # plotly's own class unchanged
+            namespace[name] = own
     return type("SharedFigureWidget", (go.FigureWidget,), namespace)
 
 
@@ -139,4 +153,4 @@ def _ensure_bundle() -> Any:
         return _host
 
 
-__all__ = ["FIGURE_MODULE", "bundle_module", "figure_widget", "finite", "shares_bundle"]
+__all__ = ["figure_module", "bundle_module", "figure_widget", "finite", "shares_bundle"]
