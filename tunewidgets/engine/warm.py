@@ -63,13 +63,13 @@ class _WarmWorkers:
 
     def waiting(self, key: tuple[str, ...] | None = None) -> int:
         """How many alive workers (started alike, with ``key``) wait with time to spare."""
-        now = time.monotonic()
         with self._lock:
-            return sum(
-                1
-                for entry_key, since, seconds, process in self._idle
-                if key in (None, entry_key) and now - since < seconds - self.margin and process.poll() is None
-            )
+            return sum(1 for entry in self._idle if key in (None, entry[0]) and self._fresh(entry))
+
+    def _fresh(self, entry: tuple[tuple[str, ...], float, float, subprocess.Popen[bytes]]) -> bool:
+        """Alive, and with time to spare before its own wait runs out."""
+        _, since, seconds, process = entry
+        return time.monotonic() - since < seconds - self.margin and process.poll() is None
 
     def parked(self) -> list[subprocess.Popen[bytes]]:
         """The processes handed back (some may have exited since)."""
@@ -82,8 +82,8 @@ class _WarmWorkers:
             keep = []
             found = None
             for entry in self._idle:
-                entry_key, since, seconds, process = entry
-                fresh = time.monotonic() - since < seconds - self.margin and process.poll() is None
+                entry_key, _, _, process = entry
+                fresh = self._fresh(entry)
                 if found is None and fresh and entry_key == key and _hand_over(process, assignment):
                     found = process
                 elif fresh:

@@ -168,6 +168,7 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
         _die_with_parent(args.parent)
     code, warm = stand_by() if args.spare else _run_search(args, may_stay=hard_exit)
     while warm:
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # while it waits, SIGTERM ends the process
         assignment = next_assignment(args.keep_warm, args.parent)
         if assignment is None:
             break
@@ -240,8 +241,6 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
                 terminate.wait(0.2)
             server.stop()
             atomic_write_text(ctx.files.served(args.worker_id), str(os.getpid()))
-    if warm:  # while it waits, SIGTERM ends the process
-        signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
     return (1 if reason is WorkerEnd.ERROR else 0), warm
 
 
@@ -272,8 +271,6 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
         traceback.print_exc()
     warm = may_stay and args.keep_warm > 0 and not _grown(args.recycle_mb)
     WorkerFiles(Project(args.project).workers).write_end(args.worker_id, reason, message, os.getpid(), warm)
-    if warm:
-        signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
     return (0 if reason is WorkerEnd.DONE else 1), warm
 
 
