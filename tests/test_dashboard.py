@@ -144,7 +144,7 @@ def test_spec_files_save_and_load(tmp_path):
 def test_spec_upload_is_read_as_data():
     dash = Dashboard()
     content = Spec.from_file(SPECS / "grid.json").to_json().encode()
-    dash._on_spec_upload({"new": [{"name": "grid.json", "content": memoryview(content)}]})
+    dash.spec_files._on_upload({"new": [{"name": "grid.json", "content": memoryview(content)}]})
     assert dash.spec == Spec.from_file(SPECS / "grid.json")
 
 

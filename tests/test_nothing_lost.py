@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import warnings
@@ -261,47 +260,6 @@ def test_a_worker_error_reaches_the_caller(quickstart, tmp_path):
 # ---------------------------------------------------------------------------------------------------- the CLI
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stale_chief(folder: Path) -> None:
-    """A search folder whose search process is gone, with its chief's address left behind."""
-    project = Project(folder)
-    folder.mkdir(parents=True)
-    tw.Spec().save(project.spec)
-    project.workers.mkdir()
-    (project.workers / "GO").write_text("go\n")
-    host = {"host": "127.0.0.1", "hostname": "127.0.0.1", "port": closed_port(), "pid": 999999}
-    (project.workers / "chief.json").write_text(json.dumps(host))
-
-
-def finished_search(folder: Path) -> None:
-    stale_chief(folder)
-    (Project(folder).workers / "STOP").write_text("stop\n")
-
-
-_HELD: list[socket.socket] = []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _close_held_sockets():
-    yield
-    while _HELD:
-        _HELD.pop().close()
-
-
-def busy_port(tmp_path: Path) -> str:
-    """A port something listens on now (kept open until the module's tests end)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen()
-    _HELD.append(s)
-    return f"127.0.0.1:{s.getsockname()[1]}"
-
-
 def spec_file(tmp_path: Path) -> str:
     path = tmp_path / "spec.json"
     tiny(tw.Spec.from_file(Path(__file__).parent.parent / "examples/specs/quickstart.json")).save(path)
@@ -316,15 +274,12 @@ def a_file(tmp_path: Path) -> Path:
 
 # each row: (case, the argument list made from tmp_path, exit code, words stderr must contain)
 CLI_CASES = [
-    ("listen-nonsense", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--listen", "nonsense"], 2, ["listen"]),
-    ("listen-port-too-big", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--listen", "0.0.0.0:99999"], 2,
-     ["listen", "99999", "1-65535"]),
-    ("listen-port-a-name", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--listen", "127.0.0.1:http"], 2,
-     ["listen", "not a number"]),
-    ("listen-port-in-use", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--listen", busy_port(t)], 2,
-     ["listen", "cannot listen"]),
-    ("listen-unknown-host", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--listen", "nohost.invalid:8470"],
-     2, ["listen", "not known"]),
+    ("listen-retired", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--listen", "0.0.0.0:8470"], 2,
+     ["--listen", "Dask cluster", "--cluster tcp://SCHEDULER:8786"]),
+    ("cluster-not-an-address", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--cluster", "nonsense"], 2,
+     ["cluster", "'nonsense' is not a Dask scheduler's address", "tcp://HOST:PORT"]),
+    ("cluster-port-too-big", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--cluster", "tcp://h:99999"], 2,
+     ["cluster", "not a Dask scheduler's address"]),
     ("workers-beyond-the-trials", lambda t: ["run", spec_file(t), "--dir", str(t / "d"), "--workers", "64"], 2,
      ["tuner.workers", "64 workers for 2 trials"]),
     ("dir-empty", lambda t: ["run", spec_file(t), "--dir", ""], 2, ["folder", "empty"]),
@@ -332,12 +287,8 @@ CLI_CASES = [
     ("report-below-a-file", lambda t: ["report", str(t), "-o", str(a_file(t) / "r.html")], 2,
      ["--output", "cannot write"]),
     ("report-empty-dir", lambda t: ["report", ""], 2, ["not a folder"]),
-    ("worker-stale-chief", lambda t: (stale_chief(t / "s"), ["worker", str(t / "s"), "--timeout", "2"])[1], 2,
-     ["does not answer", "--chief"]),
-    ("worker-finished-search", lambda t: (finished_search(t / "s"), ["worker", str(t / "s"), "--timeout", "1"])[1], 2,
-     ["no search is running", "tunewidgets run"]),
-    ("worker-bad-chief", lambda t: (finished_search(t / "s"), ["worker", str(t / "s"), "--chief", "x"])[1], 2,
-     ["--chief", "HOST:PORT"]),
+    ("worker-retired", lambda t: ["worker", str(t / "s"), "--chief", "h:8470"], 2,
+     ["worker", "dask worker tcp://SCHEDULER:8786", "--cluster"]),
 ]  # fmt: skip
 
 
@@ -363,22 +314,6 @@ def test_demo_refuses_a_folder_holding_another_search(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "another spec" in proc.stderr and "--overwrite" in proc.stderr
     assert finished(folder) == before
-
-
-@pytest.mark.slow
-def test_the_cli_prints_the_address_other_machines_join(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "tunewidgets.cli", "run", spec_file(tmp_path), "--dir", str(tmp_path / "d"),
-         "--listen", "0.0.0.0:0"],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    line = next(line for line in proc.stdout.splitlines() if line.startswith("Other machines can join"))
-    address = line.rsplit("--chief ", 1)[1]
-    host, port = address.rsplit(":", 1)
-    assert host == socket.getfqdn() and int(port) > 0
-    assert "<" not in line
 
 
 def test_search_refuses_an_empty_folder_name(quickstart):

@@ -201,13 +201,13 @@ def test_a_pruning_decision_travels_over_keras_tuners_grpc_protocol(tmp_path, mo
     from tunewidgets.engine.worker.chief import ChiefServer
 
     oracle = make_oracle(tmp_path, "median")
-    server = ChiefServer(oracle, "127.0.0.1:0")
+    server = ChiefServer(oracle)
     try:
         monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
         monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(server.port))
         monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
         client = OracleClient(oracle)
-        # a worker on another machine reports the same five trials: the same trials are pruned, at the same epochs
+        # a client worker reports the same five trials: the same trials are pruned, at the same epochs
         assert [replay(client, curve)[1] for curve in CURVES] == [None, None, 1, None, 2]
         assert oracle._tw_pruned == {"02", "04"}
     finally:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -97,33 +96,6 @@ def test_a_worker_dying_every_time_ends_the_search_with_the_reason(tmp_path, qui
         search.run()  # the caller hears why, and the record keeps it
     assert search.end_reason is EndReason.ERROR
     assert "worker processes died 3 times in a row" in tw.load(tmp_path).record.ended.message
-
-
-@pytest.mark.slow
-def test_a_worker_started_elsewhere_joins_through_the_cli(tmp_path, quickstart):
-    from .keras_callbacks import SlowEpochs
-
-    spec = tiny(quickstart, trials=8, epochs=3)
-    search = Search(spec, tmp_path, listen="0.0.0.0:0", callbacks=[SlowEpochs(0.2)])
-    events = collect(search)
-    search.start()
-    chief = tmp_path / "workers" / "chief.json"
-    deadline = time.time() + 120
-    while not chief.exists() and time.time() < deadline:
-        time.sleep(0.1)
-    joiner = subprocess.run(
-        [sys.executable, "-m", "tunewidgets.cli", "worker", str(tmp_path), "--id", "elsewhere"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-    )
-    assert joiner.returncode == 0, joiner.stderr[-2000:]
-    results = search.wait(timeout=300)
-    assert results is not None and search.end_reason is EndReason.COMPLETED
-    workers = {e.worker for e in events if isinstance(e, TrialStarted)}
-    assert workers == {"tuner0", "elsewhere"}
-    assert results.trials["status"].tolist() == ["completed"] * 8
 
 
 @pytest.mark.slow

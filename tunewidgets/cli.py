@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import ProjectError, SearchError, SpecError
+from .errors import Issue, ProjectError, SearchError, SpecError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -94,19 +94,17 @@ def _bad_input(err: Exception) -> int:
     return EXIT_BAD_INPUT
 
 
-def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, listen: str | None = None) -> int:
+def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, cluster: str | None = None) -> int:
     from .engine import Search
 
-    search = Search(spec, directory, overwrite=overwrite, tensorboard=tensorboard, listen=listen or "127.0.0.1:0")
+    search = Search(spec, directory, overwrite=overwrite, tensorboard=tensorboard, cluster=cluster)
+    if search.cluster is not None:
+        print(f"Trials train on the Dask cluster at {search.cluster}")
     search.events.subscribe(Progress())
     thread = search.start()
-    announced = not listen
     try:
         while thread.is_alive():
             thread.join(0.2)
-            if not announced and (address := search.chief_address()) is not None:
-                announced = True
-                _announce(listen or "", address, directory)
     except KeyboardInterrupt:
         print("\nStopping after the current epoch (Ctrl-C again to abort)...", file=sys.stderr)
         search.stop()
@@ -141,15 +139,6 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, l
     return EXIT_OK if search.end_reason is not None and search.end_reason.value in done else EXIT_FAILED
 
 
-def _announce(listen: str, address: str, directory: str) -> None:
-    """Where workers on other machines join: the chief's real host name and port (never a placeholder)."""
-    host = listen.rpartition(":")[0].strip("[]")
-    if host in ("127.0.0.1", "localhost", "::1"):
-        print(f"The chief listens on {host}: only workers on this machine can join (0.0.0.0 lets others in)")
-        return
-    print(f"Other machines can join: tunewidgets worker {Path(directory).resolve()} --chief {address}")
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     from .data import file_issues
     from .spec import Spec
@@ -174,7 +163,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = Spec.from_file(args.spec)
     overrides = {}
     if args.trials is not None and spec.tuner.algorithm == "hyperband":
-        from .errors import Issue
         from .spec.budget import planned_trials
 
         raise SpecError(
@@ -194,53 +182,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["tuner.fuse"] = args.fuse
     if overrides:
         spec = spec.replace(**overrides).check()
-    return _run_search(spec, args.dir, args.overwrite, args.tensorboard, args.listen)
+    if args.listen is not None:
+        raise SpecError(Issue("--listen", RETIRED))
+    return _run_search(spec, args.dir, args.overwrite, args.tensorboard, args.cluster)
+
+
+#: What ``--listen`` and ``tunewidgets worker`` (workers on other machines sharing the folder) became.
+RETIRED = (
+    "workers on other machines no longer join a search through a port and a shared folder: run the trials on a "
+    "Dask cluster instead. Start `dask scheduler` on one machine and `dask worker tcp://SCHEDULER:8786` on each "
+    "other, then `tunewidgets run SPEC --dir DIR --cluster tcp://SCHEDULER:8786` (see the 'On a cluster' page)"
+)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Joins a running search from this machine (its folder must be shared with the chief's)."""
-    import socket
-
-    from .engine.folder.project import Project
-    from .engine.worker import main as worker
-
-    directory = Path(args.dir)
-    if not Project(directory).spec.exists():
-        raise ProjectError(f"{directory} holds no search (no spec.json); point at the folder the chief writes to")
-    chief = _wait_for_search(directory, args.chief, args.timeout)
-    worker_id = args.id or f"{socket.gethostname()}-{os.getpid()}"
-    argv = [str(directory), "--id", worker_id, "--role", "client", "--chief", chief]
-    argv += ["--peer-timeout", str(args.timeout)]
-    print(f"Worker {worker_id} joining the search in {directory.resolve()} (chief {chief})")
-    return EXIT_OK if worker.run(argv) == 0 else EXIT_FAILED
-
-
-def _wait_for_search(directory: Path, chief: str | None, timeout: float) -> str:
-    """The chief's address once the search in ``directory`` runs and its chief answers; at most ``timeout`` s."""
-    from .engine.folder.project import Project
-    from .engine.folder.protocol import WorkerFiles, parse_address, reachable
-
-    if chief is not None and not isinstance(issue := parse_address(chief, "--chief"), tuple):
-        raise SpecError(issue)
-    files = WorkerFiles(Project(directory).workers)
-    deadline = time.monotonic() + timeout
-    while True:
-        running = files.go.exists() and not files.stop.exists()
-        address = chief or (files.chief_address(remote=True) if running else None)
-        if address is not None and reachable(address):
-            return address
-        if time.monotonic() > deadline:
-            break
-        time.sleep(1.0)
-    how = f"tunewidgets run SPEC --dir {directory} --listen 0.0.0.0:PORT"
-    if address is not None:
-        why = f"the chief at {address} does not answer"
-        hint = "is the search still running, and is that port open from here? Pass --chief HOST:PORT if not"
-    elif files.stop.exists() or not files.go.exists():
-        why, hint = "no search is running there (it ended or was stopped)", f"start or resume it with `{how}`"
-    else:
-        why, hint = "the search runs without a chief (one worker)", f"run it with `{how}` so that others can join"
-    raise ProjectError(f"cannot join the search in {directory} after {timeout:.0f} s: {why}; {hint}, then try again")
+    """Retired: says what replaced it."""
+    raise SpecError(Issue("worker", RETIRED))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -299,22 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="override tuner.workers: trials trained at once, one process each")
     p.add_argument("--fuse", type=int, help="override tuner.fuse: trials trained together in one step, per process")
     p.add_argument(
-        "--listen",
-        metavar="HOST:PORT",
-        help="serve the search to workers on other machines (e.g. 0.0.0.0:8470); see `tunewidgets worker`",
+        "--cluster",
+        metavar="ADDRESS",
+        help="train the trials on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local-gpus (a Dask "
+        "worker per GPU of this machine); --workers then sets how many trials train at once there",
     )
+    p.add_argument("--listen", help=argparse.SUPPRESS)  # retired: says what replaced it
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("worker", help="join a running search from another machine (shared project folder)")
-    p.add_argument("dir", help="the search's project folder, as this machine sees it")
-    p.add_argument("--chief", metavar="HOST:PORT", help="the chief's address (default: read DIR/workers/chief.json)")
-    p.add_argument("--id", help="this worker's name (default: host name and process id)")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        help="seconds to wait for the search and its chief, and to keep trying a chief that stopped answering",
-    )
+    p = sub.add_parser("worker", help="retired: workers on other machines are Dask workers (see run --cluster)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("validate", help="check a spec file and report every problem")

@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..engine import Results, Search, load
+from ..engine.cluster import where_trials_train
 from ..engine.folder.project import claim_folder, safe_folder_name
 from ..engine.hypermodel import Packed, hypermodel_inputs, kept_hypermodel
 from ..errors import Issue, ProjectError, SpecError
@@ -35,6 +36,7 @@ from .results_panel import ResultsPanel
 from .run_bar import RunBar, ended_text
 from .screen import Screen
 from .spec_files import SpecFiles
+from .where import WhereTrialsRun
 
 
 class Dashboard:
@@ -54,6 +56,8 @@ class Dashboard:
             never write outside it.
         views: live views to show and feed during each search (objects with ``widget``, ``reset``,
             ``on_event`` and ``settle``); the plots of :mod:`tunewidgets.plots` by default.
+        cluster: run the trials on a Dask cluster (as :class:`tunewidgets.Search` takes it); the Tuner tab
+            says where trials run.
 
     Example:
         >>> dash = tunewidgets.Dashboard.from_file("examples/specs/quickstart.json")   # doctest: +SKIP
@@ -68,8 +72,10 @@ class Dashboard:
         hypermodel: Any = None,
         base_dir: str | os.PathLike[str] = "runs",
         views: list[View] | None = None,
+        cluster: Any = None,
     ):
         spec = spec if spec is not None else Spec()
+        self.cluster = where_trials_train(cluster)  # a bad one is refused here, with what to give
         self.data = data
         #: your own build_model(hp) or keras_tuner.HyperModel (None: the network the spec describes)
         self.hypermodel = hypermodel
@@ -101,6 +107,8 @@ class Dashboard:
         self.summary, self.problems = form.summary, form.problems
         self.upload, self.preview_button, self.data_report = form.upload, form.preview_button, form.data_report
         self.hyperparameters = form.hyper  # your own hypermodel's controls (None for the spec's network)
+        self.where = WhereTrialsRun(self.cluster).widget
+        form.append("tuner", self.where)
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
         self.resume_button.on_click(lambda _: self.resume())
@@ -113,17 +121,16 @@ class Dashboard:
         self.spec_files = SpecFiles(lambda: self.spec, self.set_spec)
         self.history = HistoryPanel(self.base_dir)
         # the panels' widgets, by the names the dashboard has always had
-        self.results_box = self.results_panel.box
-        self.best_box = self.results_panel.best_box
-        self.evaluate_button = self.results_panel.evaluate_button
-        self.model_path = self.results_panel.model_path
-        self.save_model_button = self.results_panel.save_model_button
-        self.code_button = self.results_panel.code_button
-        self.results_output = self.results_panel.output
-        self.code = self.results_panel.code
-        self.files_box = self.spec_files.box
-        self.spec_path = self.spec_files.path
-        self.files_message = self.spec_files.message
+        panel = self.results_panel
+        self.results_box, self.best_box, self.evaluate_button = panel.box, panel.best_box, panel.evaluate_button
+        self.model_path, self.save_model_button, self.code_button = (
+            panel.model_path,
+            panel.save_model_button,
+            panel.code_button,
+        )
+        self.results_output, self.code = panel.output, panel.code
+        files = self.spec_files
+        self.files_box, self.spec_path, self.files_message = files.box, files.path, files.message
         form.add_tab("Files", self.files_box)
         form.add_tab("History", self.history.box, on_open=self.history.refresh)
         # one screen: the settings in a column beside Run and the views, folded to a line from Run on
@@ -182,7 +189,7 @@ class Dashboard:
             return
         hyper = self.form.hyper
         try:
-            workers = self.spec.tuner.workers
+            workers = 1 if self.cluster is not None else self.spec.tuner.workers  # the cluster's own: its oracle
         except SpecError:
             workers = 1
         # a hypermodel's discovery already runs in a worker, which then stays warm for Run
@@ -222,7 +229,7 @@ class Dashboard:
         return self.data if spec.data.source == "dataframe" or self.hypermodel is not None else None
 
     def _search(self, spec: Spec, folder: Path) -> Search:
-        return Search(spec, folder, data=self._data_for(spec), hypermodel=self.hypermodel)
+        return Search(spec, folder, data=self._data_for(spec), hypermodel=self.hypermodel, cluster=self.cluster)
 
     def _new_folder(self, name: str) -> Path:
         """Claims a new, empty folder under the base folder (two dashboards never share one)."""
@@ -353,16 +360,13 @@ class Dashboard:
         self.stop_button.disabled = True
         self.stop_button.description = "Stop"
         self.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)
-        self._refresh_run_button()
+        self.run_button.disabled = bool(self.issues)
         self.results = Results(search.directory, search.spec, search.record)
         self._show_results()
 
     def _show_results(self) -> None:
         if self.results is not None:
             self.results_panel.show(self.results)
-
-    def _refresh_run_button(self) -> None:
-        self.run_button.disabled = bool(self.issues)
 
     def _show_error(self, message: str) -> None:
         self.status.value = h.problems([message])
@@ -391,9 +395,6 @@ class Dashboard:
     def load_spec(self, path: str | os.PathLike[str]) -> bool:
         """Fills the controls from a spec file; a bad file is reported, the controls kept."""
         return self.spec_files.load(path)
-
-    def _on_spec_upload(self, change: Any) -> None:
-        self.spec_files._on_upload(change)
 
 
 __all__ = ["Dashboard", "KnobControl", "SettingControl", "safe_folder_name"]

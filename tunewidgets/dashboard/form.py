@@ -86,6 +86,7 @@ class SpecForm:
             if section == "data":
                 rows.append(self._upload_row())
             panels.append(w.VBox(rows, layout=w.Layout(padding="6px")))
+        self.panels = dict(zip(SECTIONS, panels, strict=True))
         titles = [TAB_TITLES[s] for s in SECTIONS]
         if self.hyper is not None:  # the model is the user's: its hyperparameters, then how to train and search
             kept = [i for i, s in enumerate(SECTIONS) if s in OWN_MODEL_SECTIONS]
@@ -101,6 +102,11 @@ class SpecForm:
         self.refresh()
         if self.hyper is not None:
             self.hyper.start()
+
+    def append(self, section: str, widget: w.Widget) -> None:
+        """A widget at the end of one section's tab ("tuner")."""
+        panel = self.panels[section]
+        panel.children = (*panel.children, widget)
 
     def add_tab(self, title: str, widget: w.Widget, on_open: Callable[[], object] | None = None) -> None:
         """A tab after the spec's sections (Files, History); ``on_open`` runs each time it is opened."""

@@ -1,12 +1,10 @@
-"""Settings a search can check before it starts, against this machine: where the chief listens, how many
+"""Settings a search can check before it starts, against this machine: how many
 workers it can run, whether its checkpoints fit on the disk. Each problem names the setting."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +13,10 @@ from .._memory import available_mb
 from ..errors import Issue, ProjectError
 from ..spec import Spec
 from ..spec.budget import planned_trials
-from .folder.protocol import parse_address
 from .warm import warm_workers
 
 #: What one worker process takes, TensorFlow and a small model (measured: 595 to 611 MB on the quickstart).
 WORKER_MB = 600.0
-
-
-def listen_issues(address: str, field: str = "listen") -> list[Issue]:
-    """Whether the chief could serve on ``address`` here: a valid HOST:PORT, this machine's, and free now."""
-    parsed = parse_address(address, field)
-    if isinstance(parsed, Issue):
-        return [parsed]
-    host, port = parsed
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
-        return [Issue(field, f"the host {host!r} is not known here ({e}); use this machine's address or 0.0.0.0")]
-    family, kind, proto, _, sockaddr = infos[0]
-    with contextlib.closing(socket.socket(family, kind, proto)) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(sockaddr)
-        except OSError as e:
-            why = e.strerror or str(e)
-            return [Issue(field, f"cannot listen on {host}:{port} ({why}); choose a free port or this machine's name")]
-    return []
 
 
 def backend_issues() -> list[Issue]:
@@ -49,8 +25,9 @@ def backend_issues() -> list[Issue]:
     return [Issue("backend", missing)] if missing else []
 
 
-def worker_issues(spec: Spec) -> list[Issue]:
-    """Workers this machine can run: no more than the trials, its cores, and its free memory allow."""
+def worker_issues(spec: Spec, *, local: bool = True) -> list[Issue]:
+    """Workers this machine can run: no more than the trials, its cores, and its free memory allow (on a
+    cluster, ``local`` False: no more than the trials)."""
     workers = spec.tuner.workers
     if workers <= 1:
         return []
@@ -64,6 +41,8 @@ def worker_issues(spec: Spec) -> list[Issue]:
                 f"{workers} workers for {trials} trial{'s' if trials != 1 else ''}: at most {trials} can train at once",
             )
         )
+    if not local:
+        return issues
     if workers > cores:
         issues.append(Issue("tuner.workers", f"{workers} workers on a machine with {cores} cores: use at most {cores}"))
     # spare workers waiting for this process's next search (a dashboard shown) hold memory they bring along
@@ -119,4 +98,4 @@ def disk_notes(spec: Spec, dataset: Any, directory: Path) -> list[str]:
     ]
 
 
-__all__ = ["DISK_MARGIN", "check_disk", "disk_notes", "WORKER_MB", "backend_issues", "listen_issues", "worker_issues"]
+__all__ = ["DISK_MARGIN", "check_disk", "disk_notes", "WORKER_MB", "backend_issues", "worker_issues"]

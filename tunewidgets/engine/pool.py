@@ -4,11 +4,11 @@ A search's trials train in worker processes (:mod:`tunewidgets.engine.worker`), 
 process that shows the dashboard. This module imports no Keras: the kernel stays light.
 
 One worker (the default) keeps keras-tuner's oracle itself. With several, the first is the
-chief: it serves the oracle over gRPC (keras-tuner's own chief/worker mode) and the others
-ask it for trials, so they never train the same hyperparameters twice. Each worker appends
-its events to its file (:mod:`tunewidgets.engine.folder.protocol`); the pool reads every such file,
-including those of workers on other machines that share the project folder, and publishes the
-events in order (:mod:`tunewidgets.engine.relay`).
+chief: it serves the oracle over gRPC on 127.0.0.1 (keras-tuner's own chief/worker mode) and the
+others ask it for trials, so they never train the same hyperparameters twice. With a Dask cluster,
+one worker keeps the oracle and sends the trials to the cluster (role ``cluster``). Each worker
+appends its events to its file (:mod:`tunewidgets.engine.folder.protocol`); the pool reads every
+such file and publishes the events in order (:mod:`tunewidgets.engine.relay`).
 
 A worker whose memory has grown too much retires between trials and a fresh one replaces
 it; a worker that dies mid-trial has that trial recorded as failed and is replaced, up to
@@ -34,9 +34,6 @@ from .folder.protocol import Role, WorkerEnd, WorkerFiles
 from .relay import Relay
 from .warm import exit_text, keep_warm_seconds, launch, start_spare, warm_workers
 
-#: The chief's default address: this machine only, a free port.
-LOCAL = "127.0.0.1:0"
-
 #: A worker that dies this many times in a row (without finishing a trial in between) ends the search.
 MAX_CRASHES = 3
 
@@ -46,8 +43,9 @@ class Job:
     """What a pool runs: one search's project, and how its workers run (not what they search)."""
 
     directory: Path
-    workers: int = 1
-    listen: str = LOCAL  # the chief's HOST:PORT (port 0: a free one); 0.0.0.0:PORT lets other machines join
+    workers: int = 1  # local worker processes, or with ``cluster`` the groups of trials training at once there
+    cluster: str = ""  # a Dask scheduler's address: the trials train there (see tunewidgets.engine.cluster)
+    cluster_env: tuple[tuple[str, str], ...] = ()  # what the cluster's worker process is given (its credentials)
     recycle_mb: float = 300.0  # a worker retires between trials once it has grown by this much
     keep_warm: float | None = None  # seconds a finished worker waits for the next search (None: the default)
     tensorboard: bool = False
@@ -80,7 +78,7 @@ class WorkerPool:
     """Runs one search's trials in ``workers`` processes and relays their events.
 
     Args:
-        job: what to run (the project folder, how many workers, where the chief listens, ...).
+        job: what to run (the project folder, how many workers, where they train, ...).
         publish: called with every event the workers report, in each worker's order, and with the
             end of a trial whose worker died (from the thread that calls :meth:`run`).
     """
@@ -107,7 +105,9 @@ class WorkerPool:
     def launch(self) -> None:
         """Starts the worker processes; they import TensorFlow, then wait for :meth:`run`."""
         self._clean_workdir()
-        if self.n == 1 and self.job.listen == LOCAL:
+        if self.job.cluster:
+            self._start("tuner0", Role.CLUSTER)
+        elif self.n == 1:
             self._start("tuner0", Role.SOLO)
         else:
             self._start("tuner0", Role.CHIEF)
@@ -162,7 +162,7 @@ class WorkerPool:
         return EndReason.COMPLETED, "", None
 
     def stop(self) -> None:
-        """Every worker stops after its current epoch (workers on other machines too)."""
+        """Every worker stops after its current epoch (the trials on a cluster too)."""
         self._stop.set()
         self._request_stop()
 
@@ -186,26 +186,20 @@ class WorkerPool:
             self.files.end(worker_id).unlink()
         argv = [str(Path(self.job.directory).resolve()), "--id", worker_id, "--role", role.value]
         argv += ["--recycle-mb", str(self.job.recycle_mb), "--parent", str(os.getpid())]
-        if role is Role.CHIEF:
-            argv += ["--listen", self.job.listen]
-        threads = worker_threads(self.n)
+        if role is Role.CLUSTER:
+            argv += ["--cluster", self.job.cluster]
+        threads = 0 if role is Role.CLUSTER else worker_threads(self.n)
         if self.job.tensorboard:
             argv.append("--tensorboard")
-        process, log_file, key = launch(self.files, worker_id, argv, threads, self.keep_warm)
+        process, log_file, key = launch(
+            self.files, worker_id, argv, threads, self.keep_warm, extra_env=dict(self.job.cluster_env)
+        )
         self.workers[worker_id] = _Worker(worker_id, role, process, log_file, key=key)
         self.started += 1
         self.relay.follow(worker_id)
 
     def _active(self) -> bool:
-        return any(w.training for w in self.workers.values()) or self._remote_active()
-
-    def _remote_active(self) -> bool:
-        """Workers on other machines: they have an event file here and have not ended."""
-        return any(
-            not self.files.end(wid).exists() and not self.stop_requested
-            for wid in self.relay.workers
-            if wid not in self.workers
-        )
+        return any(w.training for w in self.workers.values())
 
     # ------------------------------------------------------------------ supervising
     def _step(self) -> None:
@@ -346,4 +340,4 @@ class WorkerPool:
             worker.log_file = None
 
 
-__all__ = ["LOCAL", "MAX_CRASHES", "Job", "WorkerPool", "warm_up", "worker_threads"]
+__all__ = ["MAX_CRASHES", "Job", "WorkerPool", "warm_up", "worker_threads"]

@@ -24,15 +24,16 @@ from ..spec.budget import budget_notes, describe, planned_epochs, planned_trials
 from ..spec.datasets import output_units
 from ..spec.space import epochs_per_trial, runs_per_trial
 from ..spec.validate import objective_issues, resolve_objective, size_issues
-from .checks import backend_issues, check_disk, disk_notes, listen_issues, worker_issues
+from .checks import backend_issues, check_disk, disk_notes, worker_issues
+from .cluster import ClusterTarget, where_trials_train
 from .folder.eventlog import EventLog, write_tables
 from .folder.project import Project, ProjectLock
-from .folder.protocol import WorkerFiles, pickle_callbacks
+from .folder.protocol import pickle_callbacks
 from .folder.record import SearchRecord
 from .folder.store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
 from .hypermodel import check_hypermodel, hypermodel_inputs, user_data
 from .opened import results_of
-from .pool import LOCAL, Job, WorkerPool, warm_up
+from .pool import Job, WorkerPool, warm_up
 from .results import Results
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,13 @@ class Search:
             copied for each trial, as keras-tuner does); one that raises fails that trial, and
             the search goes on.
         workers: how many trials train at once, each in its own process (default: the spec's
-            ``tuner.workers``).
-        listen: where the chief worker serves keras-tuner's oracle when there are several
-            workers (``HOST:PORT``); ``0.0.0.0:8470`` lets workers on other machines join.
+            ``tuner.workers``); with ``cluster``, how many trials (or groups of ``tuner.fuse`` trials)
+            train at once on the cluster.
+        cluster: train the trials on a Dask cluster: a scheduler's address (``"tcp://host:8786"``), a
+            ``distributed.Client`` or cluster object you made (``LocalCluster``, dask-jobqueue, dask-kubernetes,
+            dask-gateway), or ``"local-gpus"`` (one Dask worker per GPU of this machine). The oracle and every
+            file stay on this machine, which opens no port; each group of trials is a Dask task (the data is sent
+            once to each worker); a task whose worker is lost trains again. See the docs' "On a cluster" page.
         recycle_mb: a worker process whose memory grew by this many MB since its first trial
             hands over to a fresh one between trials (0: never).
         keep_warm: seconds a finished worker waits, TensorFlow imported, for this process's next
@@ -90,7 +95,8 @@ class Search:
         tensorboard: bool = False,
         callbacks: list[Any] | None = None,
         workers: int | None = None,
-        listen: str = LOCAL,
+        cluster: Any = None,
+        listen: str | None = None,
         recycle_mb: float = 300.0,
         keep_warm: float | None = None,
     ):
@@ -98,15 +104,16 @@ class Search:
         if not str(directory).strip():
             raise ProjectError("the folder for the search's results is empty: name one, such as runs/my-search")
         self.packed, self.arrays, spec = hypermodel_inputs(hypermodel, data, spec)  # the user's own model and arrays
+        #: where the trials train: None for this machine's worker processes, else the Dask cluster
+        self.cluster: ClusterTarget | None = where_trials_train(cluster, listen)
         issues = spec.validate()
         issues = issues or ([] if self.packed else file_issues(spec))  # a CSV file that is not there, a column it lacks
-        # what this machine allows: workers against its cores, memory and the trials; where the chief listens
-        issues = issues or backend_issues() + worker_issues(spec) + ([] if listen == LOCAL else listen_issues(listen))
+        # what this machine allows: workers against its cores, memory and the trials
+        issues = issues or backend_issues() + worker_issues(spec, local=self.cluster is None)
         if issues:
             raise SpecError(issues)
         self.spec = spec
         self.pickled_callbacks = pickle_callbacks(callbacks or [])
-        self.listen = listen
         self.recycle_mb = recycle_mb
         self.keep_warm = keep_warm
         self.directory = Path(directory)
@@ -156,9 +163,9 @@ class Search:
         Never blocks; returns how many were started (none when as many already wait, or with
         ``keep_warm=0``). A dashboard does this when it is shown.
         """
-        if self.keep_warm == 0 or self.listen != LOCAL:
+        if self.keep_warm == 0:
             return 0
-        return warm_up(self.spec.tuner.workers)
+        return warm_up(1 if self.cluster is not None else self.spec.tuner.workers)
 
     def start(self) -> threading.Thread:
         """Runs the search in a background thread and returns at once.
@@ -249,7 +256,8 @@ class Search:
             job = Job(
                 self.directory,
                 workers=self.spec.tuner.workers,
-                listen=self.listen,
+                cluster="" if self.cluster is None else self.cluster.address,
+                cluster_env=() if self.cluster is None else self.cluster.env,
                 recycle_mb=self.recycle_mb,
                 keep_warm=self.keep_warm,
                 tensorboard=self.tensorboard,
@@ -318,10 +326,6 @@ class Search:
                 self._target_hit = event
                 if self._pool is not None:
                     self._pool.stop()
-
-    def chief_address(self) -> str | None:
-        """``HOST:PORT`` (the chief's host name) where workers on other machines join, once the chief serves."""
-        return WorkerFiles(self.project.workers).chief_address(remote=True)
 
     def stop_trial(self, trial_id: str) -> bool:
         """Ends one running trial after its current epoch, scored by its best epoch so far; the search goes on.

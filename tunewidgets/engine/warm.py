@@ -143,9 +143,17 @@ atexit.register(warm_workers.close)
 
 
 def launch(
-    files: WorkerFiles, worker_id: str, argv: list[str], threads: int, keep_warm: float
+    files: WorkerFiles,
+    worker_id: str,
+    argv: list[str],
+    threads: int,
+    keep_warm: float,
+    *,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], IO[bytes] | None, tuple[str, ...]]:
     """A worker process for ``argv``: a warm one started alike if there is one, else a new one.
+
+    ``extra_env``: variables for this search only (read when it starts, not at the process's start).
 
     Returns the process, its log file when it is new (close it when the process ends), and the key a
     warm worker must match to be handed this worker's next search.
@@ -155,6 +163,7 @@ def launch(
     if keep_warm:
         argv = [*argv, "--keep-warm", str(keep_warm)]
     env, key = _environment(threads)
+    env.update(extra_env or {})
     log_path = files.log(worker_id)
     assignment: dict[str, object] = {"argv": argv, "log": str(log_path), "env": env}
     process = warm_workers.take(key, assignment) if keep_warm else None

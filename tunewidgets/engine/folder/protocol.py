@@ -1,10 +1,11 @@
 """How the controller and its worker processes talk: files in ``<project>/workers/``.
 
-Files alone, so a worker on another machine that shares the folder takes part like a local one:
+Files alone: the controller and its workers share this machine's folder (trials on other machines go
+through a Dask cluster instead: :mod:`tunewidgets.engine.worker.driver`):
 
 * ``GO``: written by the controller when the data is ready (workers import TensorFlow meanwhile);
 * ``STOP``: written by the controller: stop after the current epoch;
-* ``chief.json``: the chief's address (host, host name, port, pid), for the clients;
+* ``chief.json``: the chief's address on this machine (host, port, pid), for the clients;
 * ``callbacks.pkl``: the user's Keras callbacks, cloudpickled;
 * ``<id>.jsonl``: one worker's events, one JSON line each (the controller relays them);
 * ``<id>.log``: its output;
@@ -17,12 +18,15 @@ from __future__ import annotations
 
 import enum
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
 from ..._atomic import atomic_write_text
 from ...errors import Issue, SpecError
+
+#: The environment variable that brings the Dask cluster's credentials (a ``distributed.Security``,
+#: cloudpickled, base64) to the worker process that keeps the oracle: never written to the folder.
+SECURITY_ENV = "TUNEWIDGETS_DASK_SECURITY"
 
 GO_FILE = "GO"
 STOP_FILE = "STOP"
@@ -36,6 +40,7 @@ class Role(str, enum.Enum):
     SOLO = "solo"  # the only worker: keeps keras-tuner's oracle itself
     CHIEF = "chief"  # keeps the oracle and serves it to the others over gRPC, while it trains
     CLIENT = "client"  # asks the chief for trials
+    CLUSTER = "cluster"  # keeps the oracle and sends the trials to a Dask cluster (trains none itself)
 
 
 class WorkerEnd(str, enum.Enum):
@@ -113,42 +118,16 @@ class WorkerFiles:
         return f"; last output: {lines[-1][:300]}" if lines else ""
 
     # ------------------------------------------------------------------ the chief's address
-    def announce_chief(self, host: str, hostname: str, port: int, pid: int) -> None:
-        atomic_write_text(self.chief, json.dumps({"host": host, "hostname": hostname, "port": port, "pid": pid}))
+    def announce_chief(self, host: str, port: int, pid: int) -> None:
+        atomic_write_text(self.chief, json.dumps({"host": host, "port": port, "pid": pid}))
 
-    def chief_address(self, *, remote: bool) -> str | None:
-        """``HOST:PORT`` of the chief (its host name for a worker on another machine), or None yet."""
+    def chief_address(self) -> str | None:
+        """``HOST:PORT`` of the chief (on this machine's loopback), or None yet."""
         try:
             info = json.loads(self.chief.read_text())
-            return f"{info['hostname'] if remote else info['host']}:{info['port']}"
+            return f"{info['host']}:{info['port']}"
         except (OSError, ValueError, KeyError):
             return None
-
-
-def parse_address(address: str, field: str = "listen") -> tuple[str, int] | Issue:
-    """``HOST:PORT`` as a host and a port number (0: a free one), or the issue with it."""
-    host, sep, port = address.strip().rpartition(":")
-    example = "for example 127.0.0.1:8470, or 0.0.0.0:8470 to let other machines join"
-    if not sep or not host:
-        return Issue(field, f"{address!r} is not HOST:PORT ({example})")
-    if not port.isdigit():
-        return Issue(field, f"the port in {address!r} is not a number ({example})")
-    number = int(port)
-    if not 0 <= number <= 65535:
-        return Issue(field, f"port {number} is outside 1-65535 (0 picks a free one)")
-    return host.strip("[]"), number
-
-
-def reachable(address: str, timeout: float = 2.0) -> bool:
-    """Whether something accepts connections at ``HOST:PORT`` now."""
-    parsed = parse_address(address, "chief")
-    if isinstance(parsed, Issue):
-        return False
-    try:
-        with socket.create_connection(parsed, timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def pickle_callbacks(callbacks: list[Any]) -> bytes:
@@ -173,4 +152,4 @@ def pickle_callbacks(callbacks: list[Any]) -> bytes:
     return cloudpickle.dumps(list(callbacks)) if callbacks else b""
 
 
-__all__ = ["Role", "WorkerEnd", "WorkerFiles", "parse_address", "pickle_callbacks", "reachable"]
+__all__ = ["SECURITY_ENV", "Role", "WorkerEnd", "WorkerFiles", "pickle_callbacks"]

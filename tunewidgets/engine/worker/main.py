@@ -2,15 +2,17 @@
 
 Trials never train in the notebook's kernel. The controller (:mod:`tunewidgets.engine.pool`)
 starts one or more of these processes; each reads the spec and the prepared data from the
-project folder and runs keras-tuner's own search loop with tunewidgets' event hooks.
+project folder and runs the trial loop (:mod:`tunewidgets.engine.worker.loop`) over keras-tuner's oracle.
 
 Roles:
 
 * ``solo``: the only worker; keeps keras-tuner's oracle in this process.
 * ``chief``: keeps the oracle and serves it to the others over gRPC (keras-tuner's
   ``OracleServicer``), while training trials like any worker.
-* ``client``: asks the chief for trials (keras-tuner's ``OracleClient``; the chief's address
-  comes from ``workers/chief.json`` or ``--chief HOST:PORT``).
+* ``client``: asks the chief for trials (keras-tuner's ``OracleClient``; the chief's loopback address
+  comes from ``workers/chief.json``).
+* ``cluster``: keeps the oracle and sends the trials to a Dask cluster (``--cluster ADDRESS``), training none
+  itself (:mod:`tunewidgets.engine.worker.driver`).
 
 The files it shares with the controller are described in :mod:`tunewidgets.engine.folder.protocol`.
 
@@ -20,9 +22,9 @@ Keras loop grew 600 MB per 100 trials). A worker therefore retires once its memo
 by ``--recycle-mb`` and a fresh one takes over; the oracle's state on disk makes that a
 resume. It also keeps the kernel light and responsive, and lets trials run in parallel.
 
-Usage (what the controller runs; also how a worker on another machine joins a chief)::
+Usage (what the controller runs)::
 
-    python -m tunewidgets.engine.worker PROJECT --id tuner1 --role client --chief 10.0.0.5:8470
+    python -m tunewidgets.engine.worker PROJECT --id tuner1 --role client
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from ...spec import Spec
 from ..folder.eventlog import EventLog
 from ..folder.project import TUNER_DIR, Project
 from ..folder.protocol import Role, WorkerEnd, WorkerFiles
-from .chief import ChiefServer, wait_for_chief, watch_chief
+from .chief import ChiefServer, wait_for_chief
 from .lean import import_keras_tuner
 from .standby import next_assignment, redirect_output, stand_by
 
@@ -123,11 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("project", type=Path, nargs="?", help="the search's folder (none with --spare)")
     parser.add_argument("--id", dest="worker_id", default="tuner0")
     parser.add_argument("--role", type=Role, choices=list(Role), default=Role.SOLO)
-    parser.add_argument("--listen", default="127.0.0.1:0", help="chief: the address to serve the oracle on")
-    parser.add_argument("--chief", help="client: the chief's HOST:PORT (default: read workers/chief.json)")
-    parser.add_argument(
-        "--peer-timeout", type=float, default=0.0, help="client: give up once the chief has not answered this long"
-    )
+    parser.add_argument("--cluster", help="cluster: the Dask scheduler's address")
     parser.add_argument("--recycle-mb", type=float, default=300.0)
     parser.add_argument("--threads", type=int, default=0, help="cores each worker may use (0: all)")
     parser.add_argument("--tensorboard", action="store_true")
@@ -193,6 +191,11 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     # (its trial is recorded by the controller), and writes nothing a newer worker could be confused by
     signal.signal(signal.SIGTERM, lambda *_: terminate.set() if args.role is Role.CHIEF else os._exit(143))
 
+    cluster = None
+    if args.role is Role.CLUSTER:  # connected first: the Dask workers import Keras while this process does
+        from .scheduler import SECURITY_ENV, Cluster
+
+        cluster = Cluster(args.cluster, os.environ.pop(SECURITY_ENV, ""))
     # the slow import (TensorFlow) first, while the controller prepares the data
     held = import_keras_tuner()
     if held:
@@ -207,17 +210,15 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     interrupted = False
     try:
         if args.role is Role.CLIENT:
-            address = args.chief or wait_for_chief(ctx.files, lambda: ctx.stop_requested, remote=args.parent is None)
+            address = wait_for_chief(ctx.files, lambda: ctx.stop_requested)
             host, _, port = address.rpartition(":")
-            if args.peer_timeout > 0:
-                watch_chief(ctx.files, lambda: ctx.stop_requested, address, args.peer_timeout, args.worker_id)
             os.environ.update(
                 KERASTUNER_TUNER_ID=args.worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port
             )
         else:  # never let an inherited setting turn this process into a client
             for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
                 os.environ.pop(name, None)
-        reason, message, server = _train(ctx, args)
+        reason, message, server = _train(ctx, args, cluster)
     except KeyboardInterrupt:
         reason, message, interrupted = WorkerEnd.STOPPED, "interrupted", True
     except SystemExit:  # the search was stopped before this worker began
@@ -226,6 +227,8 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
         reason, message = WorkerEnd.ERROR, f"{type(e).__name__}: {e}"
         traceback.print_exc()
     finally:
+        if cluster is not None:
+            cluster.close()
         ctx.log.close()
         # an interrupted or grown worker is not worth keeping
         warm = (
@@ -274,7 +277,7 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
     return (0 if reason is WorkerEnd.DONE else 1), warm
 
 
-def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str, ChiefServer | None]:
+def _train(ctx: WorkerContext, args: argparse.Namespace, cluster: Any) -> tuple[WorkerEnd, str, ChiefServer | None]:
     from .device import configure_gpu, limit_threads
     from .heap import frozen_heap
     from .tuner import load_inputs
@@ -287,7 +290,8 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
         f"Keras backend {keras.backend.backend()}",
         flush=True,
     )
-    configure_gpu()
+    if cluster is None:
+        configure_gpu()
     if args.threads:
         limit_threads(args.threads)
 
@@ -310,25 +314,34 @@ def _train(ctx: WorkerContext, args: argparse.Namespace) -> tuple[WorkerEnd, str
     tuner = make_tuner(ctx.spec, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR, overrides)
     server = None
     if args.role is Role.CHIEF:
-        import socket
-
-        server = ChiefServer(tuner.oracle, args.listen)
-        host = server.host if server.host not in ("0.0.0.0", "[::]", "") else "127.0.0.1"
-        ctx.files.announce_chief(host, socket.getfqdn(), server.port, os.getpid())
+        server = ChiefServer(tuner.oracle)
+        ctx.files.announce_chief(server.host, server.port, os.getpid())
     settings = loop_settings(ctx.spec, dataset.task, grouped=grouped(hypermodel), tensorboard=args.tensorboard)
-    loop = TrialLoop(
-        tuner,
-        hypermodel,
-        settings,
-        ctx,
-        fit_args=(dataset.x_train, dataset.y_train),
-        fit_kwargs={"validation_data": (dataset.x_val, dataset.y_val)},
-        callbacks=callbacks,
-        boundary=BoundaryGrid(dataset) if user is None and applies(dataset) else None,
-    )
+    loop: Any
+    if cluster is not None:
+        from .driver import ClusterDriver
+        from .remote import session_of
+
+        session = session_of(ctx.project, ctx.files, dataset, tensorboard=args.tensorboard)
+        loop = ClusterDriver(cluster, tuner, ctx, settings, session, slots=ctx.spec.tuner.workers)
+    else:
+        loop = TrialLoop(
+            tuner,
+            hypermodel,
+            settings,
+            ctx,
+            fit_args=(dataset.x_train, dataset.y_train),
+            fit_kwargs={"validation_data": (dataset.x_val, dataset.y_val)},
+            callbacks=callbacks,
+            boundary=BoundaryGrid(dataset) if user is None and applies(dataset) else None,
+        )
+    from .scheduler import ClusterError
+
     try:
         with frozen_heap():
             loop.run()
+    except ClusterError as e:
+        return WorkerEnd.ERROR, str(e), server
     except StopRequested:
         return WorkerEnd.STOPPED, "", server
     except Retire:

@@ -40,13 +40,14 @@ class TrialState:
 
     trial: Any  # keras-tuner's Trial
     started: float
-    checkpoint: BestEpoch  # one across the trial's runs: the best epoch of them all is kept
+    checkpoint: BestEpoch | None  # one across the trial's runs (None where it does not train: a Dask task's)
     run: int = -1
     histories: list[Any] = field(default_factory=list)
     curve: dict[int, dict[int, float]] = field(default_factory=dict)  # the objective by run and epoch (pruning)
     pruned: bool = False
     stopped_after: int | None = None  # the epoch after which the user stopped this trial
-    failure: str = ""
+    failure: str = ""  # why it failed, in one line
+    trace: str = ""  # where it failed: the traceback, for keras-tuner's trial message
     values: dict[str, Any] = field(default_factory=dict)  # its hyperparameters' values when it began
 
     @property
