@@ -296,7 +296,7 @@ def test_bad_cluster_arguments_are_named(tmp_path, quickstart, monkeypatch):
     from distributed import LocalCluster
 
     with (
-        LocalCluster(n_workers=0, processes=False, dashboard_address=None) as inproc,
+        LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as inproc,
         pytest.raises(tw.SpecError, match="runs inside this process"),
     ):
         Search(quickstart, tmp_path, cluster=inproc)

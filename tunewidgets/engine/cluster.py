@@ -33,6 +33,8 @@ from .folder.protocol import SECURITY_ENV
 
 #: ``cluster="local-gpus"``: a Dask worker per GPU of this machine.
 LOCAL_GPUS = "local-gpus"
+#: The module a Dask worker preloads (``dask worker ADDRESS --preload ...``) to import Keras as it starts.
+PRELOAD = "tunewidgets.engine.worker.remote"
 
 _ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx|gateway)://)?\[?[\w.:-]+?\]?:(\d{1,5})(/.*)?$")
 
@@ -176,19 +178,21 @@ def local_gpus() -> Any:
                         "env": {**env, "CUDA_VISIBLE_DEVICES": gpu},
                         "name": f"gpu{gpu}",
                         "host": "127.0.0.1",
+                        "preload": [PRELOAD],
                     },
                 }
                 for gpu in gpus
             }
-            scheduler = {"cls": Scheduler, "options": {"dashboard_address": None, "host": "127.0.0.1"}}
+            scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0", "host": "127.0.0.1"}}
             _gpu_cluster = SpecCluster(workers=workers, scheduler=scheduler, name=LOCAL_GPUS)
         else:  # its workers list their own GPU first; a task keeps only that one (tunewidgets' remote side)
             _gpu_cluster = LocalCUDACluster(
                 CUDA_VISIBLE_DEVICES=",".join(gpus),
                 threads_per_worker=1,
                 resources={"GPU": 1},
-                dashboard_address=None,
+                dashboard_address=":0",
                 env=env,
+                preload=[PRELOAD],
             )
         atexit.register(_gpu_cluster.close)
         return _gpu_cluster
@@ -227,6 +231,7 @@ def describe(target: ClusterTarget, timeout: float = 5.0) -> str:
 
 __all__ = [
     "LOCAL_GPUS",
+    "PRELOAD",
     "ClusterTarget",
     "cluster_target",
     "describe",

@@ -83,7 +83,7 @@ class WorkerPool:
             end of a trial whose worker died (from the thread that calls :meth:`run`).
     """
 
-    poll_seconds = 0.05  # how soon an epoch reaches the views (reading the event files costs next to nothing)
+    poll_seconds = 0.02  # how soon an epoch reaches the views (reading the event files costs next to nothing)
 
     def __init__(self, job: Job, publish: Callable[[Event], None]):
         self.job = job

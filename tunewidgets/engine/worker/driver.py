@@ -144,8 +144,10 @@ class ClusterDriver:
         """Takes trials from the oracle for every free slot and submits their groups."""
         busy = collections.Counter(f.slot for f in self.flights.values())
         for slot in range(self.slots):
-            if not self.more or busy[slot] or time.monotonic() < self._idle_until:
+            if not self.more or time.monotonic() < self._idle_until:
                 return
+            if busy[slot]:
+                continue
             trials = self._take(slot)
             for group in groups(trials, self.settings.epochs):
                 self._launch(slot, group)
@@ -204,6 +206,7 @@ class ClusterDriver:
             pure=False,
             resources=self.cluster.resources(),
         )
+        flight.future.add_done_callback(lambda _: self.inbox.put({"kind": "done"}))  # wakes the loop at once
 
     # ------------------------------------------------------------------ what the tasks say
     def _read(self, timeout: float) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -113,6 +114,13 @@ def prepare_process() -> None:
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook: ``dask worker ADDRESS --preload tunewidgets.engine.worker.remote`` imports Keras and
+    the training code as the worker starts, so that a search's first trials on it start at once."""
+    prepare_process()
+    from .trainer import Trainer  # noqa: F401 - imports Keras, keras-tuner and the group loop
 
 
 def worker_label() -> str:
@@ -231,10 +239,16 @@ _inputs: tuple[str, _Inputs] | None = None
 
 
 def _inputs_of(session: Session) -> _Inputs:
+    """The session's inputs, made on its first task in this process. The heap is then frozen, as a local worker
+    freezes it for its search (``tunewidgets.engine.worker.heap``): the long-lived objects of Keras, Dask and the
+    inputs are out of the collector's way while trials train; the last search's are let go first."""
     global _inputs
     if _inputs is None or _inputs[0] != session.key:
-        _inputs = None  # the last search's go first
+        _inputs = None
+        gc.unfreeze()
+        gc.collect()
         _inputs = (session.key, _Inputs(session))
+        gc.freeze()
     return _inputs[1]
 
 
@@ -387,4 +401,13 @@ def _files(folder: str, trial: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["GroupTask", "Session", "prepare_process", "session_of", "train_group", "warm_up", "worker_label"]
+__all__ = [
+    "GroupTask",
+    "Session",
+    "dask_setup",
+    "prepare_process",
+    "session_of",
+    "train_group",
+    "warm_up",
+    "worker_label",
+]
