@@ -153,6 +153,20 @@ def test_stop_ends_the_trials_on_the_cluster_within_an_epoch_and_the_search_resu
     assert curves_per_trial(results) == {t: 4 for t in results.trials["trial_id"]}
 
 
+def test_stop_this_trial_reaches_its_dask_worker_and_the_search_goes_on(tmp_path, quickstart, hosts):
+    search = Search(spec(quickstart, trials=3, epochs=5), tmp_path, cluster=hosts.address, callbacks=[SlowEpochs(0.3)])
+    asked: list[bool] = []
+    search.events.subscribe(
+        lambda e: not asked and e.epoch == 2 and asked.append(search.stop_trial(e.trial_id)), EpochEnded
+    )
+    results = search.run()
+    assert asked == [True]
+    statuses = results.trials["status"].tolist()
+    assert statuses.count("user_stopped") == 1 and statuses.count("completed") == 2
+    stopped = results.trials[results.trials["status"] == "user_stopped"].iloc[0]
+    assert stopped["epochs"] < 5 and "stopped by the user" in stopped["message"]
+
+
 def test_tpe_with_asha_pruning_on_the_cluster(tmp_path, quickstart, hosts):
     from tunewidgets.spec import Range, choice
 
