@@ -228,8 +228,9 @@ class WorkerPool:
                 self._start(worker.worker_id if worker.role is not Role.CHIEF else self._new_id(), replacement)
             elif reason is WorkerEnd.FAILED:
                 self.failure = ended.get("message", "too many failed trials")
-            elif reason is WorkerEnd.ERROR:
-                self.error = f"worker {worker.worker_id}: {ended.get('message', '')}"
+            elif reason is WorkerEnd.ERROR:  # the cluster's own process speaks for the whole search
+                message = ended.get("message", "")
+                self.error = message if worker.role is Role.CLUSTER else f"worker {worker.worker_id}: {message}"
         chief = self.workers.get("tuner0")
         chief_gone = (
             chief is not None and chief.role is Role.CHIEF and chief.process and chief.process.poll() is not None

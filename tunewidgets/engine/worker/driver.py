@@ -36,7 +36,8 @@ from ...events import TrialStarted, event_from_dict
 from ..folder.project import Project
 from .loop import IDLE, STOPPED, OracleReferee
 from .outcomes import StopRequested
-from .remote import GroupTask, Session, train_group
+from .payload import GroupTask, Session
+from .remote import train_group
 from .scheduler import Cluster, ClusterError
 from .trainer import Control, checkpoint_path, trial_dir
 from .trials import LoopSettings, TrialState, groups, slot_id

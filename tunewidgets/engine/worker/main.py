@@ -320,7 +320,7 @@ def _train(ctx: WorkerContext, args: argparse.Namespace, cluster: Any) -> tuple[
     loop: Any
     if cluster is not None:
         from .driver import ClusterDriver
-        from .remote import session_of
+        from .payload import session_of
 
         session = session_of(ctx.project, ctx.files, dataset, tensorboard=args.tensorboard)
         loop = ClusterDriver(cluster, tuner, ctx, settings, session, slots=ctx.spec.tuner.workers)
