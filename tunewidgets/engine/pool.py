@@ -150,6 +150,7 @@ class WorkerPool:
         finally:
             self._shutdown()
             self.relay()
+            self.relay.close()
             self._close_running("the worker ended before the trial did")
         if interrupted is not None:
             return EndReason.STOPPED, "interrupted; resume to continue", interrupted

@@ -1,9 +1,9 @@
 """The event relay: every worker's event file, read as it grows and republished in order.
 
-Each worker (local, or on another machine sharing the folder) appends its events to
-``workers/<id>.jsonl``. The controller reads the complete new lines of every such file and hands
-them on in the order each worker wrote them. Events wait in a queue until handed on, so an
-interrupt (Ctrl-C) arriving while one is handled loses none of the others.
+Each worker the controller started appends its events to ``workers/<id>.jsonl``. The controller reads
+the complete new lines of each such file and hands them on in the order each worker wrote them. Events
+wait in a queue until handed on, so an interrupt (Ctrl-C) arriving while one is handled loses none of
+the others.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from ..events import Event
 from .folder.eventlog import parse_event_line
@@ -22,21 +23,22 @@ log = logging.getLogger(__name__)
 
 
 class _Tail:
-    """Reads the complete new lines of one worker's event file."""
+    """Reads the complete new lines of one worker's event file (kept open once it exists: the file only grows)."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.offset = 0
+        self.file: BinaryIO | None = None
         self.partial = b""
 
     def read(self) -> list[Event]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
+        if self.file is None:
+            try:
+                self.file = open(self.path, "rb")  # noqa: SIM115 - read at every poll, closed with the relay
+            except FileNotFoundError:
+                return []
+        data = self.file.read()
+        if not data:
             return []
-        self.offset += len(data)
         data = self.partial + data
         lines = data.split(b"\n")
         self.partial = lines.pop()
@@ -44,6 +46,11 @@ class _Tail:
         if None in events:
             log.warning("skipped a damaged event line in %s", self.path)
         return [e for e in events if e is not None]
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 class Relay:
@@ -63,19 +70,23 @@ class Relay:
 
     @property
     def workers(self) -> list[str]:
-        """Every worker followed, those found by their files included (workers on other machines)."""
+        """Every worker followed."""
         with self._lock:
             return list(self._tails)
 
     def __call__(self) -> None:
         with self._lock:
-            for worker_id, path in self.files.event_files().items():
-                self._tails.setdefault(worker_id, _Tail(path))
             for worker_id, tail in self._tails.items():
                 self._pending.extend((worker_id, event) for event in tail.read())
             while self._pending:
                 worker_id, event = self._pending.popleft()
                 self.handle(worker_id, event)
+
+    def close(self) -> None:
+        """Closes the files it reads (after a last read: the search is over)."""
+        with self._lock:
+            for tail in self._tails.values():
+                tail.close()
 
 
 __all__ = ["Relay"]

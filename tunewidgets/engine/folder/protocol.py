@@ -92,10 +92,6 @@ class WorkerFiles:
         """Written by a chief once its server has stopped (the search is over)."""
         return self.dir / f"{worker_id}.served"
 
-    def event_files(self) -> dict[str, Path]:
-        """Every worker's event file, local or remote, by worker id."""
-        return {p.stem: p for p in self.dir.glob("*.jsonl")}
-
     # ------------------------------------------------------------------ end files
     def write_end(self, worker_id: str, reason: WorkerEnd, message: str, pid: int, warm: bool) -> None:
         info = {"reason": reason.value, "message": message, "pid": pid, "warm": warm}
