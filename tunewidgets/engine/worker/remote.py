@@ -110,6 +110,12 @@ def _machine(peers: dict[str, int], address: str) -> None:
     sharing = peers.get(address, 1)
     if sharing > 1:
         limit_threads(max(1, (os.cpu_count() or 1) // sharing))
+    import keras
+
+    keras.ops.convert_to_numpy(keras.ops.ones((1,)))  # the backend's runtime started now, not in the first trial
+    # the long-lived heap (Keras, Dask) out of the collector's way, as a local worker freezes it for its search
+    gc.collect()
+    gc.freeze()
 
 
 def _own_random() -> None:
@@ -179,16 +185,13 @@ _inputs: tuple[str, _Inputs] | None = None
 
 
 def _inputs_of(session: Session) -> _Inputs:
-    """The session's inputs, made on its first task in this process. The heap is then frozen, as a local worker
-    freezes it for its search (``tunewidgets.engine.worker.heap``): the long-lived objects of Keras, Dask and the
-    inputs are out of the collector's way while trials train; the last search's are let go first."""
+    """The session's inputs, made on its first task in this process (the last search's are let go first)."""
     global _inputs
     if _inputs is None or _inputs[0] != session.key:
-        _inputs = None
-        gc.unfreeze()
-        gc.collect()
+        if _inputs is not None:
+            _inputs = None
+            gc.collect()  # the heap frozen by _machine is skipped: quick
         _inputs = (session.key, _Inputs(session))
-        gc.freeze()
     return _inputs[1]
 
 
