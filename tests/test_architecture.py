@@ -18,7 +18,7 @@ LAYERS = [
     {"model"},
     {"engine"},
     {"plots"},
-    {"watch"},
+    {"follow"},
     {"dashboard"},
     {"cli", "__init__"},
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -219,7 +221,7 @@ def test_a_watcher_sees_trials_appear_while_another_process_searches(tmp_path):
     import sys
     import time
 
-    from tunewidgets.watch import watch
+    from tunewidgets.follow import watch
 
     root = str(Path(__file__).resolve().parent.parent)
     script = SEARCH_ELSEWHERE.format(root=root, d=str(tmp_path))
@@ -256,3 +258,33 @@ def test_the_dashboard_opens_a_keras_tuner_folder_as_its_live_views(searched):
         assert f"{len(tuner.oracle.trials)} trials" in opened.status.value
     finally:
         opened.stop()
+
+
+LIVE_THEN_WATCH = """
+import sys, warnings
+sys.path.insert(0, {root!r})
+warnings.simplefilter("always", ResourceWarning)
+import keras_tuner as kt
+import tunewidgets as tw
+from tests.test_keras_tuner_folders import build_model, data
+
+callback = tw.live(show=False)
+tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=2, directory={d!r}, project_name="p", seed=1)
+x, y, xv, yv = data()
+tuner.search(x, y, epochs=2, validation_data=(xv, yv), callbacks=[callback], verbose=0)
+watcher = tw.watch({d!r} + "/p")   # the README's sequence: live, then watch
+print("watch is", type(tw.watch).__name__, type(watcher).__name__)
+watcher.stop()
+del callback, tuner
+import gc; gc.collect()
+"""
+
+
+def test_watch_after_live_is_the_function_and_live_leaves_no_file_open(tmp_path):
+    """``tw.live()`` imported the module holding both; the module once took the function's place on the
+    package, and the callback left its event log open when the search ended."""
+    script = LIVE_THEN_WATCH.format(root=str(Path(__file__).resolve().parent.parent), d=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "watch is function Watcher" in done.stdout
+    assert "ResourceWarning" not in done.stderr and "unclosed file" not in done.stderr, done.stderr[-2000:]

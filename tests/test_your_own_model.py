@@ -407,6 +407,10 @@ def test_the_dashboard_makes_a_control_per_hyperparameter_and_its_changes_reach_
         if t.hyperparameters["optimizer"] == "sgd":
             assert t.hyperparameters["momentum"] == 0.6
     assert "def build_conditional(hp):" in results.model_code()
+    # the dashboard's own results are your model's too: Evaluate and Show code work from its panel
+    assert type(dash.results) is type(results)
+    assert set(dash.evaluate()) >= {"loss", "accuracy"}
+    assert "def build_conditional(hp):" in dash.best_model_code()
     # reopened from its folder (after a kernel restart): the same controls, the overrides in place
     again = tw.Dashboard.open(results.directory, base_dir=tmp_path)
     assert again.hyperparameters.wait(120)

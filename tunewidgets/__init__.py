@@ -26,9 +26,9 @@ _LAZY = {
     "load": "tunewidgets.engine",
     "Results": "tunewidgets.engine",
     "Dashboard": "tunewidgets.dashboard",
-    "live": "tunewidgets.watch",
-    "watch": "tunewidgets.watch",
-    "Watcher": "tunewidgets.watch",
+    "live": "tunewidgets.follow",
+    "watch": "tunewidgets.follow",
+    "Watcher": "tunewidgets.follow",
 }
 
 

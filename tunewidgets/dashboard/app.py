@@ -21,11 +21,12 @@ from ..engine import Results, Search, load
 from ..engine.cluster import where_trials_train
 from ..engine.folder.project import claim_folder, safe_folder_name
 from ..engine.hypermodel import Packed, hypermodel_inputs, kept_hypermodel
+from ..engine.opened import results_of
 from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
+from ..follow import Watcher, watch
 from ..progress import trial_number
 from ..spec import Spec
-from ..watch import Watcher, watch
 from . import html as h
 from .controls import Control, KnobControl, SettingControl
 from .form import SpecForm
@@ -310,9 +311,7 @@ class Dashboard:
         dash.launcher.show(results)
         dash.progress.max = max(1, len(results.record.trials))
         dash.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
-        dash.status.value = (
-            f"Opened <code>{html.escape(str(results.directory))}</code>: search {html.escape(results.status)}."
-        )
+        dash.status.value = f"Opened <code>{html.escape(str(results.directory))}</code>: search {results.status}."
         dash.resume_button.disabled = results.status not in ("stopped", "interrupted", "failed")
         dash._show_results()
         return dash
@@ -361,7 +360,7 @@ class Dashboard:
         self.stop_button.description = "Stop"
         self.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)
         self.run_button.disabled = bool(self.issues)
-        self.results = Results(search.directory, search.spec, search.record)
+        self.results = results_of(search.directory, search.spec, search.record)  # your own model's kind too
         self._show_results()
 
     def _show_results(self) -> None:

@@ -59,7 +59,8 @@ class _LiveSearch:
         self.interval = interval
         self.record = SearchRecord()
         self.views: Any = None
-        self.log: EventLog | None = None
+        self.log: EventLog | None = None  # open while a trial trains: keras-tuner tells no callback its search ended
+        self.log_path: Path | None = None
         self.trial_id: str | None = None
         self.execution = -1
         self.ended = True
@@ -73,7 +74,7 @@ class _LiveSearch:
         if found is None:
             return
         tuner, trial = found
-        if self.log is None:
+        if self.log_path is None:
             self._start(tuner)
         if trial.trial_id != self.trial_id:
             if not self.ended and self.trial_id is not None:  # the last one raised before it ended
@@ -133,7 +134,7 @@ class _LiveSearch:
 
     def _start(self, tuner: Any) -> None:
         oracle = tuner.oracle
-        self.log = EventLog(watched_events(Path(tuner.project_dir)))
+        self.log_path = watched_events(Path(tuner.project_dir))
         objective = oracle.objective
         self._publish(
             SearchStarted(
@@ -151,8 +152,13 @@ class _LiveSearch:
 
     def _publish(self, event: Event) -> None:
         self.record.apply(event)
+        if self.log is None and self.log_path is not None:
+            self.log = EventLog(self.log_path)
         if self.log is not None:
             self.log(event)
+            if isinstance(event, TrialEnded):  # closed between trials, so the last trial's end closes it for good
+                self.log.close()
+                self.log = None
         if self.views is not None:
             self.views.on_event(event)
 
