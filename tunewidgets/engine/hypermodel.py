@@ -28,7 +28,7 @@ from typing import Any
 from .._atomic import atomic_write_bytes, atomic_write_json
 from ..data.arrays import Arrays, UserData
 from ..errors import Issue, ProjectError, SpecError
-from ..spec import Spec
+from ..spec import Fixed, Spec
 from ..spec.hyper import HyperModelSpec, override_issues
 from .folder.project import Project
 from .warm import run_task
@@ -240,6 +240,8 @@ def hypermodel_inputs(hypermodel: Any, data: Any, spec: Spec) -> tuple[Packed | 
     packed = pack(hypermodel)
     if spec.hypermodel is None:
         spec = spec.replace(hypermodel=HyperModelSpec(packed.name))
+    if spec.training.batch_size == Spec().training.batch_size:  # left as it comes: Keras' own, not a new hyperparameter
+        spec = spec.replace(**{"training.batch_size": Fixed(32)})
     if data is None:
         raise SpecError(Issue("data", f"{packed.name} needs your arrays: data=(x, y) or tw.Arrays(...)"))
     arrays = Arrays.of(data)

@@ -18,13 +18,14 @@ from typing import Any
 from ..errors import ProjectError
 from ..events import EpochEnded, SearchStarted, TrialStarted, TrialStatus
 from .folder.eventlog import read_events
+from .folder.project import LIVE_DIR
 from .folder.record import SearchRecord, TrialRecord
 from .folder.store import read_json
 
 ORACLE_FILE = "oracle.json"
 TRIAL_FILE = "trial.json"
 #: What ``tunewidgets.live()`` records beside keras-tuner's files: a folder keras-tuner ignores.
-WATCH_DIR = "tunewidgets"
+WATCH_DIR = LIVE_DIR
 WATCH_EVENTS = "events.jsonl"
 
 

@@ -20,10 +20,8 @@ from ..errors import ProjectError, SearchError, SpecError
 from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted, TrialEnded
 from ..progress import trial_number
 from ..spec import Spec
-from ..spec.budget import budget_notes, describe, planned_epochs, planned_trials
 from ..spec.datasets import output_units
-from ..spec.space import epochs_per_trial, runs_per_trial
-from ..spec.validate import objective_issues, resolve_objective, size_issues
+from ..spec.validate import objective_issues, size_issues
 from .checks import backend_issues, check_disk, disk_notes, worker_issues
 from .cluster import ClusterTarget, where_trials_train
 from .folder.eventlog import EventLog, write_tables
@@ -31,10 +29,12 @@ from .folder.project import Project, ProjectLock
 from .folder.protocol import pickle_callbacks
 from .folder.record import SearchRecord
 from .folder.store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
+from .from_tuner import from_tuner
 from .hypermodel import check_hypermodel, hypermodel_inputs, user_data
 from .opened import results_of
 from .pool import Job, WorkerPool, warm_up
 from .results import Results
+from .started import search_started
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,22 @@ class Search:
         self._pool: WorkerPool | None = None
         #: How many worker processes the last run started (replacements of retired or crashed ones included).
         self.worker_processes = 0
+
+    @classmethod
+    def from_tuner(cls, tuner: Any, *args: Any, **kwargs: Any) -> Search:
+        """Your keras-tuner tuner as it is: ``Search.from_tuner(tuner, x, y, epochs=10, validation_split=0.2)``
+        takes what your ``tuner.search(...)`` takes, and keeps what the tuner says (its oracle and settings, the
+        objective, executions per trial, a tailored space, the seed, its ``directory/project_name``: afterwards
+        your ``tuner.reload()`` and ``tuner.get_best_models()`` read this search). What tunewidgets adds is asked
+        by keyword: ``workers``, ``fuse``, ``cluster``, ``pruning`` ("median" or "asha"), ``target``, ``tpe=True``,
+        ``tensorboard``, ``keep_warm``."""
+        from .from_tuner import split_options
+
+        spec_changes, options, fit_kwargs = split_options(kwargs)
+        made = from_tuner(tuner, args, fit_kwargs)
+        Project(made.folder).keep_tuner_outside()
+        spec = made.spec.replace(**spec_changes).check() if spec_changes else made.spec
+        return cls(spec, made.folder, hypermodel=made.hypermodel, data=made.data, callbacks=made.callbacks, **options)
 
     # ------------------------------------------------------------------ control
     @property
@@ -345,28 +361,8 @@ class Search:
 
     def _started(self, dataset: Any, resumed: bool) -> SearchStarted:
         """The start of a run: what it will train, what the data preparation did, what came before."""
-        objective, direction = resolve_objective(self.spec, dataset.task)
-        best = self.record.best()
-        return SearchStarted(
-            name=self.spec.name,
-            objective=objective,
-            direction=direction,
-            algorithm=self.spec.tuner.algorithm,
-            planned_trials=planned_trials(self.spec),
-            epochs=epochs_per_trial(self.spec),
-            resumed=resumed,
-            data_summary=dataset.summary(),
-            plan=describe(self.spec),
-            planned_epochs=planned_epochs(self.spec),
-            runs_per_trial=runs_per_trial(self.spec),
-            data_report=[line for line in dataset.report if line != dataset.summary()],
-            notes=self.notes
-            + budget_notes(self.spec)
-            + ([] if self.packed else disk_notes(self.spec, dataset, self.directory)),
-            finished_trials=[t.trial_id for t in self.record.ordered() if t.status.is_finished()],
-            best_trial_id=best.trial_id if best else None,
-            best_score=best.score if best else None,
-        )
+        notes = self.notes + ([] if self.packed else disk_notes(self.spec, dataset, self.directory))
+        return search_started(self.spec, dataset, self.record, resumed=resumed, notes=notes)
 
     # ------------------------------------------------------------------ project
     def _prepare_directory(self) -> bool:

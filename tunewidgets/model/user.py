@@ -22,7 +22,7 @@ import keras
 import keras_tuner as kt
 
 from ..errors import Issue, SpecError
-from ..spec import Spec
+from ..spec import Fixed, Spec
 from ..spec.hyper import default_issues
 from ..spec.validate import resolve_objective
 from .space import SpaceBuilder
@@ -92,15 +92,22 @@ class UserHyperModel(kt.HyperModel):
 
     def build(self, hp: Any) -> Any:
         model = checked_model(self.user.build(hp), self.user.name)
-        if not self.own_fit and BATCH_SIZE not in hp:  # the spec's batch size, beside the user's own
+        if not self.own_fit and BATCH_SIZE not in hp and self.tuned_batch_size:  # tuned in the spec's Training
             SpaceBuilder(self.spec, hp).value("training", "batch_size")
         return model
+
+    @property
+    def tuned_batch_size(self) -> bool:
+        """The spec's batch size is a range or choices: searched beside the user's own hyperparameters (fixed, it
+        is simply what every trial trains with, and no hyperparameter is added to the user's)."""
+        return not isinstance(self.spec.training.batch_size, Fixed)
 
     def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *self.fit_callbacks()]
         if self.own_fit:
             return self.user.fit(hp, model, *args, **kwargs)
-        kwargs.setdefault("batch_size", int(hp.get(BATCH_SIZE)))
+        fixed = getattr(self.spec.training.batch_size, "value", 32)
+        kwargs.setdefault("batch_size", int(hp.get(BATCH_SIZE) if BATCH_SIZE in hp else fixed))
         return model.fit(*args, **kwargs)
 
     def training_data(self, batch_size: int) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from ..errors import Issue
 from .knobs import Choice, Fixed, Knob, Range, knob_from_json
 from .parse import unknown_field
 
-HYPERMODEL_KEYS = ("name", "hyperparameters")
+HYPERMODEL_KEYS = ("name", "hyperparameters", "tune_new_entries", "allow_new_entries")
 
 
 @dataclass(frozen=True)
@@ -36,22 +36,34 @@ class HyperModelSpec:
     name: str = "build_model"
     #: ``(hyperparameter name, knob)`` pairs, in the order the user set them
     hyperparameters: tuple[tuple[str, Knob], ...] = ()
+    #: keras-tuner's ``tune_new_entries``: the hyperparameters not named above are searched (True) or keep their
+    #: defaults (False: only the named ones vary, keras-tuner's "tailored" space)
+    tune_new_entries: bool = True
+    #: keras-tuner's ``allow_new_entries``: the hypermodel may declare hyperparameters not named above
+    allow_new_entries: bool = True
 
     @property
     def overrides(self) -> dict[str, Knob]:
         return dict(self.hyperparameters)
 
     def with_overrides(self, overrides: dict[str, Knob]) -> HyperModelSpec:
-        return HyperModelSpec(self.name, tuple(overrides.items()))
+        return HyperModelSpec(self.name, tuple(overrides.items()), self.tune_new_entries, self.allow_new_entries)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "hyperparameters": {n: k.to_json() for n, k in self.hyperparameters}}
+        out: dict[str, Any] = {"name": self.name, "hyperparameters": {n: k.to_json() for n, k in self.hyperparameters}}
+        for key in ("tune_new_entries", "allow_new_entries"):  # written only when not keras-tuner's default
+            if getattr(self, key) is not True:
+                out[key] = getattr(self, key)
+        return out
 
     def issues(self) -> list[Issue]:
         """What is wrong in the section itself (what the hypermodel declares is checked against it later)."""
         out = []
         if not isinstance(self.name, str) or not self.name.strip():
             out.append(Issue("hypermodel.name", "expected the name of the build function or HyperModel class"))
+        for key in ("tune_new_entries", "allow_new_entries"):
+            if not isinstance(getattr(self, key), bool):
+                out.append(Issue(f"hypermodel.{key}", f"expected true or false, got {getattr(self, key)!r}"))
         for name, knob in self.hyperparameters:
             path = f"hypermodel.hyperparameters.{name}"
             if isinstance(knob, Range):
@@ -99,7 +111,12 @@ def hypermodel_from_json(raw: Any, issues: list[Issue]) -> HyperModelSpec | None
             knobs.append((str(key), knob_from_json(value)))
         except ValueError as e:
             issues.append(Issue(f"hypermodel.hyperparameters.{key}", str(e)))
-    return HyperModelSpec(name, tuple(knobs))
+    entries = {key: raw.get(key, True) for key in ("tune_new_entries", "allow_new_entries")}
+    for key, value in entries.items():
+        if not isinstance(value, bool):
+            issues.append(Issue(f"hypermodel.{key}", f"expected true or false, got {value!r}"))
+            entries[key] = True
+    return HyperModelSpec(name, tuple(knobs), **entries)
 
 
 __all__ = ["HYPERMODEL_KEYS", "Choice", "Fixed", "HyperModelSpec", "Range", "hypermodel_from_json"]

@@ -16,6 +16,11 @@ from .datasets import IMAGE_DATASETS, builtin_shape, builtin_task, informative_f
 from .fields import FieldInfo
 from .knobs import Choice, Fixed, Range
 from .lesson import Lesson
+from .objective import (
+    metric_issues,
+    objective_issues,
+    resolve_objective,
+)
 from .parse import show
 from .sections import SECTIONS, section_fields
 from .size import human_bytes, largest_model, max_parameters
@@ -24,8 +29,6 @@ from .space import folds, is_active
 if TYPE_CHECKING:
     from .spec import Spec
 
-CLASSIFICATION_OBJECTIVES = ("accuracy", "val_accuracy")
-REGRESSION_OBJECTIVES = ("mae", "val_mae")
 #: The least share of the rows the test and validation splits must leave to train on.
 MIN_TRAINING_SHARE = 0.05
 
@@ -169,7 +172,11 @@ def _check_fields(spec: Spec, issues: list[Issue]) -> None:
             issues.append(Issue(section, f"expected the {section} section, got {type(sec).__name__}"))
             continue
         for name, info in section_fields(section):
-            issues.extend(field_issues(getattr(sec, name), info, f"{section}.{name}"))
+            value, path = getattr(sec, name), f"{section}.{name}"
+            if path == "tuner.objective" and getattr(spec, "hypermodel", None) is not None:
+                issues.extend(metric_issues(spec))  # your own model: any metric it logs
+                continue
+            issues.extend(field_issues(value, info, path))
 
 
 def size_issues(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> list[Issue]:
@@ -237,35 +244,9 @@ def _check_model(spec: Spec, issues: list[Issue]) -> None:
             )
 
 
-def resolve_objective(spec: Spec, task: str | None) -> tuple[str, str]:
-    """The objective name and direction ('max'/'min') for a task."""
-    objective = spec.tuner.objective
-    if objective == "auto":  # the user's own model: its validation loss, which every compiled model logs
-        objective = "val_loss" if task in ("regression", "custom") else "val_accuracy"
-    direction = spec.tuner.direction
-    if direction == "auto":
-        direction = "max" if objective.endswith("accuracy") else "min"
-    return objective, direction
-
-
-def objective_issues(spec: Spec, task: str | None) -> list[Issue]:
-    """Problems of the objective for a (possibly inferred) task."""
-    issues: list[Issue] = []
-    objective = spec.tuner.objective
-    if task == "regression" and objective in CLASSIFICATION_OBJECTIVES:
-        issues.append(Issue("tuner.objective", f"{objective} needs a classification task; this is regression"))
-    if task in ("binary", "multiclass") and objective in REGRESSION_OBJECTIVES:
-        issues.append(Issue("tuner.objective", f"{objective} needs a regression task; this is {task} classification"))
-    name, direction = resolve_objective(spec, task)
-    natural = "max" if name.endswith("accuracy") else "min"
-    if spec.tuner.direction != "auto" and direction != natural:
-        issues.append(Issue("tuner.direction", f"{name} should be {'maximized' if natural == 'max' else 'minimized'}"))
-    return issues
-
-
 def _check_tuner(spec: Spec, issues: list[Issue]) -> None:
     t = spec.tuner
-    if t.algorithm == "grid":
+    if t.algorithm == "grid" and getattr(spec, "hypermodel", None) is None:  # your own model's: its declarations
         for section in ("model", "regularization", "optimizer", "training"):
             for name, info in section_fields(section):
                 value = getattr(getattr(spec, section), name)
@@ -273,7 +254,8 @@ def _check_tuner(spec: Spec, issues: list[Issue]) -> None:
                     issues.append(
                         Issue(f"{section}.{name}", "grid search needs a step for every range (or use choices)")
                     )
-    issues.extend(objective_issues(spec, known_task(spec)))
+    own = getattr(spec, "hypermodel", None) is not None  # your own model: its task is its own
+    issues.extend(objective_issues(spec, "custom" if own else known_task(spec)))
     if issues:
         return
     if t.pruning != "none" and t.algorithm == "hyperband":
@@ -357,14 +339,8 @@ def validate(spec: Spec) -> list[Issue]:
         return issues
     if hypermodel is not None:  # the user's model and arrays: the data and network sections do not apply
         _check_tuner(spec, issues)
-        if spec.tuner.algorithm == "grid":
-            issues.append(
-                Issue(
-                    "tuner.algorithm",
-                    "grid search walks the spec's own network's space; with your own hypermodel choose random, "
-                    "bayesian, tpe or hyperband",
-                )
-            )
+        if spec.tuner.algorithm == "grid" and isinstance(spec.training.batch_size, Range):
+            issues.append(Issue("training.batch_size", "grid search needs choices (or one value), not a range"))
         return issues
     _check_data(spec, issues)
     _check_model(spec, issues)

@@ -13,7 +13,9 @@ Nothing outside :mod:`tunewidgets.engine` spells one of these names; everything 
   and ``arrays/`` (the user's arrays, one ``.npy`` each, read memory-mapped);
 * ``events.jsonl``: one line per event, appended and flushed as it happens: a record of the search as it
   went, which may be damaged or deleted without losing a finished trial;
-* ``keras_tuner/``: keras-tuner's own project (oracle state, per-trial checkpoints);
+* ``keras_tuner/``: keras-tuner's own project (oracle state, per-trial checkpoints); for a search of the user's
+  own keras-tuner tuner (``Search.from_tuner``) the folder is ``tunewidgets/`` inside the tuner's project, which
+  holds keras-tuner's files as the tuner writes them (``keras_tuner_project.json`` says so);
 * ``trials.csv`` / ``curves.csv``: tables written when a search ends;
 * ``evaluation.json``: the best model's figures on the test split, once asked for;
 * ``workers/``: the worker processes' files (:mod:`tunewidgets.engine.folder.protocol`);
@@ -48,6 +50,10 @@ STATE_FILE = "state.json"
 TRIALS_DIR = "trials"
 EVENTS_FILE = "events.jsonl"
 TUNER_DIR = "keras_tuner"
+#: tunewidgets' folder inside a keras-tuner project (``tw.live()``'s record, ``Search.from_tuner``'s search)
+LIVE_DIR = "tunewidgets"
+#: present in a search's folder when keras-tuner's project is the folder's parent (``Search.from_tuner``)
+OUTER_TUNER_FILE = "keras_tuner_project.json"
 DATA_ARRAYS = "data.npz"
 DATA_META = "data.json"
 HYPERMODEL_FILE = "hypermodel.pkl"
@@ -79,6 +85,7 @@ ENTRIES = (
     EVALUATION_FILE,
     TENSORBOARD_DIR,
     WORKERS_DIR,
+    OUTER_TUNER_FILE,
 )
 
 
@@ -113,7 +120,21 @@ class Project:
 
     @property
     def tuner_dir(self) -> Path:
-        return self.directory / TUNER_DIR
+        """keras-tuner's project: ``keras_tuner/`` in the folder, or the folder's parent for your own tuner's."""
+        directory, name = self.tuner_location()
+        return Path(directory) / name
+
+    def tuner_location(self) -> tuple[str, str]:
+        """keras-tuner's ``directory`` and ``project_name`` for this search."""
+        if (self.directory / OUTER_TUNER_FILE).is_file():
+            parent = self.directory.resolve().parent
+            return str(parent.parent), parent.name
+        return str(self.directory), TUNER_DIR
+
+    def keep_tuner_outside(self) -> None:
+        """Marks the folder as ``tunewidgets/`` inside the user's keras-tuner project (``Search.from_tuner``)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / OUTER_TUNER_FILE).write_text(json.dumps({"keras_tuner_project": ".."}) + "\n")
 
     @property
     def data_arrays(self) -> Path:

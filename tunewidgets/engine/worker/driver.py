@@ -150,7 +150,7 @@ class ClusterDriver:
             if busy[slot]:
                 continue
             trials = self._take(slot)
-            for group in groups(trials, self.settings.epochs):
+            for group in groups(trials, self.settings.epochs, self.settings.batch_size):
                 self._launch(slot, group)
                 busy[slot] += 1
 

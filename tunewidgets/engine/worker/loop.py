@@ -156,7 +156,7 @@ class TrialLoop:
         more = True
         while more:
             trials, more = self._take(self.settings.fuse if self.settings.grouped else 1)
-            for group in groups(trials, self.settings.epochs):
+            for group in groups(trials, self.settings.epochs, self.settings.batch_size):
                 states = [self.trainer.begin(trial) for trial in group]
                 for state in states:
                     self.control.events.publish(TrialStarted(state.trial_id, state.values, worker=self.tuner_id))

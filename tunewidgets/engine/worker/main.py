@@ -45,7 +45,7 @@ from ..._memory import rss_mb
 from ...events import EventBus
 from ...spec import Spec
 from ..folder.eventlog import EventLog
-from ..folder.project import TUNER_DIR, Project
+from ..folder.project import Project
 from ..folder.protocol import Role, WorkerEnd, WorkerFiles
 from .chief import ChiefServer, wait_for_chief
 from .lean import import_keras_tuner
@@ -311,7 +311,8 @@ def _train(ctx: WorkerContext, args: argparse.Namespace, cluster: Any) -> tuple[
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project.tensorboard)))
     hypermodel = UserHyperModel(user, ctx.spec, dataset) if user is not None else SpecHyperModel(ctx.spec, dataset)
     overrides = override_hyperparameters(ctx.project, ctx.spec)
-    tuner = make_tuner(ctx.spec, hypermodel, dataset.task, str(ctx.project.directory), TUNER_DIR, overrides)
+    directory, project_name = ctx.project.tuner_location()  # keras_tuner/ here, or your own tuner's project
+    tuner = make_tuner(ctx.spec, hypermodel, dataset.task, directory, project_name, overrides)
     server = None
     if args.role is Role.CHIEF:
         server = ChiefServer(tuner.oracle)

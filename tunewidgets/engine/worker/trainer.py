@@ -138,7 +138,7 @@ class Trainer:
     def train(self, states: list[TrialState]) -> None:
         """Trains one group (same batch size and epochs): each run of its trials together, each trial ended as it
         ends. Raises :class:`StopRequested` (the open trials cut first) or :class:`Retire`."""
-        batch_size, initial_epoch, epochs = fit_shape(states[0].trial, self.settings.epochs)
+        batch_size, initial_epoch, epochs = fit_shape(states[0].trial, self.settings.epochs, self.settings.batch_size)
         try:
             for run in range(self.settings.runs):
                 live = [s for s in states if s.trial_id in self.open]
@@ -275,6 +275,15 @@ class Trainer:
         metrics = {k: float(v) for k, v in logs.items() if is_number(v)}
         events = self.control.events
         events.publish(EpochEnded(state.trial_id, epoch + 1, metrics, execution=state.run))
+        if not state.heard:
+            state.heard = True
+            name = self.settings.objective.name
+            if name not in metrics:  # any metric the model logs may be the objective: one it does not log is said
+                logged = ", ".join(sorted(metrics)) or "nothing"
+                raise TrialFailed(
+                    f"the model logs no {name}, the objective (tuner.objective); it logs {logged}: name one of "
+                    "those, or add the metric to model.compile(metrics=...)"
+                )
         loss = metrics.get("loss")
         if loss is not None and not math.isfinite(loss):
             raise TrialFailed(f"loss became {loss} at epoch {epoch + 1}")

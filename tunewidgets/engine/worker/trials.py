@@ -32,6 +32,7 @@ class LoopSettings:
     max_failures: int | None = None  # trials failed in a row (in this worker) that end the search
     grouped: bool = True  # through the group loop; else each trial through the hypermodel's own fit
     tensorboard: bool = False  # TensorBoard callbacks get a folder per trial and run, and the HParams view
+    batch_size: int = 32  # a trial's batch size when it is no hyperparameter (your own model, fixed in the spec)
 
 
 @dataclass(eq=False)
@@ -49,6 +50,7 @@ class TrialState:
     failure: str = ""  # why it failed, in one line
     trace: str = ""  # where it failed: the traceback, for keras-tuner's trial message
     values: dict[str, Any] = field(default_factory=dict)  # its hyperparameters' values when it began
+    heard: bool = False  # an epoch of it was heard (the first is checked for the objective)
 
     @property
     def trial_id(self) -> str:
@@ -68,21 +70,22 @@ def slot_id(tuner_id: str, slot: int) -> str:
     return tuner_id if slot == 0 else f"{tuner_id}.{slot}"
 
 
-def fit_shape(trial: Any, epochs: int) -> tuple[int, int, int]:
-    """What the members of a group share: batch size, initial epoch, epochs (Hyperband sets its own)."""
+def fit_shape(trial: Any, epochs: int, batch_size: int = 32) -> tuple[int, int, int]:
+    """What the members of a group share: batch size (``batch_size`` when it is no hyperparameter), initial epoch,
+    epochs (Hyperband sets its own)."""
     values = trial.hyperparameters.values
     return (
-        int(values.get("batch_size", 32)),
+        int(values.get("batch_size", batch_size)),
         int(values.get("tuner/initial_epoch", 0)),
         int(values.get("tuner/epochs", epochs)),
     )
 
 
-def groups(trials: Iterable[Any], epochs: int) -> list[list[Any]]:
+def groups(trials: Iterable[Any], epochs: int, batch_size: int = 32) -> list[list[Any]]:
     """Trials that can train together (same batch size and epochs), in the order they came."""
     out: dict[tuple[int, int, int], list[Any]] = {}
     for trial in trials:
-        out.setdefault(fit_shape(trial, epochs), []).append(trial)
+        out.setdefault(fit_shape(trial, epochs, batch_size), []).append(trial)
     return list(out.values())
 
 

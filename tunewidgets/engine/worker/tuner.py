@@ -17,7 +17,7 @@ import keras
 import keras_tuner as kt
 
 from ...model.group import BACKENDS
-from ...spec import Spec
+from ...spec import Fixed, Spec
 from ...spec.budget import planned_trials, random_starts, search_space_size
 from ...spec.size import max_parameters
 from ...spec.space import epochs_per_trial, folds, runs_per_trial
@@ -52,8 +52,10 @@ def make_oracle(spec: Spec, task: str, hyperparameters: Any = None) -> Any:
         # failures in a row are counted by the trial loop (a typed end, not keras-tuner's RuntimeError text)
         max_consecutive_failed_trials=None,
     )
-    if hyperparameters is not None:
-        common.update(hyperparameters=hyperparameters, tune_new_entries=True, allow_new_entries=True)
+    hm = spec.hypermodel
+    if hyperparameters is not None or (hm is not None and not (hm.tune_new_entries and hm.allow_new_entries)):
+        tune, allow = (hm.tune_new_entries, hm.allow_new_entries) if hm is not None else (True, True)
+        common.update(hyperparameters=hyperparameters, tune_new_entries=tune, allow_new_entries=allow)
     if t.algorithm == "hyperband":
         oracle = kt.oracles.HyperbandOracle(
             max_epochs=t.max_epochs, factor=t.factor, hyperband_iterations=t.hyperband_iterations, **common
@@ -121,6 +123,7 @@ def loop_settings(spec: Spec, task: str, *, grouped: bool, tensorboard: bool) ->
         max_failures=t.max_consecutive_failed_trials,
         grouped=grouped,
         tensorboard=tensorboard,
+        batch_size=int(spec.training.batch_size.value) if isinstance(spec.training.batch_size, Fixed) else 32,
     )
 
 

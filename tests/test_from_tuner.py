@@ -1,0 +1,154 @@
+"""Your keras-tuner tuner as it is: ``tw.Search.from_tuner(tuner, <what tuner.search takes>)`` keeps the tuner's
+oracle, objective, executions, tailored space, seed and folder; afterwards the tuner's own ``reload()`` reads the
+search tunewidgets ran, and agrees with it. Small versions of the keras.io KerasTuner guides' programs."""
+
+from __future__ import annotations
+
+import sys
+
+import cloudpickle
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+import tunewidgets as tw
+
+pytestmark = pytest.mark.slow
+
+# the hypermodels below travel by value, as a notebook's do
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(120, 8)).astype("float32")
+Y = (X[:, 0] + X[:, 1] - X[:, 2] > 0).astype("float32")
+Y_REGRESSION = (X[:, 0] * 2 + X[:, 3]).astype("float32")
+
+
+def build_model(hp):
+    """keras.io's getting-started build function, small."""
+    model = keras.Sequential([keras.Input((8,))])
+    model.add(keras.layers.Dense(hp.Int("units", 4, 16, step=4), activation=hp.Choice("activation", ["relu", "tanh"])))
+    if hp.Boolean("dropout"):
+        model.add(keras.layers.Dropout(0.25))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    learning_rate = hp.Float("lr", 1e-3, 1e-1, sampling="log")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def build_regression(hp):
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(hp.Int("units", 4, 12, step=4), activation="relu")])
+    model.add(keras.layers.Dense(1))
+    model.compile(
+        optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
+        loss="mse",
+        metrics=[keras.metrics.RootMeanSquaredError()],
+    )
+    return model
+
+
+def tunewidgets_best(results):
+    """The best trial's values as keras-tuner's HyperParameters hold them."""
+    return dict(results.best_trial.hyperparameters)
+
+
+def users_best(tuner_class, directory, project_name, build, **settings):
+    """What the user's own tuner says after the search: a new tuner on the same folder, reloaded."""
+    again = tuner_class(build, directory=str(directory), project_name=project_name, **settings)
+    again.reload()
+    return again, again.get_best_hyperparameters(1)[0].values
+
+
+def test_the_getting_started_search_keeps_its_objective_executions_and_oracle(tmp_path):
+    settings = dict(objective=kt.Objective("val_auc", "max"), max_trials=3, executions_per_trial=2, seed=5)
+    tuner = kt.RandomSearch(build_model, directory=str(tmp_path), project_name="start", **settings)
+    search = tw.Search.from_tuner(tuner, X[:96], Y[:96], epochs=2, validation_data=(X[96:], Y[96:]))
+    assert search.directory == tmp_path / "start" / "tunewidgets"
+    t = search.spec.tuner
+    assert (t.algorithm, t.objective, t.direction, t.executions_per_trial, t.max_trials, t.seed) == (
+        "random", "val_auc", "max", 2, 3, 5
+    )  # fmt: skip
+    results = search.run()
+    assert results.trials["status"].tolist() == ["completed"] * 3
+    assert (results.objective, results.direction) == ("val_auc", "max")
+    for trial in results.record.ordered():
+        assert {e for e, _ in trial.curves} == {0, 1}  # two executions, each with its curves
+        assert "batch_size" not in trial.hyperparameters  # the program never declared one
+    again, best = users_best(kt.RandomSearch, tmp_path, "start", build_model, **settings)
+    assert best == tunewidgets_best(results)
+    assert len(again.oracle.trials) == 3
+    model = again.get_best_models(1)[0]  # its own loader reads the best epoch's weights tunewidgets kept
+    assert model.count_params() == results.best_model().count_params()
+
+
+def test_a_regression_with_a_custom_objective_and_its_direction(tmp_path):
+    settings = dict(objective=kt.Objective("val_root_mean_squared_error", "min"), max_trials=3, seed=2)
+    tuner = kt.RandomSearch(build_regression, directory=str(tmp_path), project_name="reg", **settings)
+    results = tw.Search.from_tuner(tuner, X, Y_REGRESSION, epochs=2, validation_split=0.25).run()
+    assert (results.objective, results.direction) == ("val_root_mean_squared_error", "min")
+    assert results.trials["status"].tolist() == ["completed"] * 3
+    _, best = users_best(kt.RandomSearch, tmp_path, "reg", build_regression, **settings)
+    assert best == tunewidgets_best(results)
+
+
+def test_hyperband_runs_its_brackets(tmp_path):
+    settings = dict(objective="val_accuracy", max_epochs=3, factor=3, seed=1)
+    tuner = kt.Hyperband(build_model, directory=str(tmp_path), project_name="hb", **settings)
+    search = tw.Search.from_tuner(tuner, X, Y, epochs=50, validation_split=0.2)  # Hyperband decides the epochs
+    assert (search.spec.tuner.algorithm, search.spec.tuner.max_epochs, search.spec.tuner.factor) == ("hyperband", 3, 3)
+    results = search.run()
+    planned = tw.spec.budget.planned_trials(search.spec)
+    assert results.trials["status"].tolist() == ["completed"] * planned
+    assert (results.trials["initial_epoch"] > 0).any()  # carried on, round by round
+    again, best = users_best(kt.Hyperband, tmp_path, "hb", build_model, **settings)
+    assert best == tunewidgets_best(results)
+
+
+def test_a_tailored_space_varies_only_what_it_names(tmp_path):
+    hp = kt.HyperParameters()
+    hp.Float("lr", 1e-3, 1e-2, sampling="log")
+    settings = dict(objective="val_accuracy", max_trials=3, seed=3, hyperparameters=hp, tune_new_entries=False)
+    tuner = kt.RandomSearch(build_model, directory=str(tmp_path), project_name="tailored", **settings)
+    search = tw.Search.from_tuner(tuner, X, Y, epochs=2, validation_split=0.2)
+    assert search.spec.hypermodel.tune_new_entries is False
+    results = search.run()
+    values = [t.hyperparameters for t in results.record.ordered()]
+    assert len({v["lr"] for v in values}) == 3 and all(1e-3 <= v["lr"] <= 1e-2 for v in values)
+    assert {v.get("units", 4) for v in values} == {4}  # the others keep their defaults, as keras-tuner does
+    _, best = users_best(kt.RandomSearch, tmp_path, "tailored", build_model, **settings)
+    assert best == tunewidgets_best(results)
+
+
+class TunerWithItsOwnLoop(kt.RandomSearch):
+    def run_trial(self, trial, *args, **kwargs):
+        return {"val_accuracy": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "kwargs", "words"),
+    [
+        (lambda d: TunerWithItsOwnLoop(build_model, max_trials=2, directory=d), (X, Y), {"validation_split": 0.2},
+         ["tuner: TunerWithItsOwnLoop has its own run_trial", "tw.live()"]),
+        (lambda d: kt.RandomSearch(build_model, max_trials=2, directory=d), (X, Y),
+         {"epochs": 2, "validaton_split": 0.2},
+         ["search: tuner.search passes its arguments to model.fit", "validaton_split"]),
+        (lambda d: kt.RandomSearch(build_model, max_trials=2, directory=d), (X, Y), {"class_weight": {0: 1, 1: 2},
+         "validation_split": 0.2}, ["class_weight: the trials do not take class_weight"]),
+        (lambda d: kt.RandomSearch(build_model, max_trials=2, directory=d), (X, Y), {"epochs": 2},
+         ["validation_split: every trial is scored on held-out rows"]),
+        (lambda d: kt.RandomSearch(build_model, objective=["val_loss", "val_accuracy"], max_trials=2, directory=d),
+         (X, Y), {"validation_split": 0.2}, ["tuner.objective: a list of objectives"]),
+        (lambda d: "not a tuner", (X, Y), {}, ["tuner: expected a keras-tuner tuner", "got str"]),
+    ],
+    ids=["own-run-trial", "misspelt-argument", "class-weight", "no-validation", "several-objectives", "not-a-tuner"],
+)  # fmt: skip
+def test_what_cannot_be_carried_over_is_named(tmp_path, make, args, kwargs, words):
+    with pytest.raises(tw.SpecError) as caught:
+        tw.Search.from_tuner(make(str(tmp_path)), *args, **kwargs)
+    for word in words:
+        assert word in str(caught.value)
