@@ -152,3 +152,86 @@ def test_what_cannot_be_carried_over_is_named(tmp_path, make, args, kwargs, word
         tw.Search.from_tuner(make(str(tmp_path)), *args, **kwargs)
     for word in words:
         assert word in str(caught.value)
+
+
+class OwnLoop(kt.HyperModel):
+    """keras.io's "Tune hyperparameters in your custom training loop", small: an uncompiled model, its own loop,
+    the callbacks called by hand, the best value returned."""
+
+    def build(self, hp):
+        inputs = keras.Input((8,))
+        x = keras.layers.Dense(hp.Choice("units", [4, 8]), activation="relu")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(1)(x))
+
+    def fit(self, hp, model, x, y, validation_data, callbacks=None, **kwargs):
+        import tensorflow as tf
+
+        batch_size = hp.Int("batch_size", 16, 32, step=16, default=16)
+        train = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+        optimizer = keras.optimizers.Adam(hp.Float("learning_rate", 1e-3, 1e-1, sampling="log", default=1e-2))
+        loss_fn = keras.losses.MeanSquaredError()
+        for callback in callbacks:
+            callback.set_model(model)
+        best = float("inf")
+        for epoch in range(2):
+            for xb, yb in train:
+                with tf.GradientTape() as tape:
+                    loss = loss_fn(yb, model(xb))
+                grads = tape.gradient(loss, model.trainable_variables)
+                optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+            val = float(loss_fn(validation_data[1], model(validation_data[0])))
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs={"my_metric": val})
+            best = min(best, val)
+        return best
+
+
+def test_a_custom_training_loop_trains_through_its_own_fit_with_every_epoch_recorded(tmp_path):
+    settings = dict(objective=kt.Objective("my_metric", "min"), max_trials=3, seed=4)
+    tuner = kt.RandomSearch(hypermodel=OwnLoop(), directory=str(tmp_path), project_name="loop", **settings)
+    results = tw.Search.from_tuner(
+        tuner, x=X[:96], y=Y_REGRESSION[:96], validation_data=(X[96:], Y_REGRESSION[96:])
+    ).run()
+    assert results.trials["status"].tolist() == ["completed"] * 3
+    for trial in results.record.ordered():
+        assert [e for e, _ in trial.curves[(0, "my_metric")]] == [1, 2]  # each epoch, as its loop reported it
+        assert trial.hyperparameters["batch_size"] in (16, 32)  # declared in its own fit
+        assert trial.score == pytest.approx(min(v for _, v in trial.curves[(0, "my_metric")]))
+    again, best = users_best(kt.RandomSearch, tmp_path, "loop", OwnLoop(), **settings)
+    assert best == tunewidgets_best(results)
+
+
+def test_live_records_a_custom_training_loop(tmp_path):
+    callback = tw.live(show=False)
+    tuner = kt.RandomSearch(
+        hypermodel=OwnLoop(), objective=kt.Objective("my_metric", "min"), max_trials=2, seed=1,
+        directory=str(tmp_path), project_name="live",
+    )  # fmt: skip
+    tuner.search(X[:96], Y_REGRESSION[:96], validation_data=(X[96:], Y_REGRESSION[96:]), callbacks=[callback])
+    record = callback.record
+    assert set(record.trials) == set(tuner.oracle.trials)
+    for trial in record.trials.values():
+        assert [e for e, _ in trial.curves[(0, "my_metric")]] == [1, 2]
+    first = record.ordered()[0]
+    assert first.status.value == "completed"  # ended when the next one began, as the oracle recorded it
+
+
+class OwnFitBatch(kt.HyperModel):
+    """A HyperModel that tunes its batch size in its own fit (keras.io's guide)."""
+
+    def build(self, hp):
+        return build_model(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 32]), **kwargs)
+
+
+def test_a_hypermodel_with_its_own_fit_tunes_its_batch_size(tmp_path):
+    tuner = kt.RandomSearch(OwnFitBatch(), objective="val_accuracy", max_trials=3, seed=6, directory=str(tmp_path),
+                            project_name="fit")  # fmt: skip
+    results = tw.Search.from_tuner(tuner, X, Y, epochs=2, validation_split=0.2).run()
+    assert results.trials["status"].tolist() == ["completed"] * 3
+    assert {t.hyperparameters["batch_size"] for t in results.record.ordered()} <= {16, 32}
+    _, best = users_best(kt.RandomSearch, tmp_path, "fit", OwnFitBatch(), objective="val_accuracy", max_trials=3,
+                         seed=6)  # fmt: skip
+    assert best == tunewidgets_best(results)

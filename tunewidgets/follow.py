@@ -64,12 +64,18 @@ class _LiveSearch:
         self.trial_id: str | None = None
         self.execution = -1
         self.ended = True
+        self.fitting = True  # the trial began with on_train_begin (Model.fit), not with its first epoch
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return self  # keras-tuner copies the callbacks for each trial: every copy is this one
 
     # ------------------------------------------------------------------ Keras' hooks
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._follow(fitting=True)
+
+    def _follow(self, *, fitting: bool) -> None:
+        """The trial training now begins here (``fitting``: ``Model.fit``'s own start, a new execution of the
+        same trial too); a HyperModel's own training loop calls no ``on_train_begin``: its first epoch does."""
         found = self._running_trial()
         if found is None:
             return
@@ -77,15 +83,27 @@ class _LiveSearch:
         if self.log_path is None:
             self._start(tuner)
         if trial.trial_id != self.trial_id:
-            if not self.ended and self.trial_id is not None:  # the last one raised before it ended
-                raised = TrialEnded(self.trial_id, TrialStatus.FAILED, None, None, 0.0, "it raised before it ended")
-                self._publish(raised)
+            if not self.ended and self.trial_id is not None:  # the last one ended without on_train_end
+                self._publish(self._unheard_end(tuner))
             self.trial_id, self.execution, self.ended = str(trial.trial_id), 0, False
+            self.fitting = fitting
             self._publish(TrialStarted(self.trial_id, dict(trial.hyperparameters.values), worker=str(tuner.tuner_id)))
-        else:
+        elif fitting:
             self.execution += 1
 
+    def _unheard_end(self, tuner: Any) -> TrialEnded:
+        """How the last trial ended, as keras-tuner's oracle recorded it (a loop of its own, or it raised)."""
+        assert self.trial_id is not None
+        trial = tuner.oracle.trials.get(self.trial_id)
+        status = str(getattr(trial, "status", ""))
+        if status == "COMPLETED" and trial.score is not None:
+            best = None if trial.best_step is None else int(trial.best_step) + 1
+            return TrialEnded(self.trial_id, TrialStatus.COMPLETED, float(trial.score), best, 0.0, "")
+        return TrialEnded(self.trial_id, TrialStatus.FAILED, None, None, 0.0, "it raised before it ended")
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.trial_id is None or (self.ended or not self.fitting):  # a loop of its own: which trial is it?
+            self._follow(fitting=False)
         if self.trial_id is None or self.ended:
             return
         metrics = {}

@@ -63,11 +63,12 @@ class BuildProblem(ValueError):
     """What the user's build does wrong (not what it raises itself): said as is, naming the build."""
 
 
-def checked_model(model: Any, name: str) -> Any:
-    """The model a build returned, or a clear error naming the build."""
+def checked_model(model: Any, name: str, *, compiled: bool = True) -> Any:
+    """The model a build returned, or a clear error naming the build. A HyperModel whose own ``fit`` trains
+    (a custom training loop, keras.io's guide) may return it uncompiled (``compiled=False``)."""
     if not isinstance(model, keras.Model):
         raise BuildProblem(f"{name} returned {type(model).__name__}, not a Keras model: return the model it builds")
-    if getattr(model, "optimizer", None) is None:
+    if compiled and getattr(model, "optimizer", None) is None:
         raise BuildProblem(f"{name} returned a model that is not compiled: call model.compile(...) before returning it")
     return model
 
@@ -91,7 +92,7 @@ class UserHyperModel(kt.HyperModel):
         self.user.declare_hyperparameters(hp)
 
     def build(self, hp: Any) -> Any:
-        model = checked_model(self.user.build(hp), self.user.name)
+        model = checked_model(self.user.build(hp), self.user.name, compiled=not self.own_fit)
         if not self.own_fit and BATCH_SIZE not in hp and self.tuned_batch_size:  # tuned in the spec's Training
             SpaceBuilder(self.spec, hp).value("training", "batch_size")
         return model
@@ -141,7 +142,7 @@ class _Checked(kt.HyperModel):
         self.user.declare_hyperparameters(hp)
 
     def build(self, hp: Any) -> Any:
-        return checked_model(self.user.build(hp), self.user.name)
+        return checked_model(self.user.build(hp), self.user.name, compiled=not own_fit(self.user))
 
 
 def discover(user: Any) -> list[dict[str, Any]]:
@@ -179,9 +180,10 @@ def rebuilt(user: Any, values: Any, checkpoint: Any) -> Any:
         hp = kt.HyperParameters()
         hp.values.update(values)  # the build declares its hyperparameters again and reads these values
     hypermodel = user_hypermodel(user)
-    model = checked_model(hypermodel.build(hp), hypermodel.name)
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)  # the checkpoint may hold its state too
+    model = checked_model(hypermodel.build(hp), hypermodel.name, compiled=not own_fit(hypermodel))
+    optimizer = getattr(model, "optimizer", None)  # a custom training loop's model is not compiled
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)  # the checkpoint may hold its state too
     model.load_weights(str(checkpoint))
     return model
 

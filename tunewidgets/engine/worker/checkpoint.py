@@ -56,7 +56,8 @@ class BestEpoch(keras.callbacks.Callback):
 
 def check_disk(model: Any, folder: str) -> None:
     """Fails the trial, with the figures, when the disk cannot take its checkpoint (weights and optimizer state)."""
-    variables = [*model.weights, *(model.optimizer.variables if model.optimizer is not None else [])]
+    optimizer = getattr(model, "optimizer", None)  # a custom training loop's model is not compiled
+    variables = [*model.weights, *(optimizer.variables if optimizer is not None else [])]
     need = sum(math.prod(v.shape) * 4 for v in variables) + 1_000_000
     os.makedirs(folder, exist_ok=True)
     free = shutil.disk_usage(folder).free

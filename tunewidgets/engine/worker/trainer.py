@@ -31,6 +31,7 @@ from .outcomes import Retire, StopRequested, TrialFailed
 from .trials import (
     LoopSettings,
     TrialState,
+    as_history,
     batch_seed,
     fit_shape,
     hears_batches,
@@ -211,7 +212,7 @@ class Trainer:
         model = self.hypermodel.build(hp)
         if not isinstance(model, keras.Model):
             raise TrialFailed(f"the hypermodel's build returned {type(model).__name__}, not a Keras model")
-        if getattr(model, "optimizer", None) is None:
+        if getattr(model, "optimizer", None) is None and self.settings.grouped:  # an own fit may train it itself
             raise TrialFailed("the hypermodel's build returned a model that is not compiled: call model.compile()")
         limit = self.settings.max_parameters
         if limit:
@@ -228,11 +229,19 @@ class Trainer:
         return model
 
     def _fit_alone(self, state: TrialState, member: Member, epochs: int, initial_epoch: int, last: bool) -> None:
-        """One run of one trial through the hypermodel's own ``fit``."""
+        """One run of one trial through the hypermodel's own ``fit``: ``Model.fit``, or a training loop of its own
+        that calls the callbacks' ``on_epoch_end`` itself and returns its metrics (a History, a dict or the
+        objective's value, as keras-tuner takes them)."""
         kwargs = dict(self.fit_kwargs, epochs=epochs, initial_epoch=initial_epoch, callbacks=member.callbacks)
         kwargs.setdefault("verbose", 0)
+        for callback in member.callbacks:  # the reporter and the checkpoint, ready for a loop of its own
+            if isinstance(callback, (_Reporter, BestEpoch)):
+                callback.set_model(member.model)
         try:
-            member.history = self.hypermodel.fit(state.trial.hyperparameters, member.model, *self.fit_args, **kwargs)
+            result = self.hypermodel.fit(state.trial.hyperparameters, member.model, *self.fit_args, **kwargs)
+            member.history = as_history(result, self.settings.objective.name, state.heard)
+            if state.checkpoint is not None:
+                state.checkpoint.on_train_end()  # a loop of its own calls no on_train_end: its best epoch kept here
         except (StopRequested, Retire, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001 - a run that raises fails its trial only

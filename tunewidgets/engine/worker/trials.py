@@ -9,6 +9,7 @@ import os
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import keras
@@ -131,6 +132,23 @@ def best_epoch(history: Any, objective: Any) -> tuple[dict[str, float], int] | N
     return {name: float(values[best]) for name, values in logs.items() if len(values) == epochs}, best
 
 
+def as_history(result: Any, objective: str, heard: bool) -> Any:
+    """What a hypermodel's own ``fit`` returned, as a History: a History as is, a dict of metrics or a number
+    (the objective's value) as one epoch, as keras-tuner takes them. Raises :class:`TrialFailed` when it returned
+    nothing and reported no epoch either."""
+    if hasattr(result, "history"):
+        return result
+    if isinstance(result, dict):
+        return SimpleNamespace(history={str(k): [float(v)] for k, v in result.items() if is_number(v)})
+    if is_number(result) and not isinstance(result, bool):
+        return SimpleNamespace(history={objective: [float(result)]})
+    raise TrialFailed(
+        f"the hypermodel's fit returned {type(result).__name__}"
+        + ("" if heard else " and reported no epoch")
+        + f": return its History, a dict of metrics, or the value of {objective} (as keras-tuner takes them)"
+    )
+
+
 def trial_metrics(histories: list[Any], objective: Any) -> tuple[dict[str, float], int]:
     """What a trial reports to the oracle when it ends: each metric at each run's best epoch, averaged over
     the runs, and the mean best epoch (as keras-tuner scores a trial's executions).
@@ -172,6 +190,7 @@ def is_number(v: Any) -> bool:
 __all__ = [
     "LoopSettings",
     "TrialState",
+    "as_history",
     "batch_seed",
     "best_epoch",
     "fit_shape",
