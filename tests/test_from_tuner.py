@@ -235,3 +235,33 @@ def test_a_hypermodel_with_its_own_fit_tunes_its_batch_size(tmp_path):
     _, best = users_best(kt.RandomSearch, tmp_path, "fit", OwnFitBatch(), objective="val_accuracy", max_trials=3,
                          seed=6)  # fmt: skip
     assert best == tunewidgets_best(results)
+
+
+def build_loop(hp):
+    """Layers declared in a loop (keras.io's guide): units_1 and units_2 exist only when num_layers says so."""
+    model = keras.Sequential([keras.Input((8,))])
+    for i in range(hp.Int("num_layers", 1, 3)):
+        model.add(keras.layers.Dense(hp.Int(f"units_{i}", 4, 12, step=4), activation="relu"))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_the_dashboard_from_a_tuner_has_a_control_for_every_hyperparameter_and_runs_in_its_folder(tmp_path):
+    tuner = kt.RandomSearch(build_loop, objective="val_accuracy", max_trials=4, seed=2, directory=str(tmp_path),
+                            project_name="dash")  # fmt: skip
+    dash = tw.Dashboard.from_tuner(tuner, X, Y, epochs=2, validation_split=0.2, fuse=2)
+    form = dash.hyperparameters
+    assert form.wait(120) and not form.failure
+    assert list(form.controls) == ["num_layers", "units_0", "units_1", "units_2"]  # the loop's, all of them
+    assert dash.spec.tuner.fuse == 2 and dash.spec.tuner.objective == "val_accuracy"
+    dash.run_button.click()
+    results = dash.wait(300)
+    assert results is not None and results.trials["status"].tolist() == ["completed"] * 4
+    assert results.directory == tmp_path / "dash" / "tunewidgets"
+    again = tw.load(tmp_path / "dash")  # the tuner's folder opens as the search tunewidgets ran there
+    assert again.directory == results.directory and len(again.trials) == 4
+    deep = [t for t in again.record.ordered() if t.hyperparameters["num_layers"] == 3]
+    assert all("units_2" in t.hyperparameters for t in deep)
+    _, best = users_best(kt.RandomSearch, tmp_path, "dash", build_loop, objective="val_accuracy", max_trials=4, seed=2)
+    assert best == tunewidgets_best(results)

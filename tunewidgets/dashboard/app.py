@@ -17,14 +17,14 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..engine import Results, Search, load
+from ..engine import Results, Search
 from ..engine.cluster import where_trials_train
 from ..engine.folder.project import claim_folder, safe_folder_name
-from ..engine.hypermodel import Packed, hypermodel_inputs, kept_hypermodel
+from ..engine.hypermodel import Packed, hypermodel_inputs
 from ..engine.opened import results_of
 from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
-from ..follow import Watcher, watch
+from ..follow import Watcher
 from ..progress import trial_number
 from ..spec import Spec
 from . import html as h
@@ -86,6 +86,8 @@ class Dashboard:
         elif data is not None and spec.data.source != "dataframe":
             spec = spec.replace(**{"data.source": "dataframe"})
         self.base_dir = Path(base_dir)
+        self.folder: Path | None = None  # where Run searches, when not a new folder under base_dir (from_tuner)
+        self.callbacks: list[Any] = []  # Keras callbacks for every trial (your own tuner's search's)
         self.search: Search | None = None
         self.results: Results | None = None
         self.views_box = w.VBox()
@@ -230,11 +232,13 @@ class Dashboard:
         return self.data if spec.data.source == "dataframe" or self.hypermodel is not None else None
 
     def _search(self, spec: Spec, folder: Path) -> Search:
-        return Search(spec, folder, data=self._data_for(spec), hypermodel=self.hypermodel, cluster=self.cluster)
+        data, hypermodel, callbacks = self._data_for(spec), self.hypermodel, self.callbacks
+        return Search(spec, folder, data=data, hypermodel=hypermodel, callbacks=callbacks, cluster=self.cluster)
 
     def _new_folder(self, name: str) -> Path:
-        """Claims a new, empty folder under the base folder (two dashboards never share one)."""
-        return claim_folder(self.base_dir, name)
+        """Claims a new, empty folder under the base folder (two dashboards never share one); your own tuner's
+        search has its own (its ``directory/project_name``)."""
+        return self.folder if self.folder is not None else claim_folder(self.base_dir, name)
 
     def run(self) -> None:
         """Starts a new search with the current settings (what the Run button does); returns at once.
@@ -298,23 +302,18 @@ class Dashboard:
         settings to show or run again: it opens as :func:`tunewidgets.watch` shows it, its views kept up to
         date while another process or kernel searches there.
         """
-        results = load(directory)
-        if results.spec is None:  # a plain keras-tuner folder: its views, live, and nothing to run
-            return watch(results.directory)
-        if results.spec.hypermodel is not None and kwargs.get("hypermodel") is None:
-            # your own model's search: the hypermodel and arrays it keeps in its folder (loading it imports Keras)
-            kwargs["hypermodel"], kwargs["data"] = kept_hypermodel(results.project)
-        dash = cls(results.spec, **kwargs)
-        dash.search = dash._search(results.spec, results.directory)
-        dash.search.record = results.record
-        dash.results = results
-        dash.launcher.show(results)
-        dash.progress.max = max(1, len(results.record.trials))
-        dash.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
-        dash.status.value = f"Opened <code>{html.escape(str(results.directory))}</code>: search {results.status}."
-        dash.resume_button.disabled = results.status not in ("stopped", "interrupted", "failed")
-        dash._show_results()
-        return dash
+        from .opening import opened
+
+        return opened(cls, directory, **kwargs)
+
+    @classmethod
+    def from_tuner(cls, tuner: Any, *args: Any, **kwargs: Any) -> Dashboard:
+        """Your keras-tuner tuner as it is, in the dashboard: ``Dashboard.from_tuner(tuner, x, y, epochs=10,
+        validation_split=0.2)`` takes what your ``tuner.search(...)`` takes (see :meth:`tunewidgets.Search.from_tuner`);
+        Run searches in the tuner's own ``directory/project_name``."""
+        from .opening import from_tuner
+
+        return from_tuner(cls, tuner, args, kwargs)
 
     def wait(self, timeout: float | None = None) -> Results | None:
         """Waits for the running search to end and the views to show it; returns its results.

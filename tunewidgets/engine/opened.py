@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..progress import trial_number
-from .folder.project import Project, is_locked
+from .folder.project import LIVE_DIR, Project, is_locked
 from .folder.record import SearchRecord
 from .folder.store import read_json, read_record
 from .ktproject import NO_CURVES, KerasTunerProject, read_project
@@ -186,6 +186,9 @@ def load(directory: str | os.PathLike[str]) -> Results:
     from ..spec import Spec
 
     project = Project(directory)
+    inner = Project(project.directory / LIVE_DIR)
+    if not project.spec.exists() and inner.spec.exists() and inner.in_tuner_project:
+        project = inner  # your own tuner's project, searched by tunewidgets (Search.from_tuner)
     if not project.spec.exists():
         kt_project = read_project(project.directory)  # raises ProjectError when it is not one either
         for note in kt_project.notes:

@@ -156,11 +156,59 @@ def discover(user: Any) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="tunewidgets-space-") as folder:
         oracle = kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1)
         tuner = kt.Tuner(oracle=oracle, hypermodel=hypermodel, directory=folder, project_name="space", overwrite=True)
-        space = list(tuner.oracle.get_space().get_config()["space"])
-    problems = default_issues(space, hypermodel.name)
+        found = tuner.oracle.get_space()
+    problems = default_issues(list(found.get_config()["space"]), hypermodel.name)
     if problems:
         raise BuildProblem("; ".join(problems))
-    return space
+    _explore(hypermodel, found)
+    return list(found.get_config()["space"])
+
+
+#: Builds :func:`_explore` may make beyond keras-tuner's own, and the seconds it may take.
+EXPLORE_BUILDS, EXPLORE_SECONDS = 40, 30.0
+
+
+def _explore(hypermodel: Any, space: Any) -> None:
+    """Hyperparameters declared only for other values than the defaults (``for i in range(hp.Int("layers", 1,
+    3)): hp.Int(f"units_{i}", ...)``, a branch for another choice): each integer at its largest value, each
+    choice and flag at each of its values, one at a time, again for what those reveal. Adds what they declare
+    to ``space``; a build that fails for such a value is passed over (the search will meet it as a trial)."""
+    import time
+
+    deadline, builds = time.monotonic() + EXPLORE_SECONDS, 0
+    tried: set[tuple[str, Any]] = set()
+    changed = True
+    while changed and builds < EXPLORE_BUILDS and time.monotonic() < deadline:
+        changed = False
+        for p in list(space.space):
+            for value in _other_values(p):
+                if (p.name, value) in tried or builds >= EXPLORE_BUILDS or time.monotonic() > deadline:
+                    continue
+                tried.add((p.name, value))
+                hp = kt.HyperParameters()
+                hp.values[p.name] = value
+                builds += 1
+                try:
+                    hypermodel.build(hp)
+                except Exception:  # noqa: BLE001 - a value the build refuses is the search's to meet
+                    continue
+                known = {q.name for q in space.space}
+                new = [q for q in hp.space if q.name not in known]
+                if new:
+                    space.merge(new)
+                    changed = True
+                keras.backend.clear_session()
+
+
+def _other_values(p: Any) -> list[Any]:
+    kind = type(p).__name__
+    if kind == "Int":
+        return [p.max_value] if p.max_value != p.default else []
+    if kind == "Choice":
+        return [v for v in p.values if v != p.default]
+    if kind == "Boolean":
+        return [not p.default]
+    return []
 
 
 def override_space(configs: list[dict[str, Any]]) -> Any:

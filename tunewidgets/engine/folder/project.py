@@ -124,9 +124,14 @@ class Project:
         directory, name = self.tuner_location()
         return Path(directory) / name
 
+    @property
+    def in_tuner_project(self) -> bool:
+        """The folder is ``tunewidgets/`` inside the user's own keras-tuner project (``Search.from_tuner``)."""
+        return (self.directory / OUTER_TUNER_FILE).is_file()
+
     def tuner_location(self) -> tuple[str, str]:
         """keras-tuner's ``directory`` and ``project_name`` for this search."""
-        if (self.directory / OUTER_TUNER_FILE).is_file():
+        if self.in_tuner_project:
             parent = self.directory.resolve().parent
             return str(parent.parent), parent.name
         return str(self.directory), TUNER_DIR
