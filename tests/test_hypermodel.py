@@ -9,6 +9,7 @@ import keras_tuner as kt
 import pytest
 
 from tunewidgets.data import prepare
+from tunewidgets.errors import SpecError
 from tunewidgets.model.build import build_model, make_optimizer
 from tunewidgets.model.hypermodel import SpecHyperModel
 from tunewidgets.spec import Choice, DataSpec, Fixed, Range, Spec, choice
@@ -234,3 +235,17 @@ def test_space_size_counts_conditionals_and_continuous():
     assert search_space_size(spec) == 2 * (1 + 3)
     assert math.isinf(search_space_size(Spec()))
     assert search_space_size(spec.replace(**{"training.batch_size": Choice((16, 32, 64))})) == 3 * 2 * (1 + 3)
+
+
+def test_your_own_models_section_is_replaced_field_by_field_as_the_docs_word_it():
+    spec = Spec().replace(**{"hypermodel.hyperparameters": {"units": Range(8, 32, 8), "learning_rate": 0.01}})
+    assert spec.hypermodel.overrides == {"units": Range(8, 32, 8), "learning_rate": Fixed(0.01)}
+    spec = spec.replace(
+        **{"hypermodel.hyperparameters.units": {"choices": [8, 16]}, "hypermodel.tune_new_entries": False}
+    )
+    assert spec.hypermodel.overrides["units"] == Choice((8, 16)) and spec.hypermodel.tune_new_entries is False
+    assert Spec.from_json(spec.to_json()) == spec  # through its JSON form and back
+    with pytest.raises(SpecError, match="hypermodel.typo: unknown field"):
+        Spec().replace(**{"hypermodel.typo": 1})
+    with pytest.raises(SpecError, match="hypermodel.tune_new_entries: expected true or false"):
+        Spec().replace(**{"hypermodel.tune_new_entries": "no"})

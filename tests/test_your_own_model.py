@@ -391,6 +391,8 @@ def test_the_dashboard_makes_a_control_per_hyperparameter_and_its_changes_reach_
     assert form.controls["momentum"].widget.layout.margin == "0 0 0 24px"  # under its parent, optimizer
     assert dash.spec.hypermodel.overrides == {}  # nothing changed yet: searched as build_conditional declares it
     units, momentum = form.controls["units"], form.controls["momentum"]
+    assert dash.control("hypermodel.hyperparameters.units") is units  # reachable like every other control
+    assert {p.split(".")[0] for p in dash.controls} == {"hypermodel", "training", "tuner"}  # only what it uses
     units.min.value, units.max.value = 16, 8  # a bad range is marked next to its control, and Run waits
     assert "min (16) is above max (8)" in units.message and dash.run_button.disabled
     units.min.value, units.max.value = 8, 12

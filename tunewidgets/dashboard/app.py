@@ -53,8 +53,7 @@ class Dashboard:
             :class:`tunewidgets.Arrays`).
         hypermodel: your own ``build_model(hp)`` function or ``keras_tuner.HyperModel``: the dashboard
             shows one control per hyperparameter it declares, and searches it instead of the spec's network.
-        base_dir: where search folders are made (``runs`` by default); searches
-            never write outside it.
+        base_dir: where search folders are made (``runs`` by default); searches never write outside it.
         views: live views to show and feed during each search (objects with ``widget``, ``reset``,
             ``on_event`` and ``settle``); the plots of :mod:`tunewidgets.plots` by default.
         cluster: run the trials on a Dask cluster (as :class:`tunewidgets.Search` takes it); the Tuner tab
@@ -106,15 +105,14 @@ class Dashboard:
             spec, data=self.data, base_dir=self.base_dir, on_refresh=self._on_form_refresh, hypermodel=self._packed
         )
         form = self.form
-        self.name, self.controls, self.tabs = form.name, form.controls, form.tabs
+        self.name, self.tabs = form.name, form.tabs
         self.summary, self.problems = form.summary, form.problems
         self.upload, self.preview_button, self.data_report = form.upload, form.preview_button, form.data_report
         self.hyperparameters = form.hyper  # your own hypermodel's controls (None for the spec's network)
         self.where = WhereTrialsRun(self.cluster).widget
         form.append("tuner", self.where)
-        self.run_button.on_click(lambda _: self.run())
-        self.stop_button.on_click(lambda _: self.stop())
-        self.resume_button.on_click(lambda _: self.resume())
+        for button, act in ((bar.run_button, self.run), (bar.stop_button, self.stop), (bar.resume_button, self.resume)):
+            button.on_click(lambda _, act=act: act())
         self.stop_trial_button.on_click(lambda _: self.stop_trial())
         self.progress_view = ProgressView()
         view = self.progress_view
@@ -126,12 +124,8 @@ class Dashboard:
         # the panels' widgets, by the names the dashboard has always had
         panel = self.results_panel
         self.results_box, self.best_box, self.evaluate_button = panel.box, panel.best_box, panel.evaluate_button
-        self.model_path, self.save_model_button, self.code_button = (
-            panel.model_path,
-            panel.save_model_button,
-            panel.code_button,
-        )
-        self.results_output, self.code = panel.output, panel.code
+        self.model_path, self.save_model_button = panel.model_path, panel.save_model_button
+        self.code_button, self.results_output, self.code = panel.code_button, panel.output, panel.code
         files = self.spec_files
         self.files_box, self.spec_path, self.files_message = files.box, files.path, files.message
         form.add_tab("Files", self.files_box)
@@ -160,9 +154,16 @@ class Dashboard:
 
     def control(self, path: str) -> Control:
         """The control of one field (``"tuner.algorithm"``); its ``widget`` is what the dashboard shows."""
-        if path not in self.controls:
-            raise KeyError(f"no field {path!r}; fields: {', '.join(self.controls)}")
-        return self.controls[path]
+        controls = self.controls
+        if path not in controls:
+            raise KeyError(f"no field {path!r}; fields: {', '.join(controls)}")
+        return controls[path]
+
+    @property
+    def controls(self) -> dict[str, Control]:
+        """Every control the dashboard shows, by its field's path; your own model's hyperparameters as
+        ``hypermodel.hyperparameters.<name>`` (the sections its search does not use are left out)."""
+        return self.form.shown_controls()
 
     @classmethod
     def from_text(cls, text: str, **kwargs: Any) -> Dashboard:

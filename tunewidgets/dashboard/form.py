@@ -103,6 +103,15 @@ class SpecForm:
         if self.hyper is not None:
             self.hyper.start()
 
+    def shown_controls(self) -> dict[str, Control]:
+        """The controls of the tabs shown, by path: your own model's hyperparameters under
+        ``hypermodel.hyperparameters.``, then the training and tuner sections (all of the spec's otherwise)."""
+        if self.hyper is None:
+            return dict(self.controls)
+        shown: dict[str, Control] = {f"hypermodel.hyperparameters.{n}": c for n, c in self.hyper.controls.items()}
+        shown.update((p, c) for p, c in self.controls.items() if p.split(".")[0] in OWN_MODEL_SECTIONS)
+        return shown
+
     def append(self, section: str, widget: w.Widget) -> None:
         """A widget at the end of one section's tab ("tuner")."""
         panel = self.panels[section]

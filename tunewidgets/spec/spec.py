@@ -172,10 +172,32 @@ def _unknown_path(key: str) -> str:
     return unknown_field(key, _TOP_KEYS)
 
 
+def _hypermodel_changed(before: HyperModelSpec | None, changes: dict[str, Any], issues: list[Issue]) -> Any:
+    """``replace(**{"hypermodel.hyperparameters": {"units": Range(8, 32, 8), "lr": 0.01}})``, or one of them
+    (``"hypermodel.hyperparameters.units"``), ``hypermodel.name``, ``hypermodel.tune_new_entries``: knobs or their
+    JSON form (a bare value fixes it)."""
+    raw = (before or HyperModelSpec()).to_json()
+    raw.setdefault("tune_new_entries", True)
+    for key, value in changes.items():
+        name = key.removeprefix("hypermodel.")
+        plain = value.to_json() if hasattr(value, "to_json") else value
+        if name == "hyperparameters" and isinstance(value, dict):
+            raw["hyperparameters"] = {k: v.to_json() if hasattr(v, "to_json") else v for k, v in value.items()}
+        elif name.startswith("hyperparameters."):
+            raw["hyperparameters"] = {**raw["hyperparameters"], name.removeprefix("hyperparameters."): plain}
+        else:
+            raw[name] = plain
+    return hypermodel_from_json(raw, issues)
+
+
 def _replace(spec: Spec, changes: dict[str, Any]) -> Spec:
     issues: list[Issue] = []
     top: dict[str, Any] = {}
     sections: dict[str, dict[str, Any]] = {}
+    hyper = {k: v for k, v in changes.items() if k.startswith("hypermodel.")}
+    if hyper:  # your own model's section, field by field: read as a spec file's is
+        changes = {k: v for k, v in changes.items() if k not in hyper}
+        top["hypermodel"] = _hypermodel_changed(spec.hypermodel, hyper, issues)
     for key, value in changes.items():
         section, dot, name = key.partition(".")
         fields = dict(section_fields(section)) if section in SECTIONS else {}
