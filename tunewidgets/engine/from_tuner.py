@@ -203,7 +203,8 @@ def _tuner_settings(oracle: Any, tuner: Any) -> dict[str, Any]:
     elif oracle.max_trials is not None:
         out["tuner.max_trials"] = int(oracle.max_trials)
     if algorithm == "bayesian":
-        out["tuner.initial_points"] = int(oracle.num_initial_points)
+        if oracle.num_initial_points is not None:  # None: tunewidgets' default, a third of the trials (keras-tuner's,
+            out["tuner.initial_points"] = int(oracle.num_initial_points)  # three per hyperparameter, is often all)
         if (oracle.alpha, oracle.beta) != (1e-4, 2.6):
             raise SpecError(
                 Issue(
