@@ -96,6 +96,24 @@ def test_a_regression_with_a_custom_objective_and_its_direction(tmp_path):
     assert best == tunewidgets_best(results)
 
 
+def build_without_input(hp):
+    """keras.io's way: no keras.Input, so the model is built by its first batch."""
+    model = keras.Sequential([keras.layers.Dense(hp.Int("units", 4, 12, step=4), activation="relu")])
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_a_model_built_by_its_first_batch_loads_back_in_both_loaders(tmp_path):
+    settings = dict(objective="val_accuracy", max_trials=2, seed=3)
+    tuner = kt.RandomSearch(build_without_input, directory=str(tmp_path), project_name="noinput", **settings)
+    results = tw.Search.from_tuner(tuner, X, Y, epochs=2, validation_split=0.25, fuse=2).run()
+    again, best = users_best(kt.RandomSearch, tmp_path, "noinput", build_without_input, **settings)
+    assert best == tunewidgets_best(results)
+    theirs, ours = again.get_best_models(1)[0], results.best_model()
+    np.testing.assert_allclose(theirs.predict(X, verbose=0), ours.predict(X, verbose=0), rtol=1e-5)
+
+
 def test_hyperband_runs_its_brackets(tmp_path):
     settings = dict(objective="val_accuracy", max_epochs=3, factor=3, seed=1)
     tuner = kt.Hyperband(build_model, directory=str(tmp_path), project_name="hb", **settings)

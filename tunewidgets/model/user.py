@@ -14,6 +14,7 @@ once more per conditional scope not yet active), and returns the space as keras-
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from typing import Any
@@ -229,6 +230,12 @@ def rebuilt(user: Any, values: Any, checkpoint: Any) -> Any:
         hp.values.update(values)  # the build declares its hyperparameters again and reads these values
     hypermodel = user_hypermodel(user)
     model = checked_model(hypermodel.build(hp), hypermodel.name, compiled=not own_fit(hypermodel))
+    config = os.path.join(os.path.dirname(str(checkpoint)), "build_config.json")
+    if not model.built and os.path.isfile(config):  # no keras.Input: built as training built it
+        with open(config, encoding="utf-8") as f:
+            built = json.load(f)
+        if built:
+            model.build_from_config(built)
     optimizer = getattr(model, "optimizer", None)  # a custom training loop's model is not compiled
     if optimizer is not None and not optimizer.built:
         optimizer.build(model.trainable_variables)  # the checkpoint may hold its state too

@@ -222,11 +222,15 @@ class Trainer:
         carried = hp.values.get("tuner/trial_id")
         if carried:  # Hyperband carries a trial on from an earlier one's best weights
             model.load_weights(checkpoint_path(self.folder, str(carried)))
+        return model
+
+    def _keep_build_config(self, state: TrialState, model: Any) -> None:
+        """How the trained model was built (its input shapes), as keras-tuner keeps it beside the checkpoint: a
+        model with no ``keras.Input`` is built by its first batch, so it is read after training."""
         folder = trial_dir(self.folder, state.trial_id)
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "build_config.json"), "w") as f:
             json.dump(model.get_build_config(), f)
-        return model
 
     def _fit_alone(self, state: TrialState, member: Member, epochs: int, initial_epoch: int, last: bool) -> None:
         """One run of one trial through the hypermodel's own ``fit``: ``Model.fit``, or a training loop of its own
@@ -257,6 +261,7 @@ class Trainer:
         if member.error is not None:
             self._fail(state, member.error)
             return
+        self._keep_build_config(state, member.model)
         state.histories.append(member.history)
         if last_run or state.cut:
             self._complete(state)
