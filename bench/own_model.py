@@ -1,8 +1,11 @@
 """Your own model: the seed's ``build_model(hp)`` search (make_classification, units and learning rate tuned,
 RandomSearch, 10 trials x 10 epochs, val_accuracy) run as plain keras-tuner (``tuner.search``) and through
-tunewidgets (``tw.Search(spec, folder, hypermodel=build_model, data=...)``, one trial at a time and fused), each
-in a fresh process (clock from the launch, imports and worker start included), alternated, ``--reps`` times;
-medians, their ratios to plain keras-tuner's, and each variant's best validation accuracy.
+tunewidgets: ``tw.Search(spec, folder, hypermodel=build_model, data=...)`` one trial at a time and fused, and the
+same tuner given to ``tw.Search.from_tuner(tuner, x, y, ...)`` with what ``tuner.search`` took, one at a time and
+fused. Each in a fresh process (clock from the launch, imports and worker start included), alternated, ``--reps``
+times; medians, their ratios to plain keras-tuner's, each variant's best validation accuracy, and whether
+``from_tuner`` tried plain keras-tuner's trials (the same tuner and seed: the same values, trial by trial) and
+found the same best (training's own randomness can order two close trials either way).
 The goal: tunewidgets at most 0.6x plain keras-tuner's wall time, with a best validation accuracy as good.
 
     python bench/own_model.py
@@ -21,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-VARIANTS = ("plain", "tunewidgets", "tunewidgets-fuse5")
+VARIANTS = ("plain", "tunewidgets", "tunewidgets-fuse5", "from_tuner", "from_tuner-fuse5")
 
 
 def build_model(hp):  # noqa: ANN001, ANN201 - the seed's function, as a keras-tuner user writes it
@@ -39,22 +42,37 @@ def build_model(hp):  # noqa: ANN001, ANN201 - the seed's function, as a keras-t
     return model
 
 
-def one(variant: str, trials: int, seed: int) -> float:
-    """One whole search; returns its best validation accuracy."""
+def one(variant: str, trials: int, seed: int) -> dict:
+    """One whole search; returns its best validation accuracy and hyperparameters."""
     from sklearn.datasets import make_classification
     from sklearn.model_selection import train_test_split
 
     x, y = make_classification(n_samples=1000, n_features=20, random_state=42)
     x_train, _, y_train, _ = train_test_split(x.astype("float32"), y, test_size=0.2, random_state=42)
     with tempfile.TemporaryDirectory() as d:
-        if variant == "plain":
+        if variant == "plain" or variant.startswith("from_tuner"):
             import keras_tuner as kt
 
             tuner = kt.RandomSearch(
                 build_model, objective="val_accuracy", max_trials=trials, seed=seed, directory=d, project_name="p"
             )
-            tuner.search(x_train, y_train, epochs=10, validation_split=0.2, verbose=0)
-            return float(tuner.oracle.get_best_trials(1)[0].score)
+            if variant == "plain":
+                tuner.search(x_train, y_train, epochs=10, validation_split=0.2, verbose=0)
+                best = tuner.oracle.get_best_trials(1)[0]
+                tried = [tuner.oracle.trials[i].hyperparameters.values for i in sorted(tuner.oracle.trials)]
+                return {"best": float(best.score), "values": best.hyperparameters.values, "tried": tried}
+            import tunewidgets as tw
+
+            results = tw.Search.from_tuner(
+                tuner, x_train, y_train, epochs=10, validation_split=0.2, fuse=5 if variant.endswith("fuse5") else 1
+            ).run()
+            assert len(results.record.completed()) == trials
+            tried = [dict(t.hyperparameters) for t in results.record.ordered()]
+            return {
+                "best": float(results.best_score),
+                "values": dict(results.best_trial.hyperparameters),
+                "tried": tried,
+            }
         import tunewidgets as tw
 
         spec = tw.Spec().replace(
@@ -71,7 +89,7 @@ def one(variant: str, trials: int, seed: int) -> float:
             spec, Path(d) / "s", hypermodel=build_model, data=tw.Arrays(x_train, y_train, validation_split=0.2)
         ).run()
         assert len(results.record.completed()) == trials
-        return float(results.best_score)
+        return {"best": float(results.best_score), "values": dict(results.best_trial.hyperparameters), "tried": []}
 
 
 def main() -> None:
@@ -83,10 +101,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps({"best": one(args.one, args.trials, args.seed)}))
+        print(json.dumps(one(args.one, args.trials, args.seed)))
         return
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     best: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    values: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    tried: dict[str, list[list[dict]]] = {v: [] for v in VARIANTS}
     for rep in range(args.reps):
         order = VARIANTS[rep % len(VARIANTS) :] + VARIANTS[: rep % len(VARIANTS)]
         for variant in order:
@@ -99,7 +119,10 @@ def main() -> None:
                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TUNEWIDGETS_KEEP_WARM": "0"},
             )
             times[variant].append(time.perf_counter() - t0)
-            best[variant].append(json.loads(out.stdout.strip().splitlines()[-1])["best"])
+            answer = json.loads(out.stdout.strip().splitlines()[-1])
+            best[variant].append(answer["best"])
+            values[variant].append(answer["values"])
+            tried[variant].append(answer["tried"])
             print(
                 f"rep {rep + 1}: {variant:<18} {times[variant][-1]:6.2f} s  best val_accuracy {best[variant][-1]:.4f}"
             )
@@ -113,8 +136,15 @@ def main() -> None:
             f"{variant:<18} {median:6.2f} s  {median / plain:5.3f}x plain  "
             f"best val_accuracy median {summary[variant]['best']:.4f}"
         )
+    for variant in ("from_tuner", "from_tuner-fuse5"):
+        same_trials = [ours == theirs for ours, theirs in zip(tried[variant], tried["plain"], strict=True)]
+        same_best = [ours == theirs for ours, theirs in zip(values[variant], values["plain"], strict=True)]
+        summary[variant]["same_trials_as_plain"] = same_trials
+        summary[variant]["same_best_as_plain"] = same_best
+        print(f"{variant:<18} seed by seed: plain's trials {same_trials}, plain's best trial {same_best}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"times": times, "best": best, "summary": summary}, indent=1) + "\n")
+        out = {"times": times, "best": best, "values": values, "tried": tried, "summary": summary}
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

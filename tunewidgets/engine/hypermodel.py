@@ -7,6 +7,8 @@ name, its source and a fingerprint: a resume with a changed function is refused,
 
 Its hyperparameters are discovered in a worker process (:func:`discover_space`), which builds it the
 way keras-tuner's ``Tuner`` does when a search starts; the space is cached in the folder (``space.json``).
+A process that imported keras-tuner already (a program with a tuner of its own, ``from_tuner``) builds it
+itself: no second import of TensorFlow before the search's worker starts.
 """
 
 from __future__ import annotations
@@ -203,7 +205,10 @@ def discover_space(packed: Packed, directory: str | Path | None = None) -> list[
     atomic_write_bytes(project.hypermodel, packed.pickled)
     atomic_write_json(project.hypermodel_info, packed.info())
     try:
-        run_task(project.directory, ["--discover"])
+        if "keras_tuner" in sys.modules:
+            _discover_here(project, packed)
+        else:
+            run_task(project.directory, ["--discover"])
     except RuntimeError as e:
         said = str(e)
         message = said if said.startswith(packed.name) else f"{packed.name} could not be built: {said}"
@@ -215,6 +220,22 @@ def discover_space(packed: Packed, directory: str | Path | None = None) -> list[
         )
     _FOUND[_pickled_key(packed)] = space
     return space
+
+
+def _discover_here(project: Project, packed: Packed) -> None:
+    """Discovery in this process, which imported keras-tuner already; what the build does wrong is raised as a
+    ``RuntimeError`` worded as the worker's task words it."""
+    import cloudpickle
+
+    from ..model.user import BuildProblem, discover
+
+    try:
+        space = discover(cloudpickle.loads(packed.pickled), own_process=False)
+    except BuildProblem as e:
+        raise RuntimeError(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - the user's build raised it: said as a failed trial says it
+        raise RuntimeError(f"it raised {type(e).__name__}: {e}") from None
+    atomic_write_json(project.space, {"fingerprint": packed.fingerprint, "space": space})
 
 
 #: The spaces found in this process, by the hypermodel's pickled bytes (its code and every value it refers

@@ -146,12 +146,13 @@ class _Checked(kt.HyperModel):
         return checked_model(self.user.build(hp), self.user.name, compiled=not own_fit(self.user))
 
 
-def discover(user: Any) -> list[dict[str, Any]]:
+def discover(user: Any, *, own_process: bool = True) -> list[dict[str, Any]]:
     """The hypermodel's hyperparameters, as keras-tuner's ``Tuner`` finds them when a search starts
     (conditional ones included, with their conditions): keras-tuner's JSON config of each.
 
-    Raises ``ValueError`` when a build does not return a compiled model or a default is outside its range;
-    whatever the user's build raises propagates.
+    ``own_process=False``: it runs in the user's process, whose Keras session is left as it is (no
+    ``clear_session`` between builds). Raises ``ValueError`` when a build does not return a compiled model or
+    a default is outside its range; whatever the user's build raises propagates.
     """
     hypermodel = _Checked(user_hypermodel(user))
     with tempfile.TemporaryDirectory(prefix="tunewidgets-space-") as folder:
@@ -161,7 +162,7 @@ def discover(user: Any) -> list[dict[str, Any]]:
     problems = default_issues(list(found.get_config()["space"]), hypermodel.name)
     if problems:
         raise BuildProblem("; ".join(problems))
-    _explore(hypermodel, found)
+    _explore(hypermodel, found, clear=own_process)
     return list(found.get_config()["space"])
 
 
@@ -169,7 +170,7 @@ def discover(user: Any) -> list[dict[str, Any]]:
 EXPLORE_BUILDS, EXPLORE_SECONDS = 40, 30.0
 
 
-def _explore(hypermodel: Any, space: Any) -> None:
+def _explore(hypermodel: Any, space: Any, *, clear: bool = True) -> None:
     """Hyperparameters declared only for other values than the defaults (``for i in range(hp.Int("layers", 1,
     3)): hp.Int(f"units_{i}", ...)``, a branch for another choice): each integer at its largest value, each
     choice and flag at each of its values, one at a time, again for what those reveal. Adds what they declare
@@ -198,7 +199,8 @@ def _explore(hypermodel: Any, space: Any) -> None:
                 if new:
                     space.merge(new)
                     changed = True
-                keras.backend.clear_session()
+                if clear:
+                    keras.backend.clear_session()
 
 
 def _other_values(p: Any) -> list[Any]:
