@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-SIZE = "24m"
+SIZE = "80m"  # the search asks for 50 MB free before it starts
 #: What a search's folder holds once it is done, read as a user would (tunewidgets.load): every trial's end.
 LOAD = (
     "import json, sys, tunewidgets as tw; r = tw.load(sys.argv[1]); "

@@ -18,7 +18,9 @@ def build_model(hp):  # noqa: ANN001, ANN201 - a user's function
 
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(hp.Int("units", 4, 16, step=4), activation="relu")])
     model.add(keras.layers.Dense(1, activation="sigmoid"))
-    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="binary_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")), loss="binary_crossentropy"
+    )
     return model
 
 
@@ -26,7 +28,9 @@ def main() -> int:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(80, 6)).astype("float32")
     y = (x[:, 0] > 0).astype("float32")
-    spec = tw.Spec().replace(**{"tuner.max_trials": 6, "training.epochs": 2, "tuner.seed": 4, "tuner.objective": "val_loss"})
+    spec = tw.Spec().replace(
+        **{"tuner.max_trials": 6, "training.epochs": 2, "tuner.seed": 4, "tuner.objective": "val_loss"}
+    )
     try:
         results = tw.Search(spec, sys.argv[1], hypermodel=build_model, data=(x, y), keep_warm=0).run()
     except (tw.ProjectError, tw.SearchError, tw.SpecError) as e:

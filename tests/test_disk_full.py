@@ -34,7 +34,7 @@ WHY_NOT = _can_mount()
 
 COMMANDS = {
     "spec": lambda folder: [
-        sys.executable, "-m", "tunewidgets", "run", str(ROOT / "examples/specs/quickstart.json"),
+        str(Path(sys.executable).parent / "tunewidgets"), "run", str(ROOT / "examples/specs/quickstart.json"),
         "--dir", str(folder), "--trials", "6", "--epochs", "2",
     ],
     "own-model": lambda folder: [sys.executable, str(ROOT / "tests/own_model_search.py"), str(folder)],

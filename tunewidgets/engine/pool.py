@@ -100,6 +100,7 @@ class WorkerPool:
         self.failure = ""
         self.error = ""
         self._stop = threading.Event()
+        self._stop_signalled = False
 
     # ------------------------------------------------------------------ lifecycle
     def launch(self) -> None:
@@ -285,9 +286,14 @@ class WorkerPool:
     # ------------------------------------------------------------------ stopping
     def _request_stop(self) -> None:
         stop = self.files.stop
-        if not stop.exists():
+        if stop.exists() or self._stop_signalled:
+            return
+        try:
             stop.parent.mkdir(parents=True, exist_ok=True)
             stop.write_text("stop\n")
+        except OSError:  # a full disk, a folder made read-only: the workers are told by a signal instead
+            self._stop_signalled = True
+            self._signal_all(signal.SIGINT)
 
     def _signal_all(self, sig: int) -> None:
         for worker in self.workers.values():

@@ -49,7 +49,14 @@ class BestEpoch(keras.callbacks.Callback):
         check_disk(self.model, os.path.dirname(self.filepath) or ".")
         current = self.model.get_weights()
         self.model.set_weights(self._best_weights)
-        self.model.save_weights(self.filepath)
+        # whole or not at all: a full disk mid-write leaves the checkpoint as it was, not half of it
+        part = f"{self.filepath.removesuffix('.weights.h5')}.part-{os.getpid()}.weights.h5"
+        try:
+            self.model.save_weights(part)
+            os.replace(part, self.filepath)
+        finally:
+            if os.path.exists(part):
+                os.unlink(part)
         self.model.set_weights(current)
         self._best_weights = None
 

@@ -83,7 +83,9 @@ def make_oracle(spec: Spec, task: str, hyperparameters: Any = None) -> Any:
 def make_tuner(
     spec: Spec, hypermodel: Any, task: str, directory: str, project_name: str, hyperparameters: Any = None
 ) -> Any:
-    """keras-tuner's ``Tuner`` holding the spec's oracle in ``directory/project_name`` (reloaded when there)."""
+    """keras-tuner's ``Tuner`` holding the spec's oracle in ``directory/project_name`` (reloaded when there);
+    its state files are written whole or not at all (a full disk leaves the last whole one)."""
+    private.write_state_whole()
     return kt.Tuner(
         oracle=make_oracle(spec, task, hyperparameters),
         hypermodel=hypermodel,
