@@ -387,6 +387,8 @@ def test_the_dashboard_makes_a_control_per_hyperparameter_and_its_changes_reach_
     form = dash.hyperparameters
     assert form.wait(120) and not form.failure
     assert list(dash.tabs.titles[:3]) == ["build_conditional", "Training", "Tuner"]
+    training = dash.tabs.children[1].children
+    assert any("adds no hyperparameter" in getattr(c, "value", "") for c in training)  # the batch size, said
     assert list(form.controls) == ["optimizer", "momentum", "units"]
     assert form.controls["momentum"].widget.layout.margin == "0 0 0 24px"  # under its parent, optimizer
     assert dash.spec.hypermodel.overrides == {}  # nothing changed yet: searched as build_conditional declares it

@@ -31,6 +31,12 @@ from .hyper_form import HyperForm
 #: the sections a search of the user's own hypermodel shows (its model is the user's)
 OWN_MODEL_SECTIONS = ("training", "tuner")
 
+#: said in the Training tab of your own model's search
+BATCH_SIZE_NOTE = (
+    "Batch size: one value trains every trial with it, as your program passes it, and adds no hyperparameter "
+    "to the search; several values make it one."
+)
+
 TAB_TITLES = {
     "data": "Data",
     "model": "Architecture",
@@ -89,6 +95,7 @@ class SpecForm:
         self.panels = dict(zip(SECTIONS, panels, strict=True))
         titles = [TAB_TITLES[s] for s in SECTIONS]
         if self.hyper is not None:  # the model is the user's: its hyperparameters, then how to train and search
+            self.append("training", w.HTML(h.hint(BATCH_SIZE_NOTE)))
             kept = [i for i, s in enumerate(SECTIONS) if s in OWN_MODEL_SECTIONS]
             panels = [self.hyper.box, *(panels[i] for i in kept)]
             titles = [self.hyper.packed.name, *(titles[i] for i in kept)]

@@ -45,6 +45,11 @@ def notes(lines: list[str]) -> str:
     return "".join(f'<div style="color:{WARNING}">&#9888; {html.escape(line)}</div>' for line in lines)
 
 
+def hint(text: str) -> str:
+    """A line that explains, in the muted colour of help text."""
+    return f'<div style="color:var(--jp-ui-font-color2, #666);margin:4px 0">{html.escape(text)}</div>'
+
+
 def bullets(lines: list[str]) -> str:
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return f"<ul style='margin:2px 0'>{items}</ul>" if lines else ""
