@@ -39,6 +39,11 @@ def live(tuner: Any = None, *, show: bool = True, interval: float = 0.5) -> Any:
         >>> tuner.search(x, y, epochs=10, validation_split=0.2, callbacks=[tunewidgets.live()])  # doctest: +SKIP
     """
     global _CLASS
+    if tuner is not None and not (hasattr(tuner, "oracle") and hasattr(tuner, "search")):
+        raise TypeError(
+            f"tw.live(tuner=...): expected the keras-tuner tuner running the search, got {type(tuner).__name__}; "
+            "or leave it out: tw.live() finds the search it is given to"
+        )
     if _CLASS is None:
         import keras
 
@@ -46,6 +51,15 @@ def live(tuner: Any = None, *, show: bool = True, interval: float = 0.5) -> Any:
     callback = _CLASS()
     callback.setup(tuner, show=show, interval=interval)
     return callback
+
+
+def _not_called(*_: Any, **__: Any) -> None:
+    raise TypeError("callbacks=[tw.live] gives the function itself: call it, callbacks=[tw.live()]")
+
+
+# ``callbacks=[tw.live]``: Keras asks the function for what a callback has; it says what to write instead
+for _method in ("set_model", "set_params", "on_train_begin", "on_epoch_end"):
+    setattr(live, _method, _not_called)
 
 
 class _LiveSearch:

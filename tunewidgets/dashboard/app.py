@@ -101,10 +101,9 @@ class Dashboard:
         bar = self.bar
         self.run_button, self.stop_button, self.resume_button = bar.run_button, bar.stop_button, bar.resume_button
         self.trial_choice, self.stop_trial_button = bar.trial_choice, bar.stop_trial_button
-        self.form = SpecForm(
-            spec, data=self.data, base_dir=self.base_dir, on_refresh=self._on_form_refresh, hypermodel=self._packed
+        form = self.form = SpecForm(
+            spec, self.data, self.base_dir, self._on_form_refresh, hypermodel=self._packed, local=self.cluster is None
         )
-        form = self.form
         self.name, self.tabs = form.name, form.tabs
         self.summary, self.problems = form.summary, form.problems
         self.upload, self.preview_button, self.data_report = form.upload, form.preview_button, form.data_report

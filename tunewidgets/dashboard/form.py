@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..data import file_issues, prepare, read_csv_header
+from ..engine.checks import worker_issues
 from ..engine.folder.project import safe_folder_name
 from ..engine.hypermodel import Packed
 from ..errors import Issue, SpecError
@@ -51,18 +52,21 @@ class SpecForm:
     """Tabs of controls, one per spec section, with the search's name, summary and problems.
 
     ``on_refresh(issues)`` is called after every check (the dashboard enables Run when there are none).
+    ``local``: the workers run on this machine (its cores and memory bound them, as ``Search`` checks).
     """
 
     def __init__(
         self,
         spec: Spec,
-        *,
         data: Any,
         base_dir: Path,
         on_refresh: Callable[[list[Issue]], None],
+        *,
         hypermodel: Packed | None = None,
+        local: bool = True,
     ):
         self.data = data
+        self.local = local
         #: the user's own hypermodel's controls, in place of the data, architecture, regularization and optimizer
         self.hyper: HyperForm | None = None
         if hypermodel is not None:
@@ -200,9 +204,10 @@ class SpecForm:
             spec = Spec.from_dict(form, validate=False)
         except SpecError as e:
             return None, e.issues
+        workers = worker_issues(spec, local=self.local)  # what Search and the CLI refuse, marked here too
         if self.hyper is not None:
-            return spec, spec.validate() + hyper_issues
-        return spec, spec.validate() or file_issues(spec)
+            return spec, spec.validate() + hyper_issues + workers
+        return spec, (spec.validate() or file_issues(spec)) + workers
 
     @property
     def spec(self) -> Spec:

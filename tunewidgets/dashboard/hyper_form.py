@@ -69,6 +69,9 @@ class HyperForm:
         self.packed = packed
         self._on_change = on_change
         self._pending = dict(overrides or {})
+        #: overrides the spec gave for hyperparameters that have no control (the hypermodel declares no such
+        #: name): kept, so the spec's problem is marked and Run waits, as ``Search`` refuses the same spec
+        self._unmatched: dict[str, Knob] = {}
         self.space: list[dict[str, Any]] | None = None
         self.failure = ""
         self.declared: dict[str, Knob] = {}
@@ -126,6 +129,7 @@ class HyperForm:
                 )
             self.controls[name] = control
             rows.append(control.widget)
+        self._unmatched = {n: k for n, k in self._pending.items() if n not in self.controls}
         n = len(space)
         self.status.value = (
             f"<b>{html.escape(self.packed.name)}</b> declares {n} hyperparameter{'s' if n != 1 else ''}: change a "
@@ -145,6 +149,7 @@ class HyperForm:
                 continue
             if knob != self.declared[name]:
                 overrides[name] = knob
+        overrides.update(self._unmatched)
         if self.failure:
             issues.append(Issue("hypermodel", self.failure))
         elif self.space is None:
@@ -158,6 +163,7 @@ class HyperForm:
         if self.space is None:
             self._pending = dict(overrides)
             return
+        self._unmatched = {n: k for n, k in overrides.items() if n not in self.controls}
         for name, control in self.controls.items():
             control.set(overrides.get(name, self.declared[name]))
 

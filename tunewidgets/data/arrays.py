@@ -109,6 +109,23 @@ def _same_rows(pairs: list[tuple[str, Any]], what: str) -> int:
     return distinct.pop()
 
 
+def _same_shapes(train: Any, other: Any, what: str, role: str) -> None:
+    """``validation_data`` or ``test_data`` laid out as the training arrays: the same inputs, each row the same
+    shape (a test set of 3 features for a model of 5 is refused here, not met by the model later)."""
+    mine, theirs = _leaves(train, role), _leaves(other, f"{what}'s {role}")
+    if len(mine) != len(theirs):
+        raise DataError(Issue(what, f"holds {len(theirs)} {role} arrays where the training data has {len(mine)}"))
+    for (name, a), (other_name, b) in zip(mine, theirs, strict=True):
+        if tuple(a.shape[1:]) != tuple(b.shape[1:]):
+            raise DataError(
+                Issue(
+                    what,
+                    f"{other_name} has rows of shape {tuple(b.shape[1:])} where {name} has {tuple(a.shape[1:])}: "
+                    "give it the same columns (features) as the training data",
+                )
+            )
+
+
 @dataclass
 class Arrays:
     """The user's arrays, as ``tuner.search`` takes them.
@@ -189,6 +206,12 @@ class Arrays:
             xt, yt = (_as_arrays(a, f"test_data[{i}]") for i, a in enumerate(self.test_data))
             _same_rows([*_leaves(xt, "x_test"), *_leaves(yt, "y_test")], "test_data")
             out["test"] = (xt, yt)
+        for split, name, given in (
+            ("val", "validation_data", self.validation_data),
+            ("test", "test_data", self.test_data),
+        ):
+            if given is not None:
+                _same_shapes(x, out[split][0], name, "x")
         return out
 
 

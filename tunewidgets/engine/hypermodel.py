@@ -114,6 +114,10 @@ def pack(user: Any) -> Packed:
     """Pickles the hypermodel for the worker processes; a clear :class:`SpecError` when it cannot be."""
 
     name = hypermodel_name(user)
+    if isinstance(user, type) and callable(getattr(user, "build", None)):  # the HyperModel class, not one of it
+        raise SpecError(
+            Issue("hypermodel", f"{user.__name__} is a class: pass an instance of it, hypermodel={user.__name__}()")
+        )
     if not callable(user) and not hasattr(user, "build"):
         raise SpecError(
             Issue(
@@ -303,7 +307,16 @@ def kept_hypermodel(project: Project) -> tuple[Any, Arrays]:
     data = UserData.load(project.arrays)
     test = (data.x_test, data.y_test) if data.x_test is not None else None
     arrays = Arrays(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), test_data=test)
-    return cloudpickle.loads(project.hypermodel.read_bytes()), arrays
+    try:
+        user = cloudpickle.loads(project.hypermodel.read_bytes())
+    except ImportError:
+        raise  # a module the hypermodel needs: named by Python, as it is
+    except Exception as e:  # noqa: BLE001 - cut short, changed: the file is damaged, whatever unpickling says
+        raise ProjectError(
+            f"{project.hypermodel} is damaged ({type(e).__name__}: {e}); the search's trials are kept. Pass your "
+            "hypermodel again (tw.Search(spec, folder, hypermodel=build_model, data=...)), which writes it anew"
+        ) from None
+    return user, arrays
 
 
 __all__ = [

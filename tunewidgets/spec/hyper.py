@@ -180,7 +180,43 @@ def override_issues(space: list[dict[str, Any]], hm: HyperModelSpec) -> list[Iss
                 )
         elif isinstance(knob, Choice) and kind == "Boolean" and not all(isinstance(v, bool) for v in knob.options):
             out.append(Issue(path, f"{name} is a Boolean: its choices are true and false"))
+            continue
+        outside = _outside_declared(entry, knob, hm.name)
+        if outside:
+            out.append(Issue(path, outside))
     return out
+
+
+def _outside_declared(entry: dict[str, Any], knob: Knob, hypermodel: str) -> str:
+    """An override reaching past what the hypermodel declares (``units`` 1000 where it declares 4 to 16, a choice
+    it does not offer): the build was written for its own values, so it is refused, not used as given."""
+    cfg, kind, name = entry["config"], entry["class_name"], entry["config"]["name"]
+    if isinstance(knob, Range):
+        given: list[Any] = [knob.min, knob.max]
+    elif isinstance(knob, Fixed):
+        given = [knob.value]
+    elif isinstance(knob, Choice):
+        given = list(knob.options)
+    else:
+        return ""
+    if kind in NUMERIC and cfg.get("min_value") is not None and cfg.get("max_value") is not None:
+        low, high = cfg["min_value"], cfg["max_value"]
+        numbers = [v for v in given if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        bad = [v for v in numbers if v < low or v > high]
+        if bad:
+            return (
+                f"{hypermodel} declares {name} from {low:g} to {high:g}; {', '.join(f'{v:g}' for v in bad)} is "
+                "outside it: choose values in that range, or widen it in the function"
+            )
+    elif kind == "Choice":
+        bad = [v for v in given if v not in cfg.get("values", [])]
+        if bad:
+            offered = ", ".join(str(v) for v in cfg.get("values", []))
+            return (
+                f"{hypermodel} offers {name} as {offered}; {', '.join(str(v) for v in bad)} is not one of them: "
+                "choose among those, or add it to the function's choices"
+            )
+    return ""
 
 
 def override_configs(space: list[dict[str, Any]], hm: HyperModelSpec) -> list[dict[str, Any]]:

@@ -96,13 +96,39 @@ def decode(data: bytes, where: str) -> str:
         ) from None
 
 
+class _Repeated(ValueError):
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+def _no_repeats(where: str) -> Any:
+    """``json.loads``' hook that refuses a key given twice in one object (JSON would keep the last, silently)."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise _Repeated(
+                    key,
+                    f"{where} gives '{key}' twice in one object ({json.dumps(out[key])[:40]}, then "
+                    f"{json.dumps(value)[:40]}): keep the one you mean",
+                )
+            out[key] = value
+        return out
+
+    return pairs
+
+
 def load_json(text: str, where: str) -> Any:
     """The JSON value of ``text``; ``where`` names the input in the messages (``spec file x.json``)."""
     text = text.removeprefix("\ufeff")  # a byte order mark left by decoding as plain UTF-8
     if not text.strip():
         raise SpecError(Issue("", f'{where} is empty: a spec is a JSON object such as {{"name": "my search"}}'))
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_repeats(where))
+    except _Repeated as e:
+        raise SpecError(Issue("", str(e))) from None
     except json.JSONDecodeError as e:
         raise SpecError(Issue("", f"{where} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}")) from None
     except RecursionError:

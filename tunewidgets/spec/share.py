@@ -53,7 +53,7 @@ def decode(text: str) -> dict[str, Any]:
     try:
         data = inflate.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), MAX_BYTES)
     except (binascii.Error, zlib.error, ValueError):
-        data = b""
+        raise SpecError(Issue("", "this setup text is damaged or cut short: copy all of it again")) from None
     if inflate.unconsumed_tail:  # a few kilobytes of text that would unpack to gigabytes
         raise SpecError(Issue("", f"this setup text unpacks to more than {MAX_BYTES // 2**20} MB: it is not a setup"))
     try:

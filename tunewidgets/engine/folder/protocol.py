@@ -126,6 +126,22 @@ class WorkerFiles:
             return None
 
 
+def _check_is_callback(callback: Any) -> None:
+    """A class or a function where a callback belongs is named, with what to pass instead."""
+    import inspect
+
+    name = getattr(callback, "__name__", type(callback).__name__)
+    if isinstance(callback, type):
+        raise SpecError(Issue("callbacks", f"{name} is a class: pass an instance of it, callbacks=[{name}(...)]"))
+    if inspect.isroutine(callback):
+        fix = (
+            "call it, callbacks=[tw.live()]"
+            if name == "live"
+            else "pass a keras.callbacks.Callback (keras.callbacks.LambdaCallback wraps a function)"
+        )
+        raise SpecError(Issue("callbacks", f"{name} is a function, not a Keras callback: {fix}"))
+
+
 def pickle_callbacks(callbacks: list[Any]) -> bytes:
     """Callbacks go to the worker processes by cloudpickle (so classes defined in a notebook
     travel too) and keras-tuner deep-copies them for each trial: refuse early those that cannot."""
@@ -134,6 +150,7 @@ def pickle_callbacks(callbacks: list[Any]) -> bytes:
     import cloudpickle
 
     for callback in callbacks:
+        _check_is_callback(callback)
         try:
             copy.deepcopy(callback)
             cloudpickle.dumps(callback)

@@ -1,0 +1,156 @@
+"""Bad input on the surfaces of your own model, keras-tuner code and ``tw.live()``: refused before anything
+runs (a search of your own model refuses at run(), once it has built the function and knows what it
+declares), with a message that names the argument or file and what to do; none silently does something else.
+
+Table-driven, as ``tests/test_bad_spec.py``: each row makes its input on the fly and names the error and the
+words the user must read. No row trains a model; the ones that build the user's hypermodel build it once.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+
+import cloudpickle
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+import tunewidgets as tw
+from tunewidgets.engine.folder.project import Project
+from tunewidgets.engine.hypermodel import kept_hypermodel, user_data
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 5)).astype("float32")
+Y = (X[:, 0] > 0).astype("float32")
+
+
+def build_model(hp):
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(hp.Int("units", 4, 16, step=4))])
+    model.add(keras.layers.Dense(1, activation=hp.Choice("activation", ["sigmoid", "linear"])))
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+class MyHyperModel(kt.HyperModel):
+    def build(self, hp):
+        return build_model(hp)
+
+
+def search(tmp_path, *, overrides=None, hypermodel=build_model, data=(X, Y), callbacks=None):
+    spec = tw.Spec().replace(**{"tuner.max_trials": 2, "training.epochs": 1})
+    if overrides is not None:
+        spec = spec.replace(**{"hypermodel.hyperparameters": overrides})
+    return tw.Search(spec, tmp_path / "s", hypermodel=hypermodel, data=data, callbacks=callbacks)
+
+
+# each row: (case, what the user does, the error, words the message must hold)
+CASES = [
+    (
+        "override-above-the-declared-range",
+        lambda p: search(p, overrides={"units": 1000}).run(),
+        tw.SpecError,
+        ("hypermodel.hyperparameters.units", "from 4 to 16", "1000 is outside it"),
+    ),
+    (
+        "override-range-past-the-declared-one",
+        lambda p: search(p, overrides={"units": tw.Range(2, 16, 2)}).run(),
+        tw.SpecError,
+        ("from 4 to 16", "2 is outside it"),
+    ),
+    (
+        "override-a-choice-not-offered",
+        lambda p: search(p, overrides={"activation": tw.Choice(("sigmoid", "relu"))}).run(),
+        tw.SpecError,
+        ("offers activation as sigmoid, linear", "relu is not one of them"),
+    ),
+    (
+        "the-hypermodel-class-not-an-instance",
+        lambda p: search(p, hypermodel=MyHyperModel),
+        tw.SpecError,
+        ("MyHyperModel is a class", "hypermodel=MyHyperModel()"),
+    ),
+    (
+        "test-data-with-other-features",
+        lambda p: search(p, data=tw.Arrays(X, Y, test_data=(X[:, :3], Y))),
+        tw.DataError,
+        ("test_data", "shape (3,)", "(5,)", "same columns"),
+    ),
+    (
+        "validation-data-with-other-features",
+        lambda p: search(p, data=tw.Arrays(X, Y, validation_data=(X[:, :4], Y))),
+        tw.DataError,
+        ("validation_data", "shape (4,)"),
+    ),
+    (
+        "tw-live-not-called",
+        lambda p: search(p, callbacks=[tw.live]),
+        tw.SpecError,
+        ("callbacks", "live is a function", "callbacks=[tw.live()]"),
+    ),
+    (
+        "a-callback-class-not-an-instance",
+        lambda p: search(p, callbacks=[keras.callbacks.EarlyStopping]),
+        tw.SpecError,
+        ("callbacks", "EarlyStopping is a class", "EarlyStopping(...)"),
+    ),
+    (
+        "tw-live-given-something-else-as-tuner",
+        lambda p: tw.live(tuner="not a tuner"),
+        TypeError,
+        ("tw.live(tuner=...)", "got str"),
+    ),
+    (
+        "a-key-given-twice-in-a-spec",
+        lambda p: tw.Spec.from_json('{"tuner": {"max_trials": 5, "max_trials": 5000}}'),
+        tw.SpecError,
+        ("'max_trials' twice", "5, then 5000"),
+    ),
+    (
+        "a-setup-text-that-is-not-one",
+        lambda p: tw.Spec.from_text("tw1.garbage!!"),
+        tw.SpecError,
+        ("damaged or cut short",),
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "act", "error", "words"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_with_what_to_do(tmp_path, case, act, error, words):
+    with pytest.raises(error) as caught:
+        act(tmp_path)
+    for word in words:
+        assert word in str(caught.value), (case, str(caught.value))
+
+
+def test_keras_hears_what_to_write_when_tw_live_is_not_called():
+    with pytest.raises(TypeError, match=r"call it, callbacks=\[tw.live\(\)\]"):
+        tw.live.set_model(keras.Sequential())
+
+
+def test_a_damaged_hypermodel_file_names_itself_and_what_to_do(tmp_path):
+    project = Project(tmp_path / "s")
+    user_data(project, tw.Arrays(X, Y, validation_split=0.25))
+    pickled = cloudpickle.dumps(build_model)
+    project.hypermodel.write_bytes(pickled[: len(pickled) // 2])  # cut short, as a full disk or a kill leaves it
+    with pytest.raises(tw.ProjectError, match=r"hypermodel.pkl is damaged .*Pass your hypermodel again"):
+        kept_hypermodel(project)
+
+
+def test_the_dashboard_keeps_run_disabled_for_an_override_the_hypermodel_does_not_declare(tmp_path):
+    spec = tw.Spec().replace(**{"hypermodel.hyperparameters": {"unit": 8}})
+    dash = tw.Dashboard(spec, hypermodel=build_model, data=(X, Y), base_dir=tmp_path)
+    assert dash.hyperparameters.wait(120)
+    assert dash.run_button.disabled
+    said = html.unescape(dash.problems.value)
+    assert "build_model declares no hyperparameter 'unit' (did you mean 'units'?)" in said
+
+
+def test_the_dashboard_refuses_more_workers_than_the_machine_has(tmp_path):
+    dash = tw.Dashboard(base_dir=tmp_path)
+    dash.control("tuner.workers").set(64)
+    assert dash.run_button.disabled
+    assert "64 workers" in dash.control("tuner.workers").message
