@@ -26,6 +26,7 @@ from tunewidgets.cli import main
 from tunewidgets.engine.folder import store
 from tunewidgets.engine.folder.project import Project
 from tunewidgets.events import TrialEnded, event_to_dict
+from tunewidgets.plots import write_report
 
 from .conftest import tiny
 
@@ -255,6 +256,8 @@ def test_a_worker_error_reaches_the_caller(quickstart, tmp_path):
         search.run()
     assert search.record.ended.reason == "error"
     assert "cannot be rebuilt" in search.record.ended.message
+    report = write_report(tmp_path / "s", tmp_path / "report.html", evaluate=False).read_text()
+    assert "why it ended" in report and "cannot be rebuilt in a worker process" in report  # the report says why
 
 
 # ---------------------------------------------------------------------------------------------------- the CLI
@@ -338,6 +341,19 @@ def test_save_best_model_says_why_it_cannot(halfway, tmp_path, case, path, words
     for word in words:
         assert word in str(raised.value)
     assert not re.search(r":\s*\d+$", str(raised.value))  # never ends in a bare error number
+
+
+@pytest.mark.slow
+def test_a_damaged_checkpoint_is_named_with_what_to_do(halfway, tmp_path):
+    original, _ = halfway
+    folder = tmp_path / "copy"
+    shutil.copytree(original, folder)
+    results = tw.load(folder)
+    truncate(Project(folder).checkpoint(results.best_trial.trial_id))
+    with pytest.raises(tw.ProjectError) as raised:
+        results.best_model()
+    said = str(raised.value)
+    assert "saved weights" in said and "are damaged" in said and "choose another trial" in said, said
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ProjectError, SpecError
 from ..progress import trial_number
 from .folder.project import LIVE_DIR, Project, is_locked
 from .folder.record import SearchRecord
@@ -194,7 +195,14 @@ def load(directory: str | os.PathLike[str]) -> Results:
         for note in kt_project.notes:
             warnings.warn(f"{kt_project.directory}: {note}", stacklevel=2)
         return KerasTunerResults(kt_project)
-    spec = Spec.from_file(project.spec)
+    try:
+        spec = Spec.from_file(project.spec)
+    except SpecError as e:
+        raise ProjectError(
+            f"{project.spec} (the spec this search ran, written when it started) cannot be read: "
+            f"{'; '.join(i.message for i in e.issues)}. Its trials are kept: restore the file from a copy, or "
+            "write the spec you ran there again (tunewidgets run SPEC --dir FOLDER resumes the search)"
+        ) from None
     record, notes = read_record(project)
     if record.ended is None and not is_locked(project.directory):
         record.mark_interrupted()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
+from ..errors import ProjectError
 from ..spec.space import steps_per_epoch
 from .head import output_head
 
@@ -98,9 +99,6 @@ def build_model(v: dict[str, Any], dataset: Dataset, epochs: int) -> keras.Model
     return model
 
 
-__all__ = ["build_model", "make_optimizer", "output_head"]
-
-
 def trained_model(spec: Spec, dataset: Dataset, hyperparameters: dict[str, Any], checkpoint: Path) -> keras.Model:
     """A finished trial's model with its best epoch's weights, from its recorded hyperparameters."""
     from ..spec.space import epochs_per_trial
@@ -110,5 +108,21 @@ def trained_model(spec: Spec, dataset: Dataset, hyperparameters: dict[str, Any],
         raise FileNotFoundError(f"this trial has no saved weights ({checkpoint})")
     model = build_model(values_from_hp(spec, hyperparameters), dataset, epochs_per_trial(spec))
     model.optimizer.build(model.trainable_variables)  # the checkpoint holds optimizer state too
-    model.load_weights(str(checkpoint))
+    load_trial_weights(model, checkpoint)
     return model
+
+
+def load_trial_weights(model: keras.Model, checkpoint: Path | str) -> None:
+    """A trial's best-epoch weights into its rebuilt model; a damaged file is named with what it is and what to
+    do, not in h5py's words."""
+    try:
+        model.load_weights(str(checkpoint))
+    except OSError as e:  # h5py: "Unable to synchronously open file (truncated file ...)", a bad signature
+        said = str(e).split("(")[-1].rstrip(")") if "(" in str(e) else str(e)
+        raise ProjectError(
+            f"this trial's saved weights ({checkpoint}) are damaged and cannot be read ({said}); its score is "
+            "kept, not its model: choose another trial, or train it again in a new search"
+        ) from None
+
+
+__all__ = ["build_model", "load_trial_weights", "make_optimizer", "output_head", "trained_model"]

@@ -26,6 +26,7 @@ from ..errors import Issue, SpecError
 from ..spec import Fixed, Spec
 from ..spec.hyper import default_issues
 from ..spec.validate import resolve_objective
+from .build import load_trial_weights
 from .space import SpaceBuilder
 
 BATCH_SIZE = "batch_size"
@@ -241,7 +242,7 @@ def rebuilt(user: Any, values: Any, checkpoint: Any) -> Any:
     optimizer = getattr(model, "optimizer", None)  # a custom training loop's model is not compiled
     if optimizer is not None and not optimizer.built:
         optimizer.build(model.trainable_variables)  # the checkpoint may hold its state too
-    model.load_weights(str(checkpoint))
+    load_trial_weights(model, checkpoint)
     return model
 
 

@@ -62,6 +62,9 @@ def write_report(results: Any, path: str | os.PathLike[str], *, evaluate: bool =
         + (f"{counts['pruned']} pruned, " if counts["pruned"] else "")
         + f"{counts['failed']} failed, {counts['stopped']} stopped",
     }
+    ended = record.ended
+    if ended is not None and ended.message and ended.reason.value in ("error", "failed", "stopped"):
+        summary["why it ended"] = ended.message  # a worker's error, failed trials, a stop: said, not left out
     if best is not None:
         summary[f"best {r.objective}"] = f"{best.score:.4f} (trial {best.number})"
     if evaluate and best is not None:

@@ -130,7 +130,7 @@ def load_json(text: str, where: str) -> Any:
     except _Repeated as e:
         raise SpecError(Issue("", str(e))) from None
     except json.JSONDecodeError as e:
-        raise SpecError(Issue("", f"{where} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}")) from None
+        raise SpecError(Issue("", f"{where} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")) from None
     except RecursionError:
         raise SpecError(too_deep(where)) from None
     except ValueError:  # an integer of more than 4300 digits
