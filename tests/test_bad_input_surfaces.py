@@ -20,6 +20,7 @@ import pytest
 import tunewidgets as tw
 from tunewidgets.engine.folder.project import Project
 from tunewidgets.engine.hypermodel import kept_hypermodel, user_data
+from tunewidgets.engine.ktproject import watched_events
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -154,3 +155,32 @@ def test_the_dashboard_refuses_more_workers_than_the_machine_has(tmp_path):
     dash.control("tuner.workers").set(64)
     assert dash.run_button.disabled
     assert "64 workers" in dash.control("tuner.workers").message
+
+
+def small_tuner(tmp_path, name):
+    return kt.RandomSearch(build_model, objective="val_loss", max_trials=2, directory=str(tmp_path), project_name=name)
+
+
+def test_live_in_a_fit_outside_any_search_says_so_once(recwarn):
+    model = build_model(kt.HyperParameters())
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[tw.live(show=False)])
+    said = [str(w.message) for w in recwarn if "outside one" in str(w.message)]
+    assert len(said) == 1, said
+
+
+def test_one_live_callback_given_to_two_searches_records_both(tmp_path):
+    live = tw.live(show=False)
+    for name in ("first", "second"):
+        small_tuner(tmp_path, name).search(X, Y, epochs=1, validation_split=0.25, verbose=0, callbacks=[live])
+    for name in ("first", "second"):
+        trials = tw.load(tmp_path / name).record.completed()
+        assert len(trials) == 2, name
+        assert all(t.curves for t in trials), name  # every epoch recorded live, in that search's own folder
+        assert watched_events(tmp_path / name).is_file(), name
+
+
+def test_live_naming_another_tuner_says_it_records_nothing(tmp_path):
+    first, second = small_tuner(tmp_path, "first"), small_tuner(tmp_path, "second")
+    with pytest.warns(UserWarning, match=r"tw.live\(tuner=...\) names the tuner of .*first.*second.*leave tuner= out"):
+        first.search(X, Y, epochs=1, validation_split=0.25, verbose=0, callbacks=[tw.live(first, show=False)])
+        second.search(X, Y, epochs=1, validation_split=0.25, verbose=0, callbacks=[tw.live(first, show=False)])

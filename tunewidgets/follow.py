@@ -69,6 +69,8 @@ class _LiveSearch:
 
     def setup(self, tuner: Any, *, show: bool, interval: float) -> None:
         self.tuner = tuner
+        self.given = tuner is not None  # tw.live(tuner=...): only that tuner's search is followed
+        self.warned: set[str] = set()
         self.show = show
         self.interval = interval
         self.record = SearchRecord()
@@ -153,16 +155,48 @@ class _LiveSearch:
 
     # ------------------------------------------------------------------ the search
     def _running_trial(self) -> tuple[Any, Any] | None:
-        """The tuner and the trial training now: keras-tuner's loop holds them in the frames that called fit."""
+        """The tuner and the trial training now: keras-tuner's loop holds them in the frames that called fit.
+        Another tuner's search than the one followed so far is a new search, recorded in its own folder (unless
+        ``tuner=`` named the first); a fit outside any search is said once."""
         frame = sys._getframe(1)
         while frame is not None:
             owner, trial = frame.f_locals.get("self"), frame.f_locals.get("trial")
-            tuner = trial is not None and hasattr(owner, "oracle") and hasattr(owner, "project_dir")
-            if tuner and (self.tuner is None or owner is self.tuner):
-                self.tuner = owner
-                return owner, trial
+            if trial is not None and hasattr(owner, "oracle") and hasattr(owner, "project_dir"):
+                break
             frame = frame.f_back  # type: ignore[assignment]
-        return None
+        else:
+            self._warn_once(
+                "outside",
+                "tw.live() records keras-tuner searches, and this fit runs outside one: give it to the search, "
+                "tuner.search(..., callbacks=[tw.live()])",
+            )
+            return None
+        if self.tuner is not None and owner is not self.tuner:
+            if self.given:
+                self._warn_once(
+                    "other",
+                    f"tw.live(tuner=...) names the tuner of {self.tuner.project_dir}, but it was given to the search "
+                    f"of {owner.project_dir}: nothing of that search is recorded; leave tuner= out",
+                )
+                return None
+            self._next_search()
+        self.tuner = owner
+        return owner, trial
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            warnings.warn(message, UserWarning, stacklevel=4)
+
+    def _next_search(self) -> None:
+        """The same callback given to another tuner's search: the first one's record is closed (its trial
+        ended as its oracle says) and the new search gets its own, in its own folder."""
+        if self.tuner is not None and not self.ended and self.trial_id is not None:
+            self._publish(self._unheard_end(self.tuner))
+        if self.log is not None:
+            self.log.close()
+        self.record, self.views, self.log, self.log_path = SearchRecord(), None, None, None
+        self.trial_id, self.execution, self.ended = None, -1, True
 
     def _start(self, tuner: Any) -> None:
         oracle = tuner.oracle
