@@ -184,3 +184,63 @@ def test_live_naming_another_tuner_says_it_records_nothing(tmp_path):
     with pytest.warns(UserWarning, match=r"tw.live\(tuner=...\) names the tuner of .*first.*second.*leave tuner= out"):
         first.search(X, Y, epochs=1, validation_split=0.25, verbose=0, callbacks=[tw.live(first, show=False)])
         second.search(X, Y, epochs=1, validation_split=0.25, verbose=0, callbacks=[tw.live(first, show=False)])
+
+
+HELPERS = """
+import keras
+
+def hidden_layer(hp):
+    return keras.layers.Dense(hp.Int("units", 4, 8, step=4), activation="relu")
+
+class CountEpochs(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+"""
+
+BUILDS = """
+import keras
+from hm_helpers import hidden_layer
+
+def build_from_a_file(hp):
+    model = keras.Sequential([keras.Input((5,)), hidden_layer(hp), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+"""
+
+
+@pytest.mark.slow
+def test_the_users_own_modules_travel_with_the_hypermodel_and_the_callbacks(tmp_path, monkeypatch):
+    """A build function in one file of the user's, a helper and a callback class in another, imported from a
+    folder put on sys.path in this process only: the workers, which do not have that folder, still train."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "hm_helpers.py").write_text(HELPERS)
+    (folder / "hm_builds.py").write_text(BUILDS)
+    monkeypatch.syspath_prepend(str(folder))
+    import hm_builds
+    import hm_helpers
+
+    try:
+        spec = tw.Spec().replace(**{"tuner.max_trials": 2, "training.epochs": 1})
+        results = tw.Search(
+            spec, tmp_path / "s", hypermodel=hm_builds.build_from_a_file, data=(X, Y),
+            callbacks=[hm_helpers.CountEpochs()], keep_warm=0,
+        ).run()  # fmt: skip
+        assert results.trials["status"].tolist() == ["completed"] * 2
+    finally:
+        for name in ("hm_builds", "hm_helpers"):
+            sys.modules.pop(name, None)
+
+
+def test_a_module_the_workers_cannot_import_is_named_with_what_to_do(tmp_path, monkeypatch):
+    from tunewidgets.engine.folder.travel import MissingModule, loads
+
+    (tmp_path / "gone_helpers.py").write_text("def helper():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import gone_helpers
+
+    pickled = cloudpickle.dumps(gone_helpers.helper)  # by reference, as an installed package's function travels
+    sys.modules.pop("gone_helpers")
+    (tmp_path / "gone_helpers.py").unlink()
+    with pytest.raises(MissingModule, match=r"could not import the module 'gone_helpers' that the callbacks need"):
+        loads(pickled, "the callbacks")

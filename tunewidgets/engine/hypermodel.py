@@ -18,8 +18,6 @@ import difflib
 import hashlib
 import inspect
 import json
-import os
-import site
 import sys
 import tempfile
 import textwrap
@@ -33,6 +31,7 @@ from ..errors import Issue, ProjectError, SpecError
 from ..spec import Fixed, Spec
 from ..spec.hyper import HyperModelSpec, override_issues
 from .folder.project import Project
+from .folder.travel import dumps
 from .warm import run_task
 
 
@@ -83,31 +82,10 @@ def _what_fails(user: Any) -> str:
     return f"; it refers to {', '.join(bad)}, which cannot be sent: create it inside the function" if bad else ""
 
 
-def _own_module(user: Any) -> Any:
-    """The user's own module the hypermodel comes from (a file beside the notebook, a folder put on
-    ``sys.path``), or None for ``__main__`` (pickled by value anyway) and installed packages."""
-    target = user if inspect.isfunction(user) or inspect.isclass(user) else type(user)
-    module = inspect.getmodule(target)
-    path = getattr(module, "__file__", None)
-    if module is None or module.__name__ == "__main__" or not path:
-        return None
-    installed = [p for p in {sys.prefix, sys.base_prefix, *site.getsitepackages()} if p]
-    return None if any(os.path.abspath(path).startswith(os.path.abspath(p) + os.sep) for p in installed) else module
-
-
 def _dumps(user: Any) -> bytes:
-    """cloudpickle's bytes of the hypermodel; one from the user's own module travels by value, as a notebook's
-    does, so a worker needs neither that module nor the kernel's ``sys.path``."""
-    import cloudpickle
-
-    module = _own_module(user)
-    if module is None:
-        return bytes(cloudpickle.dumps(user))
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        return bytes(cloudpickle.dumps(user))
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
+    """cloudpickle's bytes of the hypermodel; what comes from the user's own modules travels by value, as a
+    notebook's does, so a worker needs neither those modules nor the kernel's ``sys.path``."""
+    return dumps(user)
 
 
 def pack(user: Any) -> Packed:

@@ -162,7 +162,12 @@ def pickle_callbacks(callbacks: list[Any]) -> bytes:
                     "keep references to locks, files or widgets out of it",
                 )
             ) from None
-    return cloudpickle.dumps(list(callbacks)) if callbacks else b""
+    if not callbacks:
+        return b""
+    from .travel import users_code_by_value
+
+    with users_code_by_value():  # a callback class from the user's own file travels with it
+        return cloudpickle.dumps(list(callbacks))
 
 
 __all__ = ["SECURITY_ENV", "Role", "WorkerEnd", "WorkerFiles", "pickle_callbacks"]

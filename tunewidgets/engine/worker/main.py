@@ -224,7 +224,9 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     except SystemExit:  # the search was stopped before this worker began
         reason, message = WorkerEnd.STOPPED, "stopped before it began"
     except BaseException as e:  # recorded for the controller; the process fails
-        reason, message = WorkerEnd.ERROR, f"{type(e).__name__}: {e}"
+        from ..folder.travel import MissingModule
+
+        reason, message = WorkerEnd.ERROR, str(e) if isinstance(e, MissingModule) else f"{type(e).__name__}: {e}"
         traceback.print_exc()
     finally:
         if cluster is not None:
@@ -261,7 +263,11 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
             save_model(args.project, *args.save_model)
     except Exception as e:  # noqa: BLE001 - reported to the caller, who raises it
         reason = WorkerEnd.ERROR
-        if isinstance(e, OSError):  # its first argument is an error number: say what it means, and where
+        from ..folder.travel import MissingModule
+
+        if isinstance(e, MissingModule):
+            message = str(e)
+        elif isinstance(e, OSError):  # its first argument is an error number: say what it means, and where
             message = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
         elif args.discover:  # what the build does wrong, as is; what it raised, as a failed trial says it
             from ...model.user import BuildProblem
@@ -304,9 +310,9 @@ def _train(ctx: WorkerContext, args: argparse.Namespace, cluster: Any) -> tuple[
 
     callbacks: list[Any] = []
     if ctx.files.callbacks.exists():
-        import cloudpickle
+        from ..folder.travel import loads
 
-        callbacks = cloudpickle.loads(ctx.files.callbacks.read_bytes())
+        callbacks = loads(ctx.files.callbacks.read_bytes(), "the callbacks")
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.project.tensorboard)))
     hypermodel = UserHyperModel(user, ctx.spec, dataset) if user is not None else SpecHyperModel(ctx.spec, dataset)

@@ -160,9 +160,9 @@ class _Inputs:
         spec = Spec.from_json(session.spec_json)
         data = session.data
         if session.hypermodel:
-            import cloudpickle
+            from ..folder.travel import loads
 
-            user = cloudpickle.loads(session.hypermodel)
+            user = loads(session.hypermodel, "the hypermodel")
             self.hypermodel: Any = UserHyperModel(user, spec, data)
         else:
             user = None
@@ -172,9 +172,9 @@ class _Inputs:
         )
         self.callbacks: list[Any] = []
         if session.callbacks:
-            import cloudpickle
+            from ..folder.travel import loads
 
-            self.callbacks = cloudpickle.loads(session.callbacks)
+            self.callbacks = loads(session.callbacks, "the callbacks")
         self.fit_args = (data.x_train, data.y_train)
         self.fit_kwargs = {"validation_data": (data.x_val, data.y_val)}
         self.boundary = BoundaryGrid(data) if user is None and applies(data) else None

@@ -48,12 +48,11 @@ def _model(project: Project, trial_id: str) -> tuple[Any, Any]:
 
 
 def _user_model(project: Project, values: dict[str, Any], trial_id: str) -> tuple[Any, Any]:
-    import cloudpickle
-
     from ...data.arrays import UserData
     from ...model.user import rebuilt
+    from ..folder.travel import loads
 
-    user = cloudpickle.loads(project.hypermodel.read_bytes())
+    user = loads(project.hypermodel.read_bytes(), "the hypermodel")
     return rebuilt(user, values, project.checkpoint(trial_id)), UserData.load(project.arrays)
 
 
@@ -61,13 +60,12 @@ def discover(directory: Path) -> None:
     """The hyperparameters of the folder's hypermodel, kept in ``space.json`` with its fingerprint."""
     import json
 
-    import cloudpickle
-
     from ..._atomic import atomic_write_json
     from ...model.user import discover as discover_space
+    from ..folder.travel import loads
 
     project = Project(directory)
-    user = cloudpickle.loads(project.hypermodel.read_bytes())
+    user = loads(project.hypermodel.read_bytes(), "the hypermodel")
     fingerprint = json.loads(project.hypermodel_info.read_text(encoding="utf-8"))["fingerprint"]
     atomic_write_json(project.space, {"fingerprint": fingerprint, "space": discover_space(user)})
 

@@ -135,11 +135,10 @@ def load_inputs(project: Project, spec: Spec) -> tuple[Any, Any]:
         from ...data import Dataset
 
         return Dataset.load(project.data_arrays, project.data_meta), None
-    import cloudpickle
-
     from ...data.arrays import UserData
+    from ..folder.travel import loads
 
-    return UserData.load(project.arrays), cloudpickle.loads(project.hypermodel.read_bytes())
+    return UserData.load(project.arrays), loads(project.hypermodel.read_bytes(), "the hypermodel")
 
 
 def override_hyperparameters(project: Project, spec: Spec) -> Any:
