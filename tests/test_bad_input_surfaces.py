@@ -244,3 +244,40 @@ def test_a_module_the_workers_cannot_import_is_named_with_what_to_do(tmp_path, m
     (tmp_path / "gone_helpers.py").unlink()
     with pytest.raises(MissingModule, match=r"could not import the module 'gone_helpers' that the callbacks need"):
         loads(pickled, "the callbacks")
+
+
+def build_softmax(loss):
+    def build(hp):
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss=loss)
+        return model
+
+    return build
+
+
+# each row: (case, the model's build, x, y, words the first trial's message holds)
+MISFITS = [
+    ("x-of-another-width", build_model, X[:, :3], Y,
+     "x has rows of shape (3,), and build_model's model takes rows of shape (5,)"),
+    ("one-hot-y-for-sparse-loss", build_softmax("sparse_categorical_crossentropy"), X,
+     np.eye(3)[RNG.integers(0, 3, 40)], "y is one-hot (rows of 3)"),
+    ("class-numbers-for-one-hot-loss", build_softmax("categorical_crossentropy"), X, RNG.integers(0, 3, 40),
+     "y holds class numbers"),
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("case", "build", "x", "y", "words"), MISFITS, ids=[m[0] for m in MISFITS])
+def test_arrays_that_do_not_fit_the_model_are_named(tmp_path, case, build, x, y, words):
+    spec = tw.Spec().replace(**{"tuner.max_trials": 3, "training.epochs": 1})
+    search = tw.Search(spec, tmp_path / "s", hypermodel=build, data=(x, y), keep_warm=0)
+    with pytest.raises(tw.SearchError) as raised:  # at the model's first build, before any trial
+        search.run()
+    assert words in str(raised.value), str(raised.value)
+    assert "Error:" not in str(raised.value)  # said as is, not as an exception's name
+    assert search.record.trials == {}
+
+
+def test_text_labels_are_refused_with_what_to_give():
+    with pytest.raises(tw.DataError, match=r"y: holds text labels \('cat', 'dog'\): give numbers"):
+        tw.Arrays(X[:4], np.array(["cat", "dog", "cat", "dog"]), validation_split=0.5).splits()

@@ -337,7 +337,7 @@ def test_a_build_that_raises_fails_its_trial_and_the_search_goes_on(tmp_path):
             assert statuses[t.trial_id] == "completed"
 
 
-def test_data_that_does_not_fit_the_model_fails_with_keras_message_then_stops(tmp_path):
+def test_data_that_does_not_fit_the_model_is_named_before_any_trial(tmp_path):
     wrong = Arrays(np.zeros((80, 5), "float32"), Y[:80])  # the model takes 6 inputs
     search = tw.Search(
         spec(**{"tuner.max_trials": 5, "tuner.max_consecutive_failed_trials": 2}),
@@ -345,11 +345,10 @@ def test_data_that_does_not_fit_the_model_fails_with_keras_message_then_stops(tm
         hypermodel=build_model,
         data=wrong,
     )
-    results = search.run()
-    assert results.trials["status"].tolist() == ["failed", "failed"]
-    assert (
-        "expected shape" in results.record.ordered()[0].message or "incompatible" in results.record.ordered()[0].message
-    )
+    with pytest.raises(tw.SearchError) as raised:  # at the model's first build, before any trial trains
+        search.run()
+    said = str(raised.value)
+    assert "x has rows of shape (5,), and build_model's model takes rows of shape (6,)" in said, said
 
 
 @pytest.mark.parametrize(

@@ -175,6 +175,16 @@ class Arrays:
         """Training, validation and (when given) test arrays, checked: a clear error naming what is wrong."""
         x, y = _as_arrays(self.x, "x"), _as_arrays(self.y, "y")
         n = _same_rows([*_leaves(x, "x"), *_leaves(y, "y")], "data")
+        for name, labels in _leaves(y, "y"):
+            if labels.dtype.kind in "USO":
+                example = ", ".join(repr(str(v)) for v in labels.ravel()[:2])
+                raise DataError(
+                    Issue(
+                        name,
+                        f"holds text labels ({example}): give numbers, class numbers 0 to k-1 "
+                        "(sklearn.preprocessing.LabelEncoder makes them) or one-hot rows",
+                    )
+                )
         if n == 0:
             raise DataError(Issue("x", "holds no rows"))
         if self.validation_data is not None:

@@ -75,6 +75,58 @@ def checked_model(model: Any, name: str, *, compiled: bool = True) -> Any:
     return model
 
 
+def _leaves(nest: Any, name: str) -> list[tuple[str, Any]]:
+    if isinstance(nest, dict):
+        return [leaf for k in sorted(nest) for leaf in _leaves(nest[k], f"{name}[{k!r}]")]
+    if isinstance(nest, (list, tuple)):
+        return [leaf for i, v in enumerate(nest) for leaf in _leaves(v, f"{name}[{i}]")]
+    return [(name, nest)]
+
+
+def _loss_name(model: Any) -> str:
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, str):
+        return loss
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or ""
+    return str(name)
+
+
+class ArraysMisfit(ValueError):
+    """The user's arrays cannot train the model (checked at its first build, when keras-tuner's ``Tuner`` starts:
+    the search ends before any trial, with this said as is)."""
+
+
+def arrays_misfit(model: Any, x: Any, y: Any, name: str) -> str:
+    """What keeps the user's arrays from training ``model``, said with the array's name ("" when they fit): the
+    inputs' shapes against the model's ``keras.Input``s, and the labels against its loss."""
+    inputs = getattr(model, "inputs", None) if getattr(model, "built", False) else None
+    xs = _leaves(x, "x")
+    if inputs and len(inputs) == len(xs) and not isinstance(x, dict):
+        for (label, array), tensor in zip(xs, inputs, strict=True):
+            wanted, given = tuple(tensor.shape[1:]), tuple(array.shape[1:])
+            if len(wanted) != len(given) or any(w is not None and w != g for w, g in zip(wanted, given, strict=True)):
+                shown = tuple("any" if w is None else w for w in wanted)
+                return (
+                    f"{label} has rows of shape {given}, and {name}'s model takes rows of shape {shown}: give arrays "
+                    "of that shape, or change the model's keras.Input"
+                )
+    loss = _loss_name(model).lower()
+    if not hasattr(y, "ndim") or not hasattr(y, "dtype"):
+        return ""
+    width = y.shape[-1] if y.ndim > 1 else 1
+    if "sparse_categorical" in loss and y.ndim > 1 and width > 1:
+        return (
+            f"y is one-hot (rows of {width}), and {name}'s loss, {loss}, takes class numbers: use the loss "
+            "categorical_crossentropy, or give y.argmax(axis=1)"
+        )
+    if loss.startswith("categorical_crossentropy") and width == 1 and getattr(y.dtype, "kind", "") in "iu":
+        return (
+            f"y holds class numbers, and {name}'s loss, {loss}, takes one-hot rows: use the loss "
+            "sparse_categorical_crossentropy, or give keras.utils.to_categorical(y)"
+        )
+    return ""
+
+
 class UserHyperModel(kt.HyperModel):
     """The user's hypermodel, trained on the user's arrays as a spec's training section says."""
 
@@ -95,6 +147,9 @@ class UserHyperModel(kt.HyperModel):
 
     def build(self, hp: Any) -> Any:
         model = checked_model(self.user.build(hp), self.user.name, compiled=not self.own_fit)
+        problem = arrays_misfit(model, self.data.x_train, self.data.y_train, self.user.name)
+        if problem:  # said with the array's name, before Keras meets it mid-fit in its own words
+            raise ArraysMisfit(problem)
         if not self.own_fit and BATCH_SIZE not in hp and self.tuned_batch_size:  # tuned in the spec's Training
             SpaceBuilder(self.spec, hp).value("training", "batch_size")
         return model

@@ -224,9 +224,11 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
     except SystemExit:  # the search was stopped before this worker began
         reason, message = WorkerEnd.STOPPED, "stopped before it began"
     except BaseException as e:  # recorded for the controller; the process fails
+        from ...model.user import ArraysMisfit
         from ..folder.travel import MissingModule
 
-        reason, message = WorkerEnd.ERROR, str(e) if isinstance(e, MissingModule) else f"{type(e).__name__}: {e}"
+        plain = isinstance(e, (MissingModule, ArraysMisfit))  # said as is: what to do is in it
+        reason, message = WorkerEnd.ERROR, str(e) if plain else f"{type(e).__name__}: {e}"
         traceback.print_exc()
     finally:
         if cluster is not None:
