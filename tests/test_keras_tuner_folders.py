@@ -161,6 +161,35 @@ def test_a_trial_caught_mid_write_or_still_running_is_shown_as_running(searched,
     assert snapshot(copy) == before
 
 
+def test_a_missing_oracle_file_is_said_in_load_watch_and_the_dashboard(searched, tmp_path):
+    _, _, folder = searched
+    import shutil
+
+    copy = tmp_path / "p"
+    shutil.copytree(folder, copy)
+    (copy / "oracle.json").unlink()
+    with pytest.warns(UserWarning, match="oracle.json is missing: whether the search finished cannot be read"):
+        results = tw.load(copy)
+    assert results.status != "completed"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        watcher = tw.watch(copy)
+        opened = tw.Dashboard.open(copy)
+    try:
+        for shown in (watcher, opened):
+            assert "oracle.json is missing" in shown.status.value, shown.status.value
+    finally:
+        watcher.stop()
+        opened.stop()
+
+
+def test_trial_files_gone_leave_the_objective_unknown_and_said(tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "oracle.json").write_text(json.dumps({"ongoing_trials": {}, "start_order": ["0", "1"]}))
+    with pytest.warns(UserWarning, match=r"no trial_\*/trial.json can be read: the objective is not known"):
+        tw.load(tmp_path / "p")
+
+
 def test_an_empty_project_is_read_as_no_trials(tmp_path):
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "oracle.json").write_text(json.dumps({"ongoing_trials": {}}))

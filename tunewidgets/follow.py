@@ -11,6 +11,7 @@ every copy is this one object, so one record and one set of views follow the who
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import sys
 import threading
@@ -312,7 +313,9 @@ class Watcher:
         text = f"{len(self.results.record.trials)} trials ({counts['running']} running), {self.results.status}"
         if self.results.status == "running" and idle > self.quiet:
             text += f"; nothing has changed for {idle:.0f} s: is the search still running?"
-        self.status.value = f"Watching {self.path}: {text}"
+        notes = getattr(self.results, "notes", None) or []  # a damaged or missing file: said here as tw.load says it
+        said = "".join(f"<br>&#9888; {html.escape(note)}" for note in notes)
+        self.status.value = f"Watching {html.escape(str(self.path))}: {html.escape(text)}{said}"
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -36,7 +36,8 @@ def opened(cls: type[Dashboard], directory: str | os.PathLike[str], **kwargs: An
     dash.launcher.show(results)
     dash.progress.max = max(1, len(results.record.trials))
     dash.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
-    dash.status.value = f"Opened <code>{html.escape(str(results.directory))}</code>: search {results.status}."
+    said = "".join(f"<br>&#9888; {html.escape(note)}" for note in getattr(results, "notes", None) or [])
+    dash.status.value = f"Opened <code>{html.escape(str(results.directory))}</code>: search {results.status}.{said}"
     dash.resume_button.disabled = results.status not in ("stopped", "interrupted", "failed")
     dash._show_results()
     return dash

@@ -162,6 +162,11 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
     oracle, problem = read_json(directory / ORACLE_FILE)
     if problem:
         notes.append(problem)
+    elif oracle is None:
+        notes.append(
+            f"{ORACLE_FILE} is missing: whether the search finished cannot be read, so it is not shown as finished "
+            "(its trials are shown as their own files say)"
+        )
     raws: list[tuple[Path, dict[str, Any]]] = []
     for file in sorted(directory.glob(f"trial_*/{TRIAL_FILE}")):
         raw, problem = read_json(file, f"{file.parent.name}/{file.name}")
@@ -172,6 +177,12 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
             raws.append((file.parent, {"trial_id": file.parent.name.removeprefix("trial_"), "status": "RUNNING"}))
     values = [((r.get("hyperparameters") or {}).get("values") or {}) for _, r in raws]
     objective, direction = _objective([r for _, r in raws])
+    if not raws:  # no trial files: what tw.live() recorded of the search, or said to be unknown
+        started_events = [e for e in read_events(watched_events(directory)) if isinstance(e, SearchStarted)]
+        if started_events:
+            objective, direction = started_events[-1].objective, started_events[-1].direction
+        elif isinstance(oracle, dict) and oracle.get("start_order"):  # trials ran, and their files are gone
+            notes.append(f"no trial_*/{TRIAL_FILE} can be read: the objective is not known ({objective} is assumed)")
     kind = tuner_kind(oracle if isinstance(oracle, dict) else None, values)
     space: list[dict[str, Any]] = next(
         ((r.get("hyperparameters") or {}).get("space") or [] for _, r in raws if r.get("hyperparameters")), []
