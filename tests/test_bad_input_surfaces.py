@@ -9,6 +9,7 @@ words the user must read. No row trains a model; the ones that build the user's 
 from __future__ import annotations
 
 import html
+import os
 import sys
 
 import cloudpickle
@@ -281,3 +282,31 @@ def test_arrays_that_do_not_fit_the_model_are_named(tmp_path, case, build, x, y,
 def test_text_labels_are_refused_with_what_to_give():
     with pytest.raises(tw.DataError, match=r"y: holds text labels \('cat', 'dog'\): give numbers"):
         tw.Arrays(X[:4], np.array(["cat", "dog", "cat", "dog"]), validation_split=0.5).splits()
+
+
+EXITS = """
+import os, sys
+import tunewidgets as tw
+
+def build_model(hp):
+    hp.Int("units", 4, 8)
+    os._exit(3)  # the build ends the worker's process, as a crashing extension would
+
+try:
+    tw.Dashboard(hypermodel=build_model, data=([[0.0]] * 8, [0.0] * 8)).hyperparameters.wait(120)
+except Exception as e:
+    print(type(e).__name__, e)
+assert "keras_tuner" not in sys.modules  # found in a worker process, as in a fresh kernel
+"""
+
+
+@pytest.mark.slow
+def test_a_discovery_whose_worker_dies_leaves_no_temporary_folder(tmp_path):
+    import subprocess
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "TUNEWIDGETS_KEEP_WARM": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", EXITS], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [p.name for p in scratch.iterdir() if "tunewidgets-space" in p.name] == []

@@ -173,7 +173,8 @@ def discover_space(packed: Packed, directory: str | Path | None = None) -> list[
     conditions), found by building it in a worker process; cached in ``directory`` (a temporary folder
     when None). Raises :class:`SpecError` naming the hypermodel when its build fails."""
     if directory is None:
-        with tempfile.TemporaryDirectory(prefix="tunewidgets-space-") as folder:
+        # whatever a worker killed mid-build left in it goes too; a file still being written is no error
+        with tempfile.TemporaryDirectory(prefix="tunewidgets-space-", ignore_cleanup_errors=True) as folder:
             return discover_space(packed, folder)
     project = Project(Path(directory))
     cached = load_space(project, packed.fingerprint)

@@ -202,16 +202,18 @@ class _Checked(kt.HyperModel):
         return checked_model(self.user.build(hp), self.user.name, compiled=not own_fit(self.user))
 
 
-def discover(user: Any, *, own_process: bool = True) -> list[dict[str, Any]]:
+def discover(user: Any, *, own_process: bool = True, scratch: str | None = None) -> list[dict[str, Any]]:
     """The hypermodel's hyperparameters, as keras-tuner's ``Tuner`` finds them when a search starts
     (conditional ones included, with their conditions): keras-tuner's JSON config of each.
 
     ``own_process=False``: it runs in the user's process, whose Keras session is left as it is (no
-    ``clear_session`` between builds). Raises ``ValueError`` when a build does not return a compiled model or
-    a default is outside its range; whatever the user's build raises propagates.
+    ``clear_session`` between builds). keras-tuner's scratch files go to a temporary folder inside ``scratch``
+    (the caller's own temporary folder: a worker killed mid-build leaves nothing elsewhere). Raises
+    ``ValueError`` when a build does not return a compiled model or a default is outside its range; whatever
+    the user's build raises propagates.
     """
     hypermodel = _Checked(user_hypermodel(user))
-    with tempfile.TemporaryDirectory(prefix="tunewidgets-space-") as folder:
+    with tempfile.TemporaryDirectory(prefix=".tunewidgets-space-", dir=scratch, ignore_cleanup_errors=True) as folder:
         oracle = kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1)
         tuner = kt.Tuner(oracle=oracle, hypermodel=hypermodel, directory=folder, project_name="space", overwrite=True)
         found = tuner.oracle.get_space()

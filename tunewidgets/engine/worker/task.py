@@ -67,7 +67,8 @@ def discover(directory: Path) -> None:
     project = Project(directory)
     user = loads(project.hypermodel.read_bytes(), "the hypermodel")
     fingerprint = json.loads(project.hypermodel_info.read_text(encoding="utf-8"))["fingerprint"]
-    atomic_write_json(project.space, {"fingerprint": fingerprint, "space": discover_space(user)})
+    space = discover_space(user, scratch=str(project.directory))
+    atomic_write_json(project.space, {"fingerprint": fingerprint, "space": space})
 
 
 def evaluate(directory: Path, trial_id: str) -> None:
