@@ -310,3 +310,11 @@ def test_a_discovery_whose_worker_dies_leaves_no_temporary_folder(tmp_path):
     done = subprocess.run([sys.executable, "-c", EXITS], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert [p.name for p in scratch.iterdir() if "tunewidgets-space" in p.name] == []
+
+
+def test_a_misspelt_control_path_names_the_closest_not_every_field(tmp_path):
+    dash = tw.Dashboard(base_dir=tmp_path)
+    with pytest.raises(KeyError) as raised:
+        dash.control("tuner.max_trails")
+    said = str(raised.value)
+    assert "did you mean 'tuner.max_trials'" in said and "data.source" not in said, said

@@ -27,6 +27,7 @@ from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
 from ..follow import Watcher
 from ..progress import trial_number
 from ..spec import Spec
+from ..spec.parse import did_you_mean
 from . import html as h
 from .controls import Control, KnobControl, SettingControl
 from .form import SpecForm
@@ -155,7 +156,7 @@ class Dashboard:
         """The control of one field (``"tuner.algorithm"``); its ``widget`` is what the dashboard shows."""
         controls = self.controls
         if path not in controls:
-            raise KeyError(f"no field {path!r}; fields: {', '.join(controls)}")
+            raise KeyError(f"no field {path!r}{did_you_mean(path, list(controls))}; dash.controls lists them all")
         return controls[path]
 
     @property
