@@ -384,6 +384,7 @@ class Dashboard:
         return self.results_panel.best_model_code()
 
     def show_code(self) -> None:
+        """Shows the best model's Keras code in the results panel (what ``best_model_code`` returns)."""
         self.results_panel.show_code()
 
     # ---------------------------------------------------------------- spec files

@@ -83,11 +83,13 @@ class Results:
 
     @property
     def objective(self) -> str:
+        """The metric the search ranks trials by (``"val_accuracy"``), as the search recorded it."""
         return self.record.objective
 
     # what the views say of the search ----------------------------------------
     @property
     def name(self) -> str:
+        """The search's name (the spec's ``name``)."""
         return self.spec.name
 
     @property
@@ -115,6 +117,7 @@ class Results:
 
     @property
     def direction(self) -> str:
+        """``"max"`` or ``"min"``: whether a higher or a lower objective is better."""
         return self.record.direction
 
     @property
@@ -128,15 +131,19 @@ class Results:
     # best -----------------------------------------------------------------
     @property
     def best_trial(self) -> TrialRecord | None:
+        """The trial with the best score (its hyperparameters, score, best epoch, curves), or None before any
+        trial completed."""
         return self.record.best()
 
     @property
     def best_score(self) -> float | None:
+        """The best trial's score (its objective at its best epoch), or None before any trial completed."""
         best = self.record.best()
         return best.score if best else None
 
     @property
     def best_hyperparameters(self) -> dict[str, Any]:
+        """The best trial's hyperparameters, by name; ``LookupError`` before any trial completed."""
         best = self.record.best()
         if best is None:
             raise LookupError("no trial has completed yet")

@@ -158,10 +158,12 @@ class Search:
     # ------------------------------------------------------------------ control
     @property
     def stop_requested(self) -> bool:
+        """Whether :meth:`stop` was called: the running trials end after their current epoch."""
         return self._stop.is_set()
 
     @property
     def running(self) -> bool:
+        """Whether the search is running now (in this process)."""
         return self._running.locked()
 
     def stop(self) -> None:

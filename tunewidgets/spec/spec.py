@@ -76,6 +76,7 @@ class Spec:
         return _from_dict(decode_text(stripped), where="this setup text")
 
     def to_json(self, indent: int | None = 2) -> str:
+        """The spec as JSON, every field written (what ``Spec.save`` writes to a file)."""
         return json.dumps(_to_dict(self), indent=indent, allow_nan=False)
 
     @classmethod
@@ -89,6 +90,8 @@ class Spec:
 
     @classmethod
     def from_json(cls, text: str) -> Spec:
+        """A spec from its JSON text; fields left out take their defaults. :class:`SpecError` names each bad
+        field."""
         return _from_dict(load_json(text, "this text"), where="this text")
 
     @classmethod
