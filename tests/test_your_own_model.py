@@ -467,3 +467,20 @@ def test_the_live_views_draw_the_hypermodels_log_scaled_numbers_on_log_axes(tmp_
     search.events.subscribe(views.on_event)
     search.run()
     assert "learning_rate" in views.log_names and "units" not in views.log_names
+
+
+def build_slowly(hp):
+    import time
+
+    time.sleep(1)  # a build that takes a while: the dashboard is shown before its hyperparameters are found
+    return build_model(hp)
+
+
+def test_finding_the_hyperparameters_is_said_as_what_happens_not_as_a_problem(tmp_path):
+    dash = tw.Dashboard(hypermodel=build_slowly, data=data(), base_dir=tmp_path)
+    assert dash.hyperparameters.discovering
+    assert "Finding the hyperparameters of <code>build_slowly</code>" in dash.summary.value
+    assert "problem" not in dash.summary.value and "hypermodel" not in dash.problems.value
+    assert dash.run_button.disabled  # Run waits for them
+    assert dash.hyperparameters.wait(120)
+    assert not dash.run_button.disabled and "Finding" not in dash.summary.value

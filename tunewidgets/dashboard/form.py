@@ -245,13 +245,15 @@ class SpecForm:
 
     def refresh(self) -> None:
         spec, issues = self._read()
-        self.issues = issues
+        self.issues = issues  # all of them keep Run disabled, the hyperparameters still being found included
+        finding = self.hyper is not None and self.hyper.space is None and not self.hyper.failure
+        problems = [i for i in issues if not (finding and i.path == "hypermodel")]  # finding is no problem
         by_path: dict[str, list[str]] = {}
         general = []
         controls = dict(self.controls)
         if self.hyper is not None:
             controls.update({c.path: c for c in self.hyper.controls.values()})
-        for issue in issues:
+        for issue in problems:
             if issue.path in controls:
                 by_path.setdefault(issue.path, []).append(issue.message)
             else:
@@ -264,8 +266,14 @@ class SpecForm:
                 section, name = path.split(".")
                 control.set_visible(is_active(spec, section, name) or path in by_path)
             self._offer_columns(spec)
-        if issues:
-            n = len(issues)
+        if finding and not problems:
+            assert self.hyper is not None
+            self.summary.value = (
+                f"Finding the hyperparameters of <code>{html.escape(self.hyper.packed.name)}</code> "
+                "(building it once): Run is ready when its controls are"
+            )
+        elif problems:
+            n = len(problems)
             self.summary.value = (
                 f'<b style="color:{h.ERROR}">{n} problem{"s" if n > 1 else ""} to fix before Run '
                 "(marked next to each control)</b>"
