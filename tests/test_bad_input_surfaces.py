@@ -318,3 +318,12 @@ def test_a_misspelt_control_path_names_the_closest_not_every_field(tmp_path):
         dash.control("tuner.max_trails")
     said = str(raised.value)
     assert "did you mean 'tuner.max_trials'" in said and "data.source" not in said, said
+
+
+def test_the_dashboard_marks_a_fraction_where_a_whole_number_belongs(tmp_path):
+    dash = tw.Dashboard(base_dir=tmp_path)
+    epochs = dash.control("training.epochs")
+    epochs.input.value = 2.7  # as typed in the page
+    assert dash.run_button.disabled and "expected a whole number, got 2.7" in epochs.message
+    epochs.input.value = 3
+    assert not dash.run_button.disabled and dash.spec.training.epochs == 3

@@ -174,10 +174,11 @@ class _LiveSearch:
             return None
         if self.tuner is not None and owner is not self.tuner:
             if self.given:
+                named = getattr(self.tuner, "project_dir", "?")
                 self._warn_once(
                     "other",
-                    f"tw.live(tuner=...) names the tuner of {self.tuner.project_dir}, but it was given to the search "
-                    f"of {owner.project_dir}: nothing of that search is recorded; leave tuner= out",
+                    f"tw.live(tuner=...) names the tuner of {named}, but it was given to the search of "
+                    f"{getattr(owner, 'project_dir', '?')}: nothing of that search is recorded; leave tuner= out",
                 )
                 return None
             self._next_search()

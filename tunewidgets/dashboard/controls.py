@@ -280,6 +280,9 @@ class SettingControl(Control):
                 layout=w.Layout(width="320px"),
                 continuous_update=False,
             )
+        elif info.kind == "int":  # a number box that keeps what is typed: 2.7 epochs is marked, not read as 2
+            self.input = w.FloatText(value=float(value) if _is_number(value) else 0.0, step=1, tooltip=tip,
+                                     layout=w.Layout(width="140px"))  # fmt: skip
         else:
             self.input = _scalar_input(info, value, tip)
         self.widget = w.VBox([w.HBox([_label(info, name), self.input, self.lock_note]), self.error])

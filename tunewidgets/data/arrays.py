@@ -216,12 +216,12 @@ class Arrays:
             xt, yt = (_as_arrays(a, f"test_data[{i}]") for i, a in enumerate(self.test_data))
             _same_rows([*_leaves(xt, "x_test"), *_leaves(yt, "y_test")], "test_data")
             out["test"] = (xt, yt)
-        for split, name, given in (
+        for part, name, given in (
             ("val", "validation_data", self.validation_data),
             ("test", "test_data", self.test_data),
         ):
             if given is not None:
-                _same_shapes(x, out[split][0], name, "x")
+                _same_shapes(x, out[part][0], name, "x")
         return out
 
 
