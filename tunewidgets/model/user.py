@@ -147,8 +147,10 @@ class UserHyperModel(kt.HyperModel):
 
     def build(self, hp: Any) -> Any:
         model = checked_model(self.user.build(hp), self.user.name, compiled=not self.own_fit)
-        problem = arrays_misfit(model, self.data.x_train, self.data.y_train, self.user.name)
-        if problem:  # said with the array's name, before Keras meets it mid-fit in its own words
+        # said with the array's name, before Keras meets it mid-fit in its own words (an own fit may feed its model
+        # something else than the arrays as given: not checked)
+        problem = "" if self.own_fit else arrays_misfit(model, self.data.x_train, self.data.y_train, self.user.name)
+        if problem:
             raise ArraysMisfit(problem)
         if not self.own_fit and BATCH_SIZE not in hp and self.tuned_batch_size:  # tuned in the spec's Training
             SpaceBuilder(self.spec, hp).value("training", "batch_size")
