@@ -68,10 +68,9 @@ class HyperForm:
     def __init__(self, packed: Packed, on_change: Callable[[], None], *, overrides: dict[str, Knob] | None = None):
         self.packed = packed
         self._on_change = on_change
+        #: the spec's overrides: they fill the controls once found; one naming a hyperparameter the hypermodel
+        #: does not declare is kept, so its problem is marked and Run waits, as ``Search`` refuses the same spec
         self._pending = dict(overrides or {})
-        #: overrides the spec gave for hyperparameters that have no control (the hypermodel declares no such
-        #: name): kept, so the spec's problem is marked and Run waits, as ``Search`` refuses the same spec
-        self._unmatched: dict[str, Knob] = {}
         self.space: list[dict[str, Any]] | None = None
         self.failure = ""
         self.declared: dict[str, Knob] = {}
@@ -129,7 +128,6 @@ class HyperForm:
                 )
             self.controls[name] = control
             rows.append(control.widget)
-        self._unmatched = {n: k for n, k in self._pending.items() if n not in self.controls}
         n = len(space)
         self.status.value = (
             f"<b>{html.escape(self.packed.name)}</b> declares {n} hyperparameter{'s' if n != 1 else ''}: change a "
@@ -149,7 +147,8 @@ class HyperForm:
                 continue
             if knob != self.declared[name]:
                 overrides[name] = knob
-        overrides.update(self._unmatched)
+        if self.space is not None:
+            overrides.update((n, k) for n, k in self._pending.items() if n not in self.controls)
         if self.failure:
             issues.append(Issue("hypermodel", self.failure))
         elif self.space is None:
@@ -160,10 +159,9 @@ class HyperForm:
 
     def set_overrides(self, overrides: dict[str, Knob]) -> None:
         """Fills the controls from a spec's overrides (the others back to what the hypermodel declares)."""
+        self._pending = dict(overrides)
         if self.space is None:
-            self._pending = dict(overrides)
             return
-        self._unmatched = {n: k for n, k in overrides.items() if n not in self.controls}
         for name, control in self.controls.items():
             control.set(overrides.get(name, self.declared[name]))
 

@@ -27,16 +27,17 @@ SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
 
 
-def _leaves(nest: Any, path: str) -> list[tuple[str, Any]]:
+def leaves(nest: Any, path: str) -> list[tuple[str, Any]]:
+    """Every array of a nest (a dict or list of inputs), each with its path for messages (``x[0]``)."""
     if isinstance(nest, dict):
-        return [leaf for k in sorted(nest) for leaf in _leaves(nest[k], f"{path}[{k!r}]")]
+        return [leaf for k in sorted(nest) for leaf in leaves(nest[k], f"{path}[{k!r}]")]
     if isinstance(nest, (list, tuple)):
-        return [leaf for i, v in enumerate(nest) for leaf in _leaves(v, f"{path}[{i}]")]
+        return [leaf for i, v in enumerate(nest) for leaf in leaves(v, f"{path}[{i}]")]
     return [(path, nest)]
 
 
 def _structure(nest: Any) -> Any:
-    """How a nest of arrays is laid out, as JSON (leaves numbered in :func:`_leaves`' order)."""
+    """How a nest of arrays is laid out, as JSON (leaves numbered in :func:`leaves`' order)."""
     counter = iter(range(10**9))
 
     def walk(n: Any) -> Any:
@@ -66,7 +67,7 @@ def _count(layout: Any) -> int:
 
 def rows(nest: Any) -> int:
     """The number of rows of a nest (its first array's)."""
-    return len(_leaves(nest, "")[0][1])
+    return len(leaves(nest, "")[0][1])
 
 
 def take(nest: Any, index: Any) -> Any:
@@ -112,7 +113,7 @@ def _same_rows(pairs: list[tuple[str, Any]], what: str) -> int:
 def _same_shapes(train: Any, other: Any, what: str, role: str) -> None:
     """``validation_data`` or ``test_data`` laid out as the training arrays: the same inputs, each row the same
     shape (a test set of 3 features for a model of 5 is refused here, not met by the model later)."""
-    mine, theirs = _leaves(train, role), _leaves(other, f"{what}'s {role}")
+    mine, theirs = leaves(train, role), leaves(other, f"{what}'s {role}")
     if len(mine) != len(theirs):
         raise DataError(Issue(what, f"holds {len(theirs)} {role} arrays where the training data has {len(mine)}"))
     for (name, a), (other_name, b) in zip(mine, theirs, strict=True):
@@ -174,8 +175,8 @@ class Arrays:
     def splits(self) -> dict[str, tuple[Any, Any]]:
         """Training, validation and (when given) test arrays, checked: a clear error naming what is wrong."""
         x, y = _as_arrays(self.x, "x"), _as_arrays(self.y, "y")
-        n = _same_rows([*_leaves(x, "x"), *_leaves(y, "y")], "data")
-        for name, labels in _leaves(y, "y"):
+        n = _same_rows([*leaves(x, "x"), *leaves(y, "y")], "data")
+        for name, labels in leaves(y, "y"):
             if labels.dtype.kind in "USO":
                 example = ", ".join(repr(str(v)) for v in labels.ravel()[:2])
                 raise DataError(
@@ -191,7 +192,7 @@ class Arrays:
             if not isinstance(self.validation_data, (tuple, list)) or len(self.validation_data) != 2:
                 raise DataError(Issue("validation_data", "expected (x_val, y_val)"))
             xv, yv = (_as_arrays(a, f"validation_data[{i}]") for i, a in enumerate(self.validation_data))
-            if _same_rows([*_leaves(xv, "x_val"), *_leaves(yv, "y_val")], "validation_data") == 0:
+            if _same_rows([*leaves(xv, "x_val"), *leaves(yv, "y_val")], "validation_data") == 0:
                 raise DataError(Issue("validation_data", "is empty: the objective is measured on it"))
             out = {"train": (x, y), "val": (xv, yv)}
         else:
@@ -214,7 +215,7 @@ class Arrays:
             if not isinstance(self.test_data, (tuple, list)) or len(self.test_data) != 2:
                 raise DataError(Issue("test_data", "expected (x_test, y_test)"))
             xt, yt = (_as_arrays(a, f"test_data[{i}]") for i, a in enumerate(self.test_data))
-            _same_rows([*_leaves(xt, "x_test"), *_leaves(yt, "y_test")], "test_data")
+            _same_rows([*leaves(xt, "x_test"), *leaves(yt, "y_test")], "test_data")
             out["test"] = (xt, yt)
         for part, name, given in (
             ("val", "validation_data", self.validation_data),
@@ -251,7 +252,7 @@ class UserData:
             parts[0] += f" / {rows(self.x_test)} test rows"
         else:
             parts[0] += " rows, no test set"
-        shapes = ", ".join(f"{p or 'x'} {tuple(a.shape[1:])}" for p, a in _leaves(self.x_train, ""))
+        shapes = ", ".join(f"{p or 'x'} {tuple(a.shape[1:])}" for p, a in leaves(self.x_train, ""))
         parts.append(f"inputs {shapes}")
         return "; ".join(parts)
 
@@ -266,7 +267,7 @@ class UserData:
                     continue
                 key = f"{part}_{split}"
                 manifest[key] = _structure(nest)
-                for i, (_, leaf) in enumerate(_leaves(nest, "")):
+                for i, (_, leaf) in enumerate(leaves(nest, "")):
                     np.save(folder / f"{key}_{i}.npy", np.ascontiguousarray(leaf), allow_pickle=False)
         atomic_write_json(folder / MANIFEST, {"arrays": manifest, "report": self.report})
 
@@ -291,4 +292,4 @@ class UserData:
         return cls(**values, report=list(info.get("report", [])))
 
 
-__all__ = ["Arrays", "UserData", "rows", "take"]
+__all__ = ["Arrays", "UserData", "leaves", "rows", "take"]

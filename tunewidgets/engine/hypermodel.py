@@ -31,7 +31,7 @@ from ..errors import Issue, ProjectError, SpecError
 from ..spec import Fixed, Spec
 from ..spec.hyper import HyperModelSpec, override_issues
 from .folder.project import Project
-from .folder.travel import dumps
+from .folder.travel import MissingModule, dumps, loads
 from .warm import run_task
 
 
@@ -82,12 +82,6 @@ def _what_fails(user: Any) -> str:
     return f"; it refers to {', '.join(bad)}, which cannot be sent: create it inside the function" if bad else ""
 
 
-def _dumps(user: Any) -> bytes:
-    """cloudpickle's bytes of the hypermodel; what comes from the user's own modules travels by value, as a
-    notebook's does, so a worker needs neither those modules nor the kernel's ``sys.path``."""
-    return dumps(user)
-
-
 def pack(user: Any) -> Packed:
     """Pickles the hypermodel for the worker processes; a clear :class:`SpecError` when it cannot be."""
 
@@ -104,7 +98,7 @@ def pack(user: Any) -> Packed:
             )
         )
     try:
-        pickled = _dumps(user)
+        pickled = dumps(user)  # the user's own modules by value: a worker needs neither them nor sys.path
     except Exception as e:  # noqa: BLE001 - any failure is the same problem: it cannot travel
         raise SpecError(
             Issue(
@@ -210,14 +204,12 @@ def _discover_here(project: Project, packed: Packed) -> None:
     ``RuntimeError`` worded as the worker's task words it."""
     import cloudpickle
 
-    from ..model.user import BuildProblem, discover
+    from ..model.user import build_failure, discover
 
     try:
         space = discover(cloudpickle.loads(packed.pickled), own_process=False)
-    except BuildProblem as e:
-        raise RuntimeError(str(e)) from None
-    except Exception as e:  # noqa: BLE001 - the user's build raised it: said as a failed trial says it
-        raise RuntimeError(f"it raised {type(e).__name__}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - the user's build raised it: said as the worker's task says it
+        raise RuntimeError(build_failure(e)) from None
     atomic_write_json(project.space, {"fingerprint": packed.fingerprint, "space": space})
 
 
@@ -279,17 +271,15 @@ def user_data(project: Project, arrays: Arrays) -> UserData:
 
 def kept_hypermodel(project: Project) -> tuple[Any, Arrays]:
     """The hypermodel and arrays a search keeps in its folder (unpickling it imports what it refers to)."""
-    import cloudpickle
-
     if not project.hypermodel.exists() or not UserData.saved(project.arrays):
         raise ProjectError(f"{project.directory} keeps no hypermodel or arrays: pass hypermodel= and data=")
     data = UserData.load(project.arrays)
     test = (data.x_test, data.y_test) if data.x_test is not None else None
     arrays = Arrays(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), test_data=test)
     try:
-        user = cloudpickle.loads(project.hypermodel.read_bytes())
-    except ImportError:
-        raise  # a module the hypermodel needs: named by Python, as it is
+        user = loads(project.hypermodel.read_bytes(), "the hypermodel")
+    except MissingModule:
+        raise  # a module the hypermodel needs, named with what to do
     except Exception as e:  # noqa: BLE001 - cut short, changed: the file is damaged, whatever unpickling says
         raise ProjectError(
             f"{project.hypermodel} is damaged ({type(e).__name__}: {e}); the search's trials are kept. Pass your "

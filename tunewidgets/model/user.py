@@ -22,6 +22,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from ..data.arrays import leaves
 from ..errors import Issue, SpecError
 from ..spec import Fixed, Spec
 from ..spec.hyper import default_issues
@@ -65,6 +66,12 @@ class BuildProblem(ValueError):
     """What the user's build does wrong (not what it raises itself): said as is, naming the build."""
 
 
+def build_failure(error: Exception) -> str:
+    """How a failed discovery build is said: what the build does wrong as is; what it raised, as a failed trial
+    says it."""
+    return str(error) if isinstance(error, BuildProblem) else f"it raised {type(error).__name__}: {error}"
+
+
 def checked_model(model: Any, name: str, *, compiled: bool = True) -> Any:
     """The model a build returned, or a clear error naming the build. A HyperModel whose own ``fit`` trains
     (a custom training loop, keras.io's guide) may return it uncompiled (``compiled=False``)."""
@@ -73,14 +80,6 @@ def checked_model(model: Any, name: str, *, compiled: bool = True) -> Any:
     if compiled and getattr(model, "optimizer", None) is None:
         raise BuildProblem(f"{name} returned a model that is not compiled: call model.compile(...) before returning it")
     return model
-
-
-def _leaves(nest: Any, name: str) -> list[tuple[str, Any]]:
-    if isinstance(nest, dict):
-        return [leaf for k in sorted(nest) for leaf in _leaves(nest[k], f"{name}[{k!r}]")]
-    if isinstance(nest, (list, tuple)):
-        return [leaf for i, v in enumerate(nest) for leaf in _leaves(v, f"{name}[{i}]")]
-    return [(name, nest)]
 
 
 def _loss_name(model: Any) -> str:
@@ -100,7 +99,7 @@ def arrays_misfit(model: Any, x: Any, y: Any, name: str) -> str:
     """What keeps the user's arrays from training ``model``, said with the array's name ("" when they fit): the
     inputs' shapes against the model's ``keras.Input``s, and the labels against its loss."""
     inputs = getattr(model, "inputs", None) if getattr(model, "built", False) else None
-    xs = _leaves(x, "x")
+    xs = leaves(x, "x")
     if inputs and len(inputs) == len(xs) and not isinstance(x, dict):
         for (label, array), tensor in zip(xs, inputs, strict=True):
             wanted, given = tuple(tensor.shape[1:]), tuple(array.shape[1:])

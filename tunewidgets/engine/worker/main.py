@@ -271,10 +271,10 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
             message = str(e)
         elif isinstance(e, OSError):  # its first argument is an error number: say what it means, and where
             message = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
-        elif args.discover:  # what the build does wrong, as is; what it raised, as a failed trial says it
-            from ...model.user import BuildProblem
+        elif args.discover:
+            from ...model.user import build_failure
 
-            message = str(e) if isinstance(e, BuildProblem) else f"it raised {type(e).__name__}: {e}"
+            message = build_failure(e)
         elif isinstance(e, (LookupError, ValueError)):
             message = str(e.args[0]) if e.args else str(e)
         else:
