@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import tunewidgets as tw
@@ -277,13 +278,14 @@ def test_live_views_plug_into_the_dashboard_and_reopen_from_disk(tmp_path):
     (views,) = dash.views
     assert dash.views_box.children == (views.widget,)
     curves = views.curves.data
-    drawn = curves[0].customdata + curves[3].customdata
+    drawn = [*curves[0].customdata, *curves[3].customdata]
     assert {t for t in drawn if t} == set(results.trials["trial_id"])
     assert len(views.best.data[0].x) == 3
     # the same views from disk, after a restart
     again = Dashboard.open(results.directory, base_dir=tmp_path)
     (reopened,) = again.views
-    assert reopened.curves.data[0].x == views.curves.data[0].x
+    assert list(reopened.curves.data[0].customdata) == list(views.curves.data[0].customdata)
+    assert np.allclose(reopened.curves.data[0].y, views.curves.data[0].y, equal_nan=True)
     assert "Opened" in again.status.value and "completed" in again.status.value
     assert not again.code_button.disabled and again.resume_button.disabled
     assert "keras.Input" in again.best_model_code()

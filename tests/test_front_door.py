@@ -102,8 +102,7 @@ def test_one_dashboard_sends_plotly_js_once_and_at_most_8_mb_of_widget_state():
     assert sent["bytes"] <= 8 * 2**20, sent
 
 
-def test_figure_messages_carry_no_non_finite_number():
-    from tunewidgets.plots._figures import sync_state
+def test_figure_messages_carry_no_non_finite_number_and_a_view_attaching_later_gets_the_figure_as_it_is():
     from tunewidgets.plots._widget import figure_widget
 
     fig = figure_widget()
@@ -112,8 +111,11 @@ def test_figure_messages_carry_no_non_finite_number():
     fig.add_scatter(x=[1, 2, 3], y=[1.0, float("nan"), float("inf")])  # a trial whose loss diverged
     fig.data[0].y = [float("nan"), 2.0, -float("inf")]
     fig.update_layout(yaxis_range=[0, float("inf")])
-    sync_state(fig)
+    assert not any("_widget_data" in m.get("state", {}) for m in sent)  # changes travel as themselves
+    fig.send_state()  # what a reloaded page's request for the whole state gets
     assert len(sent) >= 3
+    assert sent[-1]["state"]["_widget_data"][0]["y"] == [None, 2.0, None]
+    assert sent[-1]["state"]["_widget_layout"]["yaxis"]["range"] == [0, None]
     for message in sent:
         json.dumps(message, allow_nan=False)  # raises on NaN or infinity, as Jupyter's own packer does
     y = fig.data[0].y  # the figure in Python keeps its values; only what is sent is cleaned

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
+import plotly.graph_objects as go
 import pytest
 from plotly.callbacks import InputDeviceState, Points
 
@@ -67,9 +69,10 @@ def test_curves_data_groups_trials_by_how_they_are_drawn(record):
     assert d.best_pair.trials() == ["006"] and d.best_pair.y == pytest.approx((0.16, 0.31, 0.46, 0.61))
     # 8 completed trials of 4 epochs with 7 gaps
     assert len(d.completed.x) == 8 * 4 + 7 and d.completed.x.count(None) == 7
-    assert (
-        d.completed.text[4] == "" and "learning_rate = 0.01" in d.completed.text[5] and "trial 2" in d.completed.text[5]
-    )
+    # the whole hover text on a trial's last point, its number on the others (many trials: a tenth of the bytes)
+    assert d.completed.text[4] == "" and d.completed.text[5:8] == ("<b>trial 2</b>",) * 3
+    assert "learning_rate = 0.01" in d.completed.text[8] and "trial 2" in d.completed.text[8]
+    assert "units = 16" in d.running.text[0]  # the running trial's every point says all
     assert data.curves_data(record, "loss", selected="003").selected.y == pytest.approx((0.925, 0.85, 0.775, 0.7))
 
 
@@ -141,7 +144,7 @@ def test_figure_traces(record):
     assert fig.data[1].marker.symbol == "x"
     assert fig.layout.title.text == "Training curves: val_accuracy"
     assert fig.data[4].name == "best trial (train)"
-    assert fig.data[0].hovertemplate == "%{text}<extra></extra>"
+    assert fig.data[0].hovertemplate == "%{text}<br>epoch %{x}: %{y:.4g}<extra></extra>"
     best = figures.best_so_far_figure(data.best_so_far_data(record))
     assert best.data[1].line.shape == "hv" and best.data[1].y[-1] == pytest.approx(0.6)
     par = figures.parallel_figure(data.parallel_data(record, {"learning_rate"}))
@@ -163,7 +166,7 @@ def test_live_views_update_in_place_and_follow_selection(record):
     assert views.table.selected_rows == [views._table_trials.index("004")]
     # clicking a point of another trial selects it
     trace = views.best.data[0]
-    index = trace.customdata.index("007")
+    index = list(trace.customdata).index("007")
     trace._dispatch_on_click(Points([index], [trace.x[index]], [trace.y[index]], 0), InputDeviceState())
     assert views.selected == "007"
     views.table.selected_rows = [views._table_trials.index("001")]
@@ -203,13 +206,58 @@ def test_a_long_search_stream_stays_bounded_and_complete():
     assert n == 1 + 500 * 52 + 1
     assert flushes <= elapsed / 0.25 + 3, (flushes, elapsed)
     assert views.throttle.interval == 0.25
-    curves = views.curves.data
-    assert len(curves[0].x) == 498 * 50 + 497  # every completed point, gaps between trials
-    assert len(curves[1].x) == 2 * 50 + 1
-    assert curves[2].x == ()  # nothing running at the end
-    assert len(views.best.data[0].x) == 498
+    completed = drawn(views.curves, "completed")
+    assert len(completed) == 498 and all(n == 50 for n in completed.values())  # every completed point
+    assert sorted(drawn(views.curves, "failed")) == ["013", "250"]
+    assert drawn(views.curves, "running") == {}  # nothing running at the end
+    chunks = [t for t in views.curves.data if t.meta == "completed"]
+    assert len(chunks) == 20 and {t.type for t in chunks[12:]} == {"scattergl"}  # WebGL past 300 trials
+    assert sum(t.showlegend is not False for t in chunks) == 1
+    assert len(drawn(views.best, "trials")) == 498
     assert len(views._table_trials) == 500
     assert len(views.parallel.data[0].dimensions[0].values) == 498
+
+
+def same(a, b):
+    return np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float), equal_nan=True)
+
+
+def drawn(fig, key):
+    """Points drawn per trial, over every trace of a group (``meta``)."""
+    counts = {}
+    for trace in fig.data:
+        if trace.meta == key:
+            for trial_id in trace.customdata if trace.customdata is not None else ():
+                if trial_id is not None:
+                    counts[trial_id] = counts.get(trial_id, 0) + 1
+    return counts
+
+
+def test_chunks_rewrite_one_small_trace_per_trial_and_merge_sealed_ones():
+    from tunewidgets.plots._chunks import Chunks
+
+    fig = go.Figure([figures.curve_trace("completed", uid="completed")])
+    chunks = Chunks(fig, fig.data[0], lambda gl: figures.curve_trace("completed", gl), size=5, merge=4, gl_after=12)
+    written = []
+    for i in range(47):
+        chunks.put(f"{i:03d}", data.Line((1, 2), (0.5, 0.6), ("a", "b"), (f"{i:03d}",) * 2))
+        before = {id(t): t.x for t in fig.data}
+        chunks.flush()
+        written.append(sum(id(t) not in before or not same(before[id(t)], t.x) for t in fig.data))
+        assert chunks.dirty == set()
+    # 47 trials: 2 merged traces of 20, then a sealed chunk of 5 and the open one of 2
+    assert [len(p) for p in chunks.parts] == [20, 20, 5, 2] and len(fig.data) == 4
+    assert sorted(drawn(fig, "completed")) == [f"{i:03d}" for i in range(47)]
+    # each trial's arrival rewrote one trace; a merge (every 20 trials) one more, the merged one
+    assert [i for i, n in enumerate(written) if n != 1] == [20, 40] and written[20] == written[40] == 2
+    assert [t.type for t in fig.data] == ["scatter", "scattergl", "scattergl", "scattergl"]  # opened past 12
+    chunks.remove("003")
+    chunks.put("046", data.Line((1,), (0.1,), ("c",), ("046",)))
+    chunks.flush()
+    assert "003" not in drawn(fig, "completed") and drawn(fig, "completed")["046"] == 1
+    chunks.clear()
+    chunks.flush()
+    assert len(fig.data) == 1 and len(fig.data[0].x) == 0
 
 
 def test_report_is_self_contained(tmp_path):
@@ -242,3 +290,67 @@ def test_report_is_self_contained(tmp_path):
     ):
         assert needle in text, needle
     assert out.stat().st_size == len(out.read_bytes()) > 0
+
+
+def test_incremental_views_draw_what_the_whole_record_says_whatever_the_order_of_events():
+    """Trials of 4 workers end out of order, fail, are pruned, are tried again; after every redraw the
+    live curves and best so far show what the plot data of the whole record gives."""
+    import random
+
+    from tunewidgets.events import EpochEnded, TrialEnded, TrialStarted
+
+    rng = random.Random(7)
+    record = SearchRecord()
+    views = LiveViews(record, interval=0.0)
+    views.throttle.request = lambda: None  # redraws called here, one at a time
+    first = SearchStarted("s", "val_loss", "min", "random", 700, 5, False)
+    record.apply(first)
+    views.reset(record)
+    running: dict[str, int] = {}
+    started = 0
+    for step in range(9000):
+        if running and (len(running) >= 4 or rng.random() < 0.5 or started >= 700):
+            tid = rng.choice(sorted(running))
+            running[tid] += 1
+            events = [EpochEnded(tid, running[tid], {"loss": rng.random(), "val_loss": rng.random()})]
+            if running[tid] >= rng.randint(2, 5):
+                status = rng.choice([TrialStatus.COMPLETED] * 6 + [TrialStatus.FAILED, TrialStatus.PRUNED])
+                score = None if status is TrialStatus.FAILED else round(rng.random(), 2)  # ties happen
+                events.append(TrialEnded(tid, status, score, running.pop(tid), 1.0))
+        elif started < 700:
+            tid = f"{started:03d}" if rng.random() < 0.97 or not record.trials else rng.choice(sorted(record.trials))
+            started += tid == f"{started:03d}"
+            running[tid] = 0
+            events = [TrialStarted(tid, {"units": rng.choice([8, 16, 32])})]  # a trial tried again starts afresh
+        else:
+            break
+        for event in events:
+            record.apply(event)
+            views.on_event(event)
+        if step % 37 == 0 or not running:
+            views.redraw()
+            whole = data.curves_data(record, "val_loss")
+            for key in ("completed", "failed", "running", "pruned"):
+                assert drawn(views.curves, key) == _per_trial(getattr(whole, key)), (step, key)
+            best_trace = views.curves.data[[t.meta for t in views.curves.data].index("best")]
+            assert tuple(best_trace.customdata) == whole.best.trial_ids
+            best = data.best_so_far_data(record)
+            assert sorted(drawn(views.best, "trials")) == sorted(best.trial_ids)
+            assert sorted(drawn(views.best, "failed")) == sorted(
+                t.trial_id for t in record.trials.values() if t.status is TrialStatus.FAILED
+            )
+            line = next(t for t in views.best.data if t.meta == "best")
+            steps = dict(zip(line.x, line.y, strict=True))
+            for number, value in zip(best.numbers, best.running_best, strict=True):
+                at = max(n for n in steps if n <= number)
+                assert steps[at] == value, (step, number)
+    assert started == 700 and not running
+    assert any(len(parts) > 25 for parts in views._curves_view.groups["completed"].parts)  # merged chunks too
+
+
+def _per_trial(line):
+    counts = {}
+    for trial_id in line.trial_ids:
+        if trial_id is not None:
+            counts[trial_id] = counts.get(trial_id, 0) + 1
+    return counts

@@ -213,16 +213,18 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
             for vs in [[v for o in tracker.get("observations", []) for v in o.get("value", [])]]
             if vs
         }
-        record.trials[str(raw["trial_id"])] = TrialRecord(
-            str(raw["trial_id"]),
-            dict(hp_values),
-            status=status,
-            score=float(score) if score is not None and status.has_score() else None,
-            best_epoch=int(best_step) + 1 if best_step is not None and status.has_score() else None,
-            duration=_duration(trial_dir) if status is not TrialStatus.RUNNING else None,
-            message=_message(raw.get("message")) if status is TrialStatus.FAILED else "",
-            started=_first_write(trial_dir),
-            best_metrics=best,
+        record.put(
+            TrialRecord(
+                str(raw["trial_id"]),
+                dict(hp_values),
+                status=status,
+                score=float(score) if score is not None and status.has_score() else None,
+                best_epoch=int(best_step) + 1 if best_step is not None and status.has_score() else None,
+                duration=_duration(trial_dir) if status is not TrialStatus.RUNNING else None,
+                message=_message(raw.get("message")) if status is TrialStatus.FAILED else "",
+                started=_first_write(trial_dir),
+                best_metrics=best,
+            )
         )
     _add_curves(record, watched_events(directory))
     if _all_ended(record) and isinstance(oracle, dict) and not oracle.get("ongoing_trials"):
@@ -254,6 +256,7 @@ def _add_curves(record: SearchRecord, events: Path) -> None:
         trial = record.trials.get(trial_id)
         if trial is not None and trial_curves:
             trial.curves = trial_curves
+            record.touch(trial_id)
 
 
 def _all_ended(record: SearchRecord) -> bool:

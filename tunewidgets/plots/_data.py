@@ -46,22 +46,27 @@ def hover_text(trial: TrialRecord, objective: str) -> str:
     return f"{head}<br>{values}" if values else head
 
 
-def segment(trial: TrialRecord, metric: str, objective: str) -> Line:
-    """One trial's curve of ``metric`` (first execution), with hover text on every point."""
+def segment(trial: TrialRecord, metric: str, objective: str, compact: bool = False) -> Line:
+    """One trial's curve of ``metric`` (first execution), with hover text on every point.
+
+    ``compact``: the whole hover text on the last point only, the trial's number on the others (the curves
+    of many trials: a tenth of the bytes).
+    """
     points = trial.curves.get((0, metric), [])
     if not points:
         return Line()
     text = hover_text(trial, objective)
+    texts = (f"<b>trial {trial.number}</b>",) * (len(points) - 1) + (text,) if compact else (text,) * len(points)
     return Line(
         tuple(p[0] for p in points),
         tuple(p[1] if math.isfinite(p[1]) else None for p in points),
-        (text,) * len(points),
+        texts,
         (trial.trial_id,) * len(points),
     )
 
 
-def join(segments: list[Line]) -> Line:
-    """Concatenates trial segments with ``None`` gaps so each stays a separate line."""
+def join(segments: list[Line], gaps: bool = True) -> Line:
+    """Concatenates trial segments with ``None`` gaps so each stays a separate line (points: ``gaps=False``)."""
     x: list[Any] = []
     y: list[Any] = []
     text: list[str] = []
@@ -69,7 +74,7 @@ def join(segments: list[Line]) -> Line:
     for seg in segments:
         if not seg.x:
             continue
-        if x:
+        if x and gaps:
             x.append(None)
             y.append(None)
             text.append("")
@@ -93,8 +98,12 @@ def counterpart(metric: str) -> str:
 
 def metrics_of(record: SearchRecord) -> list[str]:
     """Every metric logged, the objective first, then losses, then the rest."""
-    names = {metric for t in record.snapshot() for (_, metric) in t.curves}
-    first = [m for m in (record.objective, counterpart(record.objective), "val_loss", "loss") if m in names]
+    return order_metrics({metric for t in record.snapshot() for (_, metric) in t.curves}, record.objective)
+
+
+def order_metrics(names: set[str], objective: str) -> list[str]:
+    """The objective first, then its other split, then the losses, then the rest."""
+    first = [m for m in (objective, counterpart(objective), "val_loss", "loss") if m in names]
     return list(dict.fromkeys(first + sorted(names - set(first))))
 
 
@@ -121,7 +130,7 @@ def curves_data(record: SearchRecord, metric: str | None = None, selected: str |
     by_status: dict[TrialStatus, list[Line]] = {s: [] for s in TrialStatus}
     for t in trials:
         status = TrialStatus.FAILED if t.status is TrialStatus.STOPPED else t.status
-        by_status[status].append(segment(t, metric, objective))
+        by_status[status].append(segment(t, metric, objective, compact=status is not TrialStatus.RUNNING))
     chosen = next((t for t in trials if t.trial_id == selected), None)
     return CurvesData(
         metric=metric,

@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ._data import BestSoFarData, CurvesData, ImportanceData, Line, ParallelData, ScatterData
-from ._widget import figure_widget
+from ._widget import figure_widget, shares_bundle
 
 COLORS = {
     "completed": "rgba(80, 110, 170, 0.35)",
@@ -28,6 +28,7 @@ COLORS = {
 }
 HEIGHT = 340  # with Run above it, a curve fits a laptop's screen (1366 x 768)
 _HOVER = "%{text}<extra></extra>"
+_CURVE_HOVER = "%{text}<br>epoch %{x}: %{y:.4g}<extra></extra>"
 
 
 def _new(widget: bool) -> go.Figure:
@@ -49,9 +50,11 @@ def sync_state(fig: go.Figure) -> None:
     plotly does this only when the figure itself is displayed; later updates travel as
     one-off messages. A view that attaches afterwards (Voila renders after the whole
     notebook ran; a reloaded page) would show the figure as it was first displayed.
-    This is what plotly's own ``FigureWidget._repr_mimebundle_`` does.
+    This is what plotly's own ``FigureWidget._repr_mimebundle_`` does. It sends the whole figure: the
+    figures of :func:`~tunewidgets.plots._widget.figure_widget` do not need it (they copy it when a view
+    asks for their state), only plotly's own ``FigureWidget``, where that one is used.
     """
-    if isinstance(fig, go.FigureWidget):
+    if isinstance(fig, go.FigureWidget) and not shares_bundle(fig):
         fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
         fig._widget_data = copy.deepcopy(fig._data)
 
@@ -77,12 +80,13 @@ def _selection_ring() -> go.Scatter:
         mode="markers",
         name="selected",
         uid="selected",
+        meta="selected",
         hoverinfo="skip",
         marker=dict(color="rgba(0,0,0,0)", size=16, line=dict(color=COLORS["selected"], width=3)),
     )
 
 
-def _place_ring(
+def place_ring(
     trace: Any, ids: tuple[str, ...], xs: tuple[Any, ...], ys: tuple[Any, ...], selected: str | None
 ) -> None:
     index = ids.index(selected) if selected in ids else None
@@ -90,9 +94,13 @@ def _place_ring(
     trace.y = () if index is None else (ys[index],)
 
 
-def _set_line(trace: Any, line: Line) -> None:
-    trace.x, trace.y, trace.text = line.x, line.y, line.text
-    trace.customdata = line.trial_ids
+def set_line(trace: Any, line: Line) -> None:
+    """Writes a line's points into a trace as arrays (a gap is NaN), which plotly checks and sends as they
+    are, where it walks a tuple value by value (seconds, for 10,000 trials' curves)."""
+    import numpy as np
+
+    trace.x, trace.y = np.array(line.x, dtype=float), np.array(line.y, dtype=float)
+    trace.text, trace.customdata = np.array(line.text, dtype=object), np.array(line.trial_ids, dtype=object)
 
 
 # ---------------------------------------------------------------- training curves
@@ -100,113 +108,112 @@ def _set_line(trace: Any, line: Line) -> None:
 CURVE_TRACES = ("completed", "failed", "running", "best", "best_pair", "selected", "selected_pair", "pruned")
 
 
+CURVE_STYLES: dict[str, dict[str, Any]] = {
+    "completed": dict(name="completed trials", line=dict(color=COLORS["completed"], width=1.5)),
+    "failed": dict(
+        name="failed / stopped",
+        line=dict(color=COLORS["failed"], width=1, dash="dot"),
+        mode="lines+markers",
+        marker=dict(symbol="x", size=6, color=COLORS["failed"]),
+    ),
+    "running": dict(name="running", line=dict(color=COLORS["running"], width=3), mode="lines+markers"),
+    "best": dict(name="best trial", line=dict(color=COLORS["best"], width=4)),
+    "best_pair": dict(name="best trial (other split)", line=dict(color=COLORS["best"], width=2, dash="dash")),
+    "selected": dict(name="selected trial", line=dict(color=COLORS["selected"], width=3)),
+    "selected_pair": dict(name="selected (other split)", line=dict(color=COLORS["selected"], width=2, dash="dash")),
+    "pruned": dict(
+        name="pruned (stopped early)",
+        line=dict(color=COLORS["pruned"], width=1.5, dash="dashdot"),
+        mode="lines+markers",
+        marker=dict(symbol="line-ns-open", size=8, color=COLORS["pruned"]),
+    ),
+}
+#: the groups of many trials; past ``GL_AFTER`` trials a group is drawn with WebGL
+CURVE_GROUPS = ("completed", "failed", "pruned")
+GL_AFTER = 300
+
+
+def curve_trace(key: str, gl: bool = False, uid: str | None = None) -> Any:
+    """A trace of the training curves, styled for its group (``go.Scattergl`` when ``gl``)."""
+    style: dict[str, Any] = dict(mode="lines", hovertemplate=_CURVE_HOVER, connectgaps=False, legendgroup=key, meta=key)
+    style.update(CURVE_STYLES[key])
+    return (go.Scattergl if gl else go.Scatter)(x=(), y=(), uid=uid, **style)
+
+
 def curves_figure(data: CurvesData, widget: bool = False) -> go.Figure:
     """One line per trial of a metric: running trial, best trial and failed trials stand out."""
     fig = _new(widget)
-    styles = {
-        "completed": dict(name="completed trials", line=dict(color=COLORS["completed"], width=1.5)),
-        "failed": dict(
-            name="failed / stopped",
-            line=dict(color=COLORS["failed"], width=1, dash="dot"),
-            mode="lines+markers",
-            marker=dict(symbol="x", size=6, color=COLORS["failed"]),
-        ),
-        "running": dict(name="running", line=dict(color=COLORS["running"], width=3), mode="lines+markers"),
-        "best": dict(name="best trial", line=dict(color=COLORS["best"], width=4)),
-        "best_pair": dict(name="best trial (other split)", line=dict(color=COLORS["best"], width=2, dash="dash")),
-        "selected": dict(name="selected trial", line=dict(color=COLORS["selected"], width=3)),
-        "selected_pair": dict(name="selected (other split)", line=dict(color=COLORS["selected"], width=2, dash="dash")),
-        "pruned": dict(
-            name="pruned (stopped early)",
-            line=dict(color=COLORS["pruned"], width=1.5, dash="dashdot"),
-            mode="lines+markers",
-            marker=dict(symbol="line-ns-open", size=8, color=COLORS["pruned"]),
-        ),
-    }
     for key in CURVE_TRACES:
-        style = dict(mode="lines", hovertemplate=_HOVER, connectgaps=False)
-        style.update(styles[key])
-        fig.add_trace(go.Scatter(x=(), y=(), uid=key, **style))
+        many = key in CURVE_GROUPS and len(getattr(data, key).trials()) >= GL_AFTER
+        fig.add_trace(curve_trace(key, gl=many, uid=key))
     _layout(fig, "", "epoch", "")
     update_curves(fig, data)
     return fig
 
 
-def update_curves(fig: go.Figure, data: CurvesData, previous: dict[str, Line] | None = None) -> None:
-    """Writes ``data`` into the figure's traces.
-
-    With ``previous`` (what was written last time, kept by the caller), traces
-    whose points did not change are skipped, so a redraw during an epoch costs
-    only the running trial's points, however many trials are finished.
-    """
+def update_curves(fig: go.Figure, data: CurvesData) -> None:
+    """Writes ``data`` into the figure's traces (one per group: the figures that are not live)."""
     with _batch(fig):
-        for trace, key in zip(fig.data, CURVE_TRACES, strict=True):
-            line = getattr(data, key)
-            if previous is not None:
-                if previous.get(key) == line:
-                    continue
-                previous[key] = line
-            _set_line(trace, line)
-        other = "train" if data.metric.startswith("val_") else "validation"
-        fig.data[4].name = f"best trial ({other})"
-        fig.data[6].name = f"selected ({other})"
-        fig.layout.title.text = f"Training curves: {data.metric}"
-        fig.layout.yaxis.title.text = data.metric
+        for trace in fig.data:
+            if trace.meta in CURVE_TRACES:
+                set_line(trace, getattr(data, trace.meta))
+        name_curves(fig, data.metric)
+
+
+def name_curves(fig: go.Figure, metric: str) -> None:
+    """The title, the y axis and the other split's legend names, for ``metric``."""
+    other = "train" if metric.startswith("val_") else "validation"
+    for trace in fig.data:
+        if trace.meta == "best_pair":
+            trace.name = f"best trial ({other})"
+        elif trace.meta == "selected_pair":
+            trace.name = f"selected ({other})"
+    fig.layout.title.text = f"Training curves: {metric}"
+    fig.layout.yaxis.title.text = metric
 
 
 # ---------------------------------------------------------------- best so far
+
+BEST_STYLES: dict[str, dict[str, Any]] = {
+    "trials": dict(mode="markers", name="trial", hovertemplate=_HOVER, marker=dict(color="#5d7fb9", size=8)),
+    "best": dict(
+        mode="lines", name="best so far", line_shape="hv", line=dict(color=COLORS["best"], width=3), hoverinfo="skip"
+    ),
+    # failed trials have no score: a row of crosses along the bottom (an axis of their own, 0 to 1)
+    "failed": dict(
+        mode="markers",
+        name="failed",
+        hovertemplate=_HOVER,
+        marker=dict(symbol="x", color="#c0392b", size=9),
+        yaxis="y2",
+    ),
+    "pruned": dict(
+        mode="markers",
+        name="pruned (best epoch before it stopped)",
+        hoverinfo="skip",
+        marker=dict(symbol="circle-open", color="#d35400", size=13, line=dict(width=2)),
+    ),
+}
+FAILED_Y = 0.03  # where the failed trials' crosses sit, on their own axis
+
+
+def best_trace(key: str, gl: bool = False, uid: str | None = None) -> Any:
+    """A trace of the best-so-far view, styled for its group (``go.Scattergl`` when ``gl``)."""
+    return (go.Scattergl if gl and key != "best" else go.Scatter)(
+        x=(), y=(), uid=uid, legendgroup=key, meta=key, **BEST_STYLES[key]
+    )
 
 
 def best_so_far_figure(data: BestSoFarData, widget: bool = False) -> go.Figure:
     """Each trial's objective (dots) and the best so far (a step line), by trial number."""
     fig = _new(widget)
-    fig.add_trace(
-        go.Scatter(
-            x=(),
-            y=(),
-            mode="markers",
-            name="trial",
-            uid="trials",
-            hovertemplate=_HOVER,
-            marker=dict(color="#5d7fb9", size=8),
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=(),
-            y=(),
-            mode="lines",
-            name="best so far",
-            uid="best",
-            line_shape="hv",
-            line=dict(color=COLORS["best"], width=3),
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=(),
-            y=(),
-            mode="markers",
-            name="failed",
-            uid="failed",
-            hovertemplate=_HOVER,
-            marker=dict(symbol="x", color="#c0392b", size=9),
-        )
-    )
+    many = {"trials": len(data.numbers), "failed": len(data.failed_numbers), "pruned": len(data.pruned_numbers)}
+    for key in ("trials", "best", "failed"):
+        fig.add_trace(best_trace(key, gl=many.get(key, 0) >= GL_AFTER, uid=key))
     fig.add_trace(_selection_ring())
-    fig.add_trace(
-        go.Scatter(
-            x=(),
-            y=(),
-            mode="markers",
-            name="pruned (best epoch before it stopped)",
-            uid="pruned",
-            hoverinfo="skip",
-            marker=dict(symbol="circle-open", color="#d35400", size=13, line=dict(width=2)),
-        )
-    )
+    fig.add_trace(best_trace("pruned", gl=many["pruned"] >= GL_AFTER, uid="pruned"))
     _layout(fig, "Best so far", "trial", data.objective)
+    fig.update_layout(yaxis2=dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True))
     update_best_so_far(fig, data)
     return fig
 
@@ -216,10 +223,9 @@ def update_best_so_far(fig: go.Figure, data: BestSoFarData, selected: str | None
         fig.data[0].x, fig.data[0].y, fig.data[0].text = data.numbers, data.scores, data.texts
         fig.data[0].customdata = data.trial_ids
         fig.data[1].x, fig.data[1].y = data.numbers, data.running_best
-        floor = min(data.scores) if data.scores else 0
-        fig.data[2].x, fig.data[2].y = data.failed_numbers, (floor,) * len(data.failed_numbers)
+        fig.data[2].x, fig.data[2].y = data.failed_numbers, (FAILED_Y,) * len(data.failed_numbers)
         fig.data[2].text = data.failed_texts
-        _place_ring(fig.data[3], data.trial_ids, data.numbers, data.scores, selected)
+        place_ring(fig.data[3], data.trial_ids, data.numbers, data.scores, selected)
         fig.data[4].x, fig.data[4].y = data.pruned_numbers, data.pruned_scores
         fig.layout.yaxis.title.text = data.objective
 
@@ -283,7 +289,7 @@ def update_scatter(fig: go.Figure, data: ScatterData, selected: str | None = Non
     with _batch(fig):
         fig.data[0].x, fig.data[0].y, fig.data[0].text = data.x, data.y, data.texts
         fig.data[0].customdata = data.trial_ids
-        _place_ring(fig.data[1], data.trial_ids, data.x, data.y, selected)
+        place_ring(fig.data[1], data.trial_ids, data.x, data.y, selected)
         fig.layout.xaxis.type = "log" if data.log else "category" if data.categorical else "linear"
         if data.categorical:
             fig.layout.xaxis.categoryorder = "array"

@@ -123,7 +123,7 @@ def _figure_class() -> Any:
     import plotly.graph_objects as go
 
     # every synced trait, serialized as plotly does, then without non-finite numbers
-    namespace: dict[str, Any] = {"_esm": figure_module(), "__doc__": _SHARED_DOC}
+    namespace: dict[str, Any] = {"_esm": figure_module(), "__doc__": _SHARED_DOC, "get_state": _current_state}
     for name, trait in go.FigureWidget.class_traits(sync=True).items():
         serialize = trait.metadata.get("to_json")
         if serialize is not None:
@@ -135,6 +135,26 @@ def _figure_class() -> Any:
 
 _SHARED_DOC = """A ``go.FigureWidget`` whose front-end module is the kernel's shared plotly.js bundle, and whose
 messages carry no non-finite number."""
+
+
+def _current_state(self: Any, key: Any = None, drop_defaults: bool = False) -> Any:
+    """The widget's state, as the figure is now when the whole state is asked for.
+
+    plotly syncs a figure's data and layout only when the figure is first displayed; every later change
+    travels as a one-off message. A view that attaches afterwards (a reloaded page, Voila, an embedded
+    notebook) asks for the whole state and would get the figure as first displayed. Copying the figure
+    into its synced traits at every change would send all of it again each time (megabytes a redraw at a
+    thousand trials); copied here, it travels only to the view that asks.
+    """
+    import copy
+
+    import plotly.graph_objects as go
+
+    if key is None and "_data" in self.__dict__:  # (not while plotly's constructor opens the widget)
+        values = self._trait_values  # set without a notification: that would send the copy to every view
+        values["_widget_data"] = copy.deepcopy(self._data)
+        values["_widget_layout"] = copy.deepcopy(self._layout_obj._props)
+    return go.FigureWidget.get_state(self, key=key, drop_defaults=drop_defaults)
 
 
 def _finite_json(serialize: Any) -> Any:

@@ -22,6 +22,10 @@ from ..spec.space import categorical, log_scaled
 from . import _data as data
 from . import _figures as figures
 from ._boundary import BoundaryView
+from ._incremental import BestView, CurvesView, Folded
+
+#: the views drawn from every trial at once (by their tabs' titles)
+WHOLE_VIEWS = ("Parallel coordinates", "Hyperparameters", "Trials")
 
 
 class Throttle:
@@ -97,30 +101,37 @@ class LiveViews:
     everywhere; clicking a point or a table row does the same.
     """
 
-    #: seconds between two importance estimates while a search runs (each fits a small forest)
+    #: seconds between two importance estimates while a search runs (each fits a small forest, off the views' thread)
     importance_every = 30.0
-    #: seconds between two redraws of the views that change only when trials end (curves redraw every interval)
+    #: seconds between two redraws of the views drawn from every trial (parallel coordinates, the scatter, the
+    #: table), at the least; each waits ``cost_factor`` times its last redraw's time too, and only the view on
+    #: screen is redrawn while a search runs (the others when they are shown, or when it ends)
     trials_every = 2.0
+    cost_factor = 10.0
+    #: rows of the trial table (the best first); every trial is in ``results.trials`` and ``trials.csv``
+    table_rows = 500
 
     def __init__(self, source: Any = None, *, interval: float = 0.5):
         self._source: Any = source if source is not None else SearchRecord()
         self.log_names: set[str] = set()
         self.categorical_names: set[str] = set()
         self.selected: str | None = None
-        self._dirty_table = True
-        self._dirty_trials = True
+        self._stale = set(WHOLE_VIEWS)  # views drawn from every trial, not drawn since trials changed
+        self._drawn_at = dict.fromkeys(WHOLE_VIEWS, -float("inf"))
+        self._cost = dict.fromkeys(WHOLE_VIEWS, 0.0)
         self._dirty_importance = True
         self._importance_at = -float("inf")
-        self._trials_at = -float("inf")
+        self._importance: Any = None  # an estimate made off the views' thread, waiting to be drawn
+        self._importance_thread: threading.Thread | None = None
         self._final = False
         self._final_pending = False
         self._table_trials: list[str] = []
-        self._drawn_curves: dict[str, data.Line] = {}
+        self._folded = Folded()
         self._curves_note = ""
         self._waiting_note = ""  # a search that has not trained an epoch yet: what is coming
         self._title = ""
         self._last_metrics: list[str] = []
-        record = self.record
+        record = SearchRecord()  # the figures start empty: the first redraw folds the trials in
         self.metric = w.Dropdown(
             description="Metric",
             options=[],
@@ -140,7 +151,9 @@ class LiveViews:
         self.importance = figures.importance_figure(data.importance_data(record), widget=True)
         self.table = _make_table()
         self.selection_text = w.HTML()
-        self.metric.observe(lambda _: self._redraw_curves(), names="value")
+        self._curves_view, self._best_view = CurvesView(self.curves), BestView(self.best)
+        self.table_note = w.HTML()
+        self.metric.observe(lambda _: self._redraw_curves([]), names="value")
         self.hyperparameter.observe(lambda _: self._redraw_scatter(), names="value")
         for fig in (self.curves, self.best, self.scatter):
             for trace in fig.data:
@@ -154,11 +167,12 @@ class LiveViews:
             ("Best so far", self.best),
             ("Parallel coordinates", self.parallel),
             ("Hyperparameters", w.VBox([self.hyperparameter, w.HBox([self.scatter, self.importance])])),
-            ("Trials", w.VBox([self.selection_text, *table_box])),
+            ("Trials", w.VBox([self.selection_text, self.table_note, *table_box])),
         ]
         self.widget = w.Tab()
         self._show_tabs(boundary=False)
         self.throttle = Throttle(self.redraw, interval)
+        self.widget.observe(self._tab_shown, names="selected_index")
         self.throttle.flush_now()
 
     def _show_tabs(self, boundary: bool) -> None:
@@ -190,7 +204,11 @@ class LiveViews:
         self._curves_note = getattr(source, "curves_note", "")  # a plain keras-tuner folder: no curve on disk
         self._waiting_note = _waiting_note(source)
         self.selected = None
-        self._dirty_table = self._dirty_trials = self._dirty_importance = True
+        self._folded = Folded()
+        self._curves_view.metric = None  # everything drawn afresh
+        self._best_view.clear()
+        self._stale = set(WHOLE_VIEWS)
+        self._dirty_importance = True
         self._final = True
         self.throttle.flush_now()
         self._final = False
@@ -218,12 +236,13 @@ class LiveViews:
         if isinstance(event, (BoundaryUpdated, TrialEnded)):
             self.boundary.dirty = True
         if isinstance(event, (TrialStarted, TrialEnded, SearchStarted)):
-            self._dirty_table = self._dirty_trials = True
+            self._stale = set(WHOLE_VIEWS)
         if isinstance(event, (TrialEnded, SearchStarted)):
             self._dirty_importance = True
         if isinstance(event, SearchEnded):
             # everything is redrawn once more, on the views' thread: the search returns at once
-            self._dirty_table = self._dirty_trials = self._dirty_importance = True
+            self._stale = set(WHOLE_VIEWS)
+            self._dirty_importance = True
             self._final_pending = True
             self.throttle.request()
         elif isinstance(event, (EpochEnded, TrialStarted, TrialEnded, SearchStarted, BoundaryUpdated)):
@@ -231,68 +250,109 @@ class LiveViews:
 
     # ---------------------------------------------------------------- drawing
     def redraw(self) -> None:
-        """Writes the current trials into the figures (what the throttle calls).
+        """Writes what changed since the last redraw into the figures (what the throttle calls).
 
-        During an epoch only the training curves change; the other views change
-        when a trial starts or ends, and are redrawn at most every
-        ``trials_every`` seconds (at once when the search ends or a trial is selected).
+        The curves and the best so far are written from the trials that changed (an epoch: the running
+        trial's curve). The views drawn from every trial are redrawn when they are on screen, at most every
+        ``trials_every`` seconds (and ``cost_factor`` times their last redraw's time); all of them when the
+        search ends, a trial is selected, or another search is shown.
         """
         record = self.record
-        now = time.monotonic()
         if self._final_pending:
             self._final_pending = False
             self._final = True
-        trials_changed = self._dirty_trials and (self._final or now - self._trials_at >= self.trials_every)
-        if trials_changed:
-            self._dirty_trials = False
-            self._trials_at = now
-        elif self._dirty_trials:
-            self.throttle.request()  # come back for them
-        if trials_changed or not self._last_metrics:
-            metrics = data.metrics_of(record)
-            if metrics != self._last_metrics:
-                self._last_metrics = metrics
-                current = self.metric.value
-                self.metric.options = metrics
-                if metrics:
-                    self.metric.value = current if current in metrics else metrics[0]
-        self._redraw_curves()
+        changed = self._folded.catch_up(record)
+        metrics = data.order_metrics(self._folded.metrics, record.objective)
+        if metrics != self._last_metrics:
+            self._last_metrics = metrics
+            current = self.metric.value
+            self.metric.options = metrics
+            if metrics:
+                self.metric.value = current if current in metrics else metrics[0]
+        self._redraw_curves(changed)
+        self._best_view.draw(self._folded, changed, record.objective, record.direction, self.selected)
         self.boundary.redraw(record, self.selected, live=not self._final)
-        if trials_changed:
-            figures.update_best_so_far(self.best, data.best_so_far_data(record), self.selected)
-            figures.update_parallel(self.parallel, data.parallel_data(record, self.log_names, self.categorical_names))
-            names = data.varying_hyperparameters(record.completed())
+        for view in sorted(self._stale):
+            if self._due(view):
+                self._redraw_whole(view)
+        self._estimate_importance(record)
+        if self._final:  # for views that attach later, where plotly's own FigureWidget is used
+            for fig in (self.curves, self.best, self.parallel, self.scatter, self.importance, self.boundary.figure):
+                if fig is not None:
+                    figures.sync_state(fig)
+        self._final = False
+
+    def _due(self, view: str) -> bool:
+        """Whether a view drawn from every trial is redrawn now: on screen (or the search ended) and not too soon."""
+        if self._final:
+            return True
+        shown = self.widget.selected_index is not None and self.widget.titles[self.widget.selected_index] == view
+        wait = max(self.trials_every, self.cost_factor * self._cost[view])
+        if shown and time.monotonic() - self._drawn_at[view] < wait:
+            self.throttle.request()  # come back for it
+            return False
+        return shown
+
+    def _redraw_whole(self, view: str) -> None:
+        start = time.monotonic()
+        self._stale.discard(view)
+        if view == "Parallel coordinates":
+            parallel = data.parallel_data(self.record, self.log_names, self.categorical_names)
+            figures.update_parallel(self.parallel, parallel)
+        elif view == "Hyperparameters":
+            names = data.varying_hyperparameters(self.record.completed())
             if list(self.hyperparameter.options) != names:
                 current = self.hyperparameter.value
                 self.hyperparameter.options = names
                 if names:
                     self.hyperparameter.value = current if current in names else names[0]
             self._redraw_scatter()
-        if self._dirty_importance and (self._final or now - self._importance_at >= self.importance_every):
-            self._dirty_importance = False
-            self._importance_at = now
-            figures.update_importance(
-                self.importance, data.importance_data(record, self.log_names, categorical_names=self.categorical_names)
-            )
-        if self._dirty_table and trials_changed:
-            self._dirty_table = False
+        elif view == "Trials":
             self._redraw_table()
-        if trials_changed:  # for views that attach later (Voila, a reloaded page)
-            for fig in (self.curves, self.best, self.parallel, self.scatter, self.importance, self.boundary.figure):
-                if fig is not None:
-                    figures.sync_state(fig)
-        self._final = False
+        self._drawn_at[view] = time.monotonic()
+        self._cost[view] = self._drawn_at[view] - start
+
+    def _tab_shown(self, _change: Any) -> None:
+        if self._stale:
+            self.throttle.request()
+
+    def _estimate_importance(self, record: SearchRecord) -> None:
+        """Importance is estimated on a thread of its own (a forest's fit), drawn at the next redraw; when the
+        search ends (or another is shown) it is estimated here, from every trial, after any estimate under way."""
+        ready, self._importance = self._importance, None
+        if ready is not None:
+            figures.update_importance(self.importance, ready)
+        thread = self._importance_thread
+        now = time.monotonic()
+        logs, cats = set(self.log_names), set(self.categorical_names)
+        if self._final and self._dirty_importance:
+            if thread is not None:
+                thread.join()  # its estimate is older than this one
+            self._importance = None
+            self._dirty_importance, self._importance_at = False, now
+            figures.update_importance(self.importance, data.importance_data(record, logs, categorical_names=cats))
+            return
+        busy = thread is not None and thread.is_alive()
+        if not self._dirty_importance or busy or now - self._importance_at < self.importance_every:
+            return
+        self._dirty_importance, self._importance_at = False, now
+
+        def estimate() -> None:
+            self._importance = data.importance_data(record, logs, categorical_names=cats)
+            self.throttle.request()
+
+        self._importance_thread = threading.Thread(target=estimate, name="tunewidgets-importance", daemon=True)
+        self._importance_thread.start()
 
     def settle(self, timeout: float | None = 30) -> bool:
         """Waits until the views show everything received so far (for scripts and tests)."""
         return self.throttle.wait(timeout)
 
-    def _redraw_curves(self) -> None:
-        curves = data.curves_data(self.record, self.metric.value or None, self.selected)
-        figures.update_curves(self.curves, curves, self._drawn_curves)
+    def _redraw_curves(self, changed: list[Any]) -> None:
+        metric = self.metric.value or self.record.objective
+        self._curves_view.draw(self._folded, changed, metric, self.record.objective, self.selected)
         # the figure says why it is empty, and how to get the curves; or, before the first epoch, what is coming
-        drawn = any(line.x for line in curves if isinstance(line, data.Line))
-        title = self._curves_note or ("" if drawn else self._waiting_note)
+        title = self._curves_note or ("" if self._curves_view.drawn else self._waiting_note)
         if title != self._title:
             self._title = title
             self.curves.layout.title.update(text=title, font={"size": 12})
@@ -306,6 +366,14 @@ class LiveViews:
         if self.table is None:
             return
         frame = data.table_frame(self.record)
+        total = len(frame)
+        frame = frame.head(self.table_rows)
+        self.table_note.value = (
+            f"The best {self.table_rows:,} of {total:,} trials; every trial is in the results' <code>trials</code> "
+            "and the search folder's <code>trials.csv</code>."
+            if total > self.table_rows
+            else ""
+        )
         self._table_trials = list(frame["trial_id"]) if "trial_id" in frame else []
         selected = [self._table_trials.index(self.selected)] if self.selected in self._table_trials else []
         shown = frame.round({"score": 4, "duration": 1}) if not frame.empty else frame
@@ -319,7 +387,8 @@ class LiveViews:
         self.selected = trial_id
         trial = self.record.trials.get(trial_id) if trial_id else None
         self.selection_text.value = f"Selected: <b>trial {trial.number}</b>" if trial else ""
-        self._dirty_table = self._dirty_trials = self.boundary.dirty = True
+        self._stale = set(WHOLE_VIEWS)
+        self.boundary.dirty = True
         self._final = True
         self.throttle.flush_now()
         self._final = False
@@ -329,7 +398,7 @@ class LiveViews:
             ids = trace.customdata
             if ids is not None:
                 trial_id = ids[points.point_inds[0]]
-                if trial_id is not None:
+                if trial_id:  # (None or "" between two trials' lines)
                     self.select(str(trial_id))
 
     def _table_selected(self, change: Any) -> None:

@@ -172,10 +172,34 @@ class SearchRecord:
         self.latest: dict[str, BoundaryUpdated] = {}
         self.boundaries: dict[str, BoundaryUpdated] = {}
         self._lock = threading.RLock()
+        #: a count of the changes applied, and each changed trial's count at its last change, oldest first:
+        #: a reader keeps the count it saw and asks :meth:`changed_since` for what is new (a cursor)
+        self.version = 0
+        self._touched: dict[str, int] = {}
 
     # ------------------------------------------------------------------ events
     def apply(self, event: Event) -> None:
         with self._lock:
+            self._apply(event)
+            trial_id = getattr(event, "trial_id", None)
+            if trial_id in self.trials and not isinstance(event, BoundaryUpdated):
+                self.touch(trial_id)
+
+    def touch(self, trial_id: str) -> None:
+        """Marks a trial changed (:meth:`apply` does; so does code that changes a trial in place)."""
+        with self._lock:
+            self.version += 1
+            self._touched.pop(trial_id, None)
+            self._touched[trial_id] = self.version
+
+    def put(self, trial: TrialRecord) -> None:
+        """Adds or replaces a trial as read from a file (a trial's own record, a keras-tuner folder)."""
+        with self._lock:
+            self.trials[trial.trial_id] = trial
+            self.touch(trial.trial_id)
+
+    def _apply(self, event: Event) -> None:
+        if True:
             if isinstance(event, SearchStarted):
                 self.started = event
                 self.ended = None
@@ -237,6 +261,7 @@ class SearchRecord:
                 if trial.status is TrialStatus.RUNNING:
                     trial.status = TrialStatus.STOPPED
                     trial.message = trial.message or INTERRUPTED
+                    self.touch(trial.trial_id)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -254,16 +279,22 @@ class SearchRecord:
     def snapshot(self) -> list[TrialRecord]:
         """A copy of every trial, in trial order, safe to read while the search goes on."""
         with self._lock:
-            return [
-                dataclasses.replace(
-                    t,
-                    hyperparameters=dict(t.hyperparameters),
-                    curves={k: list(v) for k, v in t.curves.items()},
-                    attempts=list(t.attempts),
-                    best_metrics=dict(t.best_metrics),
-                )
-                for t in self.ordered()
-            ]
+            return [_copy(t) for t in self.ordered()]
+
+    def changed_since(self, version: int) -> tuple[int, list[TrialRecord]]:
+        """The trials changed after ``version`` (copies, in the order of their last change) and the version now.
+
+        A view keeps the version it got and passes it back next time: what it reads costs what changed,
+        however many trials the search has (``version=0``: every trial).
+        """
+        with self._lock:
+            changed = []
+            for trial_id, at in reversed(self._touched.items()):
+                if at <= version:
+                    break
+                changed.append(_copy(self.trials[trial_id]))
+            changed.reverse()
+            return self.version, changed
 
     def completed(self) -> list[TrialRecord]:
         """Trials with a score: completed, or pruned (scored by their best epoch before they stopped)."""
@@ -346,6 +377,16 @@ TRIAL_COLUMNS = (
     "attempts",
     "earlier_attempts",
 )
+
+
+def _copy(t: TrialRecord) -> TrialRecord:
+    return dataclasses.replace(
+        t,
+        hyperparameters=dict(t.hyperparameters),
+        curves={k: list(v) for k, v in t.curves.items()},
+        attempts=list(t.attempts),
+        best_metrics=dict(t.best_metrics),
+    )
 
 
 def _finite(x: float | None) -> bool:

@@ -212,6 +212,7 @@ def _apply_tuner_trials(project: Project, record: SearchRecord) -> int:
             trial.message = lines[-1] if lines else "it failed (keras-tuner's file says no more)"
         else:
             continue
+        record.touch(trial.trial_id)
         settled += 1
     return settled
 
@@ -223,7 +224,7 @@ def _apply_trial(record: SearchRecord, content: dict[str, Any]) -> int:
     if logged is not None and logged.started > float(content.get("ended", 0.0)):
         return 0  # tried again after this record was written: the log is newer
     replaces = logged is None or logged.status is not trial.status or logged.to_dict() != trial.to_dict()
-    record.trials[trial.trial_id] = trial
+    record.put(trial)
     for name, kept in (("latest", record.latest), ("best", record.boundaries)):
         raw = content.get("boundaries", {}).get(name)
         boundary = event_from_dict(raw) if raw else None
