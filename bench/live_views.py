@@ -53,39 +53,9 @@ def install_counting_comm() -> list[int]:
     return sent
 
 
-def events(n_trials: int, n_epochs: int):
-    from tunewidgets.events import EpochEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
-
-    yield SearchStarted("s", "val_accuracy", "max", "random", n_trials + 1, n_epochs, False)
-    for i in range(n_trials + 1):
-        yield from trial(i, n_epochs if i < n_trials else 3)
-        if i < n_trials:
-            status = TrialStatus.FAILED if i % 97 == 13 else TrialStatus.COMPLETED
-            score = None if status is TrialStatus.FAILED else (i % 7) / 10 + (i % 11) / 1000
-            yield TrialEnded(f"{i:05d}", status, score, n_epochs, 1.0)
-    del EpochEnded, TrialStarted
-
-
-def trial(i: int, epochs: int, first: int = 1):
-    from tunewidgets.events import EpochEnded, TrialStarted
-
-    tid = f"{i:05d}"
-    if first == 1:
-        hps = {
-            "learning_rate": 10 ** -(1 + i % 4),
-            "units": 16 * (1 + i % 5),
-            "layers": 1 + i % 3,
-            "dropout": (i % 5) / 10,
-            "activation": ["relu", "tanh", "gelu"][i % 3],
-        }
-        yield TrialStarted(tid, hps)
-    final = (i % 7) / 10
-    for e in range(first, first + epochs):
-        acc = final * e / 20
-        yield EpochEnded(tid, e, {"loss": 1 - acc, "val_loss": 1.1 - acc, "accuracy": acc + 0.01, "val_accuracy": acc})
-
-
 def measure(n: int, epochs: int, reps: int) -> dict[str, Any]:
+    sys.path.append(str(ROOT))  # this checkout's tests/big_search.py
+    from tests.big_search import events, trial
     from tunewidgets.engine.folder.record import SearchRecord
     from tunewidgets.events import TrialEnded, TrialStatus
     from tunewidgets.plots.live import LiveViews
@@ -96,7 +66,7 @@ def measure(n: int, epochs: int, reps: int) -> dict[str, Any]:
     for event in events(n, epochs):
         record.apply(event)
     fed = time.perf_counter() - t0
-    views = LiveViews(record, interval=0.0)
+    views = LiveViews(SearchRecord(), interval=0.0)  # as a dashboard does: its views, then a search to show
     views.throttle.request = lambda: None  # type: ignore[method-assign]  # redraws are called here, one at a time
     views.trials_every = 0.0
     t0 = time.perf_counter()
@@ -146,7 +116,7 @@ def run_all(sizes: list[int], epochs: int, reps: int) -> list[dict[str, Any]]:
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT))},
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([os.environ.get("PYTHONPATH", str(ROOT)), str(ROOT)])},
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f"  {n:>6} trials: {rows[-1]}", flush=True)
@@ -187,7 +157,7 @@ def main() -> None:
     table("this checkout", result["this"])
     if args.vs:
         print(f"\n{args.vs}:")
-        os.environ["PYTHONPATH"] = str(Path(args.vs).resolve())
+        os.environ["PYTHONPATH"] = str(Path(args.vs).resolve())  # its tunewidgets; this one's tests/big_search.py
         result["vs"] = {"path": args.vs, "rows": run_all(args.sizes, args.epochs, args.reps)}
         table(f"the checkout at {args.vs}", result["vs"]["rows"])
     if args.json:

@@ -39,7 +39,8 @@ pytestmark = pytest.mark.browser
 
 # points drawn in one plotly figure, and in every figure of the page, read from plotly.js's own graph divs
 FIGURE_POINTS_JS = (
-    "gd => (gd.data || []).reduce((n, t) => n + (t.x ? Array.from(t.x).filter(v => v !== null).length : 0), 0)"
+    "gd => (gd.data || []).reduce((n, t) => n + (t.x ? Array.from(t.x).filter(v => v !== null && v === v).length"
+    " : 0), 0)"
 )
 POINTS_JS = f"() => Array.from(document.querySelectorAll('.js-plotly-plot')).map({FIGURE_POINTS_JS})"
 
@@ -434,3 +435,52 @@ def test_dashboard_in_voila_app_mode(voila, page):
     points = _poll(page, lambda: (p := page.evaluate(POINTS_JS)) and p[0], 60, "curves in Voila")
     assert points > 0
     page.screenshot(path=str(ARTIFACTS / "voila-dashboard.png"))
+
+
+def test_a_search_of_10000_trials_opens_in_the_report_and_the_dashboard(workspace, page):
+    """A search of 10,000 trials of 20 epochs (made of events): its report opens in the browser with every
+    curve drawn; the dashboard opens it in JupyterLab with every curve drawn, and its trial table pages."""
+    from tunewidgets.plots import write_report
+
+    from .big_search import write
+
+    folder = write(workspace / "runs" / "big", 10_000)
+    report = write_report(folder, workspace / "big.html", evaluate=False)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(report.as_uri(), timeout=180_000)
+    _poll(page, lambda: len(page.evaluate(POINTS_JS)) >= 10, 180, "the report's figures")
+    points = _poll(page, lambda: (p := page.evaluate(POINTS_JS)) and p[0] >= 9_897 * 20 and p, 180, "every curve")
+    assert points[0] >= 9_897 * 20 and points[3] >= 9_897, points  # every completed trial's curve, and its score
+    assert page.locator("canvas").count() > 0  # the many trials drawn with WebGL
+    page.screenshot(path=str(ARTIFACTS / "report-10000-trials.png"))
+
+    notebook = workspace / "notebooks" / "big.ipynb"
+    notebook.write_text(json.dumps(_notebook(f"import tunewidgets as tw\ntw.Dashboard.open({str(folder)!r})")))
+    with _jupyter(workspace, "lab", "lab/tree/notebooks/big.ipynb", "--LabApp.news_url=") as url:
+        page.goto(url)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+        _run_cell(page, page.locator(".jp-Notebook .jp-CodeCell").first)
+        page.get_by_text(re.compile(r"Opened")).first.wait_for(timeout=120_000)
+        drawn = _poll(page, lambda: (p := page.evaluate(POINTS_JS)) and p[0] >= 9_897 * 20 and p, 180, "every curve")
+        assert drawn[0] >= 9_897 * 20, drawn
+        page.screenshot(path=str(ARTIFACTS / "dashboard-10000-trials.png"))
+        page.locator(".lm-TabBar-tab").filter(has_text=re.compile(r"^Trials$")).first.click()
+        table = page.locator(".tunewidgets-dashboard table.dataTable tbody tr")
+        _poll(page, lambda: table.count() > 0, 60, "the trial table's rows")
+        assert table.count() <= 15  # one page of the best 500
+        assert page.get_by_text("The best 500 of 10,000 trials").first.is_visible()
+
+
+def _notebook(source: str) -> dict:
+    return {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": "a1", "metadata": {}, "outputs": [], "source": source}
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
