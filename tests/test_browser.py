@@ -37,10 +37,11 @@ ARTIFACTS = ROOT / "artifacts"
 
 pytestmark = pytest.mark.browser
 
-# points drawn in one plotly figure, and in every figure of the page, read from plotly.js's own graph divs
+# points drawn in one plotly figure, and in every figure of the page, read from plotly.js's own graph divs (its
+# full data: an array sent as binary, as a figure of many trials sends its points, is decoded there)
 FIGURE_POINTS_JS = (
-    "gd => (gd.data || []).reduce((n, t) => n + (t.x ? Array.from(t.x).filter(v => v !== null && v === v).length"
-    " : 0), 0)"
+    "gd => (gd._fullData || gd.data || []).reduce((n, t) => n + (t.x && t.visible !== false ?"
+    " Array.from(t.x).filter(v => v !== null && v === v).length : 0), 0)"
 )
 POINTS_JS = f"() => Array.from(document.querySelectorAll('.js-plotly-plot')).map({FIGURE_POINTS_JS})"
 
