@@ -344,6 +344,52 @@ TABS_JS = """() => Array.from(document.querySelectorAll('.tunewidgets-dashboard 
     || l.getBoundingClientRect().right > t.getBoundingClientRect().right + 2])"""
 SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
 
+# every text of the dashboard that is drawn now and cut: a text wider than its own box where that box clips it
+# (an ellipsis, hidden overflow), or running past an ancestor that clips it; a dropdown whose chosen option is
+# wider than the dropdown. Text in a box that scrolls is not cut (it is reached by scrolling).
+CUT_JS = """() => {
+  const cut = [];
+  const ctx = document.createElement('canvas').getContext('2d');
+  const clips = s => s.textOverflow === 'ellipsis' || s.overflowX === 'hidden' || s.overflowX === 'clip';
+  for (const dash of document.querySelectorAll('.tunewidgets-dashboard')) {
+    for (const e of dash.querySelectorAll('*')) {
+      if (!e.getClientRects().length) continue;
+      const s = getComputedStyle(e);
+      if (s.visibility === 'hidden') continue;
+      if (e.tagName === 'SELECT') {
+        const o = e.options[e.selectedIndex];
+        if (!o) continue;
+        ctx.font = s.font;
+        const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) - 16;
+        if (ctx.measureText(o.text).width > room + 1) cut.push('dropdown: ' + o.text);
+        continue;
+      }
+      const texts = Array.from(e.childNodes).filter(n => n.nodeType === 3 && n.textContent.trim());
+      if (!texts.length) continue;
+      const text = texts.map(n => n.textContent.trim()).join(' ');
+      if (clips(s) && e.scrollWidth > e.clientWidth + 1) { cut.push(e.tagName.toLowerCase() + ': ' + text); continue; }
+      const range = document.createRange();
+      range.selectNodeContents(texts[texts.length - 1]);
+      const r = range.getBoundingClientRect();
+      for (let a = e.parentElement; a && a !== dash.parentElement; a = a.parentElement) {
+        const as = getComputedStyle(a);
+        // a box that scrolls, or a table's head that scrolls with its body
+        if (as.overflowX === 'auto' || as.overflowX === 'scroll' || a.classList.contains('dt-scroll-head')) break;
+        const box = a.getBoundingClientRect();
+        if (clips(as) && (r.right > box.right + 1 || r.left < box.left - 1)) {
+          cut.push(e.tagName.toLowerCase() + ' (in ' + a.className.split(' ')[0] + '): ' + text);
+          break;
+        }
+      }
+    }
+  }
+  return cut;
+}"""
+
+
+def _cut(page) -> list[str]:
+    return page.evaluate(CUT_JS)
+
 
 def _no_tab_cut(page, expected: set[str]) -> None:
     tabs = page.evaluate(TABS_JS)
@@ -485,3 +531,61 @@ def _notebook(source: str) -> dict:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
+
+
+def _open_idle(page, url: str) -> None:
+    """Opens a notebook and waits for its kernel to be idle; reloads once where the page's kernel connection
+    stays "Connecting" (seen here now and then, the kernel itself fine), as a person would."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):
+        page.goto(url)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        try:
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000 if attempt == 0 else 120_000)
+            return
+        except PlaywrightTimeout:
+            if attempt:
+                raise
+
+
+def _run_all(page) -> None:
+    """Run > Run All Cells, as a person clicks it; again if the page dropped it (a kernel connection still
+    settling: no cell starts)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    first = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputPrompt")
+    for _ in range(3):
+        page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            first.filter(has_text=re.compile(r"\[(\*|\d+)\]:")).wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            continue
+
+
+def test_run_all_then_run_again_in_jupyterlab(workspace, page):
+    """The quickstart as a person runs it: Run All (its cell runs the search while Run says a search is running),
+    then Run: the status said where the new search goes, and its curves are drawn on the page."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    path = "lab/tree/notebooks/01_quickstart.ipynb"
+    with _jupyter(workspace, "lab", path, "--LabApp.news_url=", trials=2, epochs=30) as url:
+        _open_idle(page, url)
+        _run_all(page)
+        running = _button(page, "Running...")
+        running.wait_for(timeout=120_000)  # the cell's dash.run() trains: Run's place says so
+        assert running.is_disabled()
+        cells = page.locator(".jp-Notebook .jp-CodeCell")
+        last = cells.nth(cells.count() - 1)
+        last.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=300_000)
+        page.get_by_text(re.compile(r"Run starts a new search in .*quickstart-2")).first.wait_for(timeout=60_000)
+        run = _button(page, "Run")
+        assert run.is_enabled()
+        run.click()
+        page.get_by_text(re.compile(r"Results in .*quickstart-2")).first.wait_for(timeout=300_000)
+        curves = page.locator(".tunewidgets-dashboard .js-plotly-plot").first
+        drawn = _poll(page, lambda: curves.evaluate(FIGURE_POINTS_JS), 60, "the second search's curves")
+        assert drawn >= 2 * 30, drawn  # two trials' curves at least
+        assert not _cut(page), _cut(page)
+        page.screenshot(path=str(ARTIFACTS / "run-all-then-run.png"))

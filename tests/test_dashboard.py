@@ -308,3 +308,19 @@ def test_a_search_that_cannot_start_is_shown_and_raised(tmp_path):
             dash.wait(60)
     assert "The search broke." in dash.status.value and "another search is running" in dash.status.value
     assert not dash.run_button.disabled
+
+
+def test_run_from_a_cell_says_a_search_is_running_and_run_again_says_where_it_goes(tmp_path):
+    spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=1, epochs=2)
+    dash = Dashboard(spec, base_dir=tmp_path)
+    assert dash.run_button.description == "Run" and str(tmp_path / "quickstart") in dash.run_button.tooltip
+    dash.run()  # as notebook 01's cell does after Run All
+    assert (dash.run_button.description, dash.run_button.disabled) == ("Running...", True)
+    assert "A search is running" in dash.run_button.tooltip and not dash.stop_button.disabled
+    dash.wait(300)
+    _wait_done(dash)
+    assert (dash.run_button.description, dash.run_button.disabled) == ("Run", False)
+    following = str(tmp_path / "quickstart-2")
+    assert following in dash.run_button.tooltip and f"Run starts a new search in <code>{following}" in dash.status.value
+    dash.name.value = "another"  # the folder said follows the settings
+    assert str(tmp_path / "another") in dash.run_button.tooltip

@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from ..engine import Results, Search
 from ..engine.cluster import where_trials_train
-from ..engine.folder.project import claim_folder, safe_folder_name
+from ..engine.folder.project import claim_folder, next_folder, safe_folder_name
 from ..engine.hypermodel import Packed, hypermodel_inputs
 from ..engine.opened import results_of
 from ..errors import Issue, ProjectError, SpecError
@@ -141,12 +141,10 @@ class Dashboard:
         self.widget = self.screen.widget
 
     def _settings_line(self) -> str:
-        try:
-            name = self.spec.name
+        try:  # (what the search trains is said once, by the status line under Run)
+            return f"{self.spec.name}: settings folded"
         except SpecError:
             return "the settings have problems"
-        # what the search trains is said once, by the status line under Run
-        return f"{name}: settings folded"
 
     def show_settings(self, shown: bool) -> None:
         """Unfolds the settings column, or folds it to one line (as from Run on, until the Settings button)."""
@@ -225,7 +223,9 @@ class Dashboard:
         self.form.refresh()
 
     def _on_form_refresh(self, issues: list[Issue]) -> None:
-        self.run_button.disabled = bool(issues) or self._busy()
+        if not self._busy():  # (the form's first check runs while it is made: the folder is said from the next)
+            known = not issues and hasattr(self, "form")
+            self.bar.ready(bool(issues), self._new_folder(self.spec.name, claim=False) if known else None)
 
     # ---------------------------------------------------------------- running
     def _data_for(self, spec: Spec) -> Any:
@@ -236,10 +236,12 @@ class Dashboard:
         data, hypermodel, callbacks = self._data_for(spec), self.hypermodel, self.callbacks
         return Search(spec, folder, data=data, hypermodel=hypermodel, callbacks=callbacks, cluster=self.cluster)
 
-    def _new_folder(self, name: str) -> Path:
-        """Claims a new, empty folder under the base folder (two dashboards never share one); your own tuner's
-        search has its own (its ``directory/project_name``)."""
-        return self.folder if self.folder is not None else claim_folder(self.base_dir, name)
+    def _new_folder(self, name: str, claim: bool = True) -> Path:
+        """Where Run searches: a new folder under the base folder, claimed (two dashboards never share one), or
+        only named (``claim=False``: where Run would search now); your own tuner's search has its own."""
+        if self.folder is not None:
+            return self.folder
+        return claim_folder(self.base_dir, name) if claim else next_folder(self.base_dir, name)
 
     def run(self) -> None:
         """Starts a new search with the current settings (what the Run button does); returns at once.
@@ -281,10 +283,7 @@ class Dashboard:
         self.search = search
         self.results = None
         self.progress_view.start()
-        self.run_button.disabled = True
-        self.resume_button.disabled = True
-        self.stop_button.disabled = False
-        self.stop_button.description = "Stop"
+        self.bar.running()
         self.results_panel.clear()
         self.status.value = f"Starting in <code>{html.escape(str(search.directory))}</code>..."
         self.show_settings(False)
@@ -354,12 +353,13 @@ class Dashboard:
         search = self.search
         assert search is not None  # events come from the search
         self.progress_view.ended()
-        self.status.value = ended_text(event, search.record, search.directory)
+        following = None if self.issues else self._new_folder(self.spec.name, claim=False)
+        self.status.value = ended_text(event, search.record, search.directory, following)
         # the settings stay folded: the curves and the best trial are what the screen shows now
         self.stop_button.disabled = True
         self.stop_button.description = "Stop"
         self.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)
-        self.run_button.disabled = bool(self.issues)
+        self.bar.ready(bool(self.issues), following)
         self.results = results_of(search.directory, search.spec, search.record)  # your own model's kind too
         self._show_results()
 

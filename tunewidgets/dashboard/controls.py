@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from ..spec.fields import FieldInfo
 from ..spec.knobs import Choice, Fixed, Knob, Range
+from .rows import row
 
 LABEL_WIDTH = "190px"
 
@@ -161,7 +162,7 @@ class KnobControl(Control):
         )
         tip = info.help
         self.mode = w.ToggleButtons(
-            options=modes, value="fixed", tooltip=tip, style={"button_width": "62px"}, layout=w.Layout(width="auto")
+            options=modes, value="fixed", tooltip=tip, style={"button_width": "74px"}, layout=w.Layout(width="auto")
         )
         self.fixed = _scalar_input(info, _first(value), tip)
         self.min = _scalar_input(info, 0, "smallest value") if numeric else None
@@ -182,12 +183,12 @@ class KnobControl(Control):
         )
         self.choices = self._choices_widget(info)
         self._range_box = (
-            w.HBox([w.Label("min"), self.min, w.Label("max"), self.max, w.Label("step"), self.step, self.log])
+            row(w.Label("min"), self.min, w.Label("max"), self.max, w.Label("step"), self.step, self.log)
             if numeric
             else w.HBox([])
         )
         self._inputs = w.HBox([])
-        self.widget = w.VBox([w.HBox([_label(info, name), self.mode, self._inputs, self.lock_note]), self.error])
+        self.widget = w.VBox([row(_label(info, name), self.mode, self._inputs, self.lock_note), self.error])
         self.set(value)
         self.mode.observe(self._mode_changed, names="value")
         self._watch(self.fixed, self.step, self.log, self.choices)
@@ -285,7 +286,7 @@ class SettingControl(Control):
                                      layout=w.Layout(width="140px"))  # fmt: skip
         else:
             self.input = _scalar_input(info, value, tip)
-        self.widget = w.VBox([w.HBox([_label(info, name), self.input, self.lock_note]), self.error])
+        self.widget = w.VBox([row(_label(info, name), self.input, self.lock_note), self.error])
         self._watch(self.input)
 
     def inputs(self) -> list[w.Widget]:

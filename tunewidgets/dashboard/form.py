@@ -28,6 +28,7 @@ from ..spec.space import is_active
 from . import html as h
 from .controls import Control, ParseError, SettingControl, make_control, to_json_form
 from .hyper_form import HyperForm
+from .rows import row
 
 #: the sections a search of the user's own hypermodel shows (its model is the user's)
 OWN_MODEL_SECTIONS = ("training", "tuner")
@@ -163,9 +164,7 @@ class SpecForm:
         )
         self.preview_button.on_click(lambda _: self.preview_data())
         self.data_report = w.HTML()
-        return w.VBox(
-            [w.HBox([w.HTML("", layout=w.Layout(width="190px")), self.upload, self.preview_button]), self.data_report]
-        )
+        return w.VBox([row(self.upload, self.preview_button, justify_content="flex-end"), self.data_report])
 
     def preview_data(self) -> Any:
         """Loads the data as a search would and shows what was inferred (no training, no TensorFlow)."""

@@ -12,6 +12,7 @@ from ..engine import Results, load
 from ..engine.folder.project import Project
 from ..errors import ProjectError, SpecError
 from . import html as h
+from .rows import row
 
 
 def _row(r: Results) -> str:
@@ -53,7 +54,7 @@ class HistoryPanel:
             [
                 w.HTML("Searches in this dashboard's folder, newest first:"),
                 self.searches,
-                w.HBox([self.refresh_button, self.compare_button]),
+                row(self.refresh_button, self.compare_button),
                 self.message,
             ]
         )

@@ -82,9 +82,8 @@ class ProgressView:
             return
         values = h.inline(best.tuned_values())
         plain = html.escape(", ".join(f"{k}={v}" for k, v in best.tuned_values().items()), quote=True)
-        # one line for the values (the whole list on hover), so the live curve below stays on a laptop's screen
+        # every value, wrapping where the column is narrow (a value cut at "learnin" could only be read by hovering)
         self.best_so_far.value = (
             f"Best so far: trial {best.number}, <b>{html.escape(record.objective)} = "
-            f'{best.score:.4f}</b><br><span title="{plain}" style="display:block; white-space:nowrap; '
-            f'overflow:hidden; text-overflow:ellipsis">{values}</span>'
+            f'{best.score:.4f}</b><br><span title="{plain}" style="display:block; line-height:1.3">{values}</span>'
         )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 import ipywidgets as w
 
 from . import html as h
+from .rows import row
 
 
 class ResultsPanel:
@@ -40,7 +41,7 @@ class ResultsPanel:
         self.box = w.VBox(
             [
                 self.best_box,
-                w.HBox([self.evaluate_button, self.model_path, self.save_model_button, self.code_button]),
+                row(self.evaluate_button, self.model_path, self.save_model_button, self.code_button),
                 self.output,
                 self.code,
             ]

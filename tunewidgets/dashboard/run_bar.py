@@ -51,6 +51,20 @@ class RunBar:
             layout=w.Layout(flex_flow="row wrap"),
         )
 
+    def running(self) -> None:
+        """A search runs, started by Run or by ``dash.run()`` in a cell: Run's place says so, Stop ends it."""
+        self.run_button.disabled, self.resume_button.disabled, self.stop_button.disabled = True, True, False
+        self.run_button.description, self.run_button.icon = "Running...", "spinner"
+        self.run_button.tooltip = "A search is running: Stop ends it; Run starts a new one once it has ended"
+        self.stop_button.description = "Stop"
+
+    def ready(self, disabled: bool, folder: object = None) -> None:
+        """No search runs: Run starts one (in ``folder``, said on hover), unless ``disabled``."""
+        self.run_button.disabled = disabled
+        self.run_button.description, self.run_button.icon = "Run", "play"
+        where = f"in {folder}" if folder is not None else "in a new folder"
+        self.run_button.tooltip = f"Start a new search with these settings {where}"
+
     def offer(self, running: list[str]) -> None:
         """The trials Stop this trial can end now (the chosen one kept while it runs)."""
         chosen = self.trial_choice.value
@@ -68,8 +82,9 @@ ENDINGS = {
 }
 
 
-def ended_text(event: SearchEnded, record: SearchRecord, directory: object) -> str:
-    """The status line after a search: how it ended, its trials, and where the results are."""
+def ended_text(event: SearchEnded, record: SearchRecord, directory: object, next_folder: object = None) -> str:
+    """The status line after a search: how it ended, its trials, where the results are, and where Run would
+    search next (a new folder at every Run: ``quickstart``, then ``quickstart-2``...)."""
     colour = h.ERROR if event.reason in (EndReason.FAILED, EndReason.ERROR) else "inherit"
     message = f" {html.escape(event.message)}" if event.message and event.reason != EndReason.STOPPED else ""
     counts = record.counts()
@@ -77,6 +92,7 @@ def ended_text(event: SearchEnded, record: SearchRecord, directory: object) -> s
     return (
         f'<span style="color:{colour}">{ENDINGS[event.reason]}{message}</span> '
         f"({counts['completed']} completed, {pruned}{counts['failed']} failed) Results in {h.code(directory)}"
+        + (f"; Run starts a new search in {h.code(next_folder)}" if next_folder not in (None, directory) else "")
     )
 
 

@@ -12,6 +12,7 @@ import ipywidgets as w
 from ..errors import SpecError
 from ..spec import Spec
 from . import html as h
+from .rows import row
 
 
 class SpecFiles:
@@ -45,12 +46,12 @@ class SpecFiles:
         self.message = w.HTML()
         self.box = w.VBox(
             [
-                w.HBox([self.path, self.save_button, self.load_button]),
+                row(self.path, self.save_button, self.load_button),
                 self.upload,
                 w.HTML("<b>Share a setup</b> (a lesson included): send the text, students paste it."),
                 self.share_button,
                 self.share_text,
-                w.HBox([self.paste, self.open_text_button]),
+                row(self.paste, self.open_text_button),
                 self.message,
             ]
         )

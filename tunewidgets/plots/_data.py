@@ -345,6 +345,9 @@ def table_frame(record: SearchRecord, sort_by: str = "score", descending: bool |
     if frame.empty:
         return frame
     frame = frame.drop(columns=[c for c in ("worker", "trial_id") if c in frame and frame[c].nunique() <= 1])
+    # what says nothing in this search: no message, no earlier attempt, no trial carried on from another
+    quiet = {"message": "", "earlier_attempts": "", "attempts": 1, "initial_epoch": 0}
+    frame = frame.drop(columns=[c for c, v in quiet.items() if c in frame and (frame[c].fillna(v) == v).all()])
     if descending is None:
         descending = record.direction == "max" if sort_by == "score" else False
     if sort_by in frame:

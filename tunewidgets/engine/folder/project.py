@@ -239,6 +239,13 @@ def claim_folder(base: Path, name: str) -> Path:
     raise ProjectError(f"no free folder name for '{stem}' in {base}")
 
 
+def next_folder(base: Path, name: str) -> Path:
+    """The folder :func:`claim_folder` would make now for ``name`` (nothing is made: what Run would use)."""
+    base = Path(base).resolve()
+    stem = safe_folder_name(name)
+    return next(folder for n in range(1, 10_000) if not (folder := base / (stem if n == 1 else f"{stem}-{n}")).exists())
+
+
 class ProjectLock:
     """Held while a search runs in a directory. Use as a context manager."""
 
