@@ -13,7 +13,9 @@ the throttle runs it:
   redraw everything a trial's end changes (the trials' views are due at once: ``trials_every`` is 0);
 * **open**: the views drawn from nothing (a dashboard opening a finished search);
 * **bytes**: what the redraw sends to the browser, as JSON, through a comm that encodes every message
-  the way a kernel does (and sends it nowhere).
+  the way a kernel does (and sends it nowhere);
+* **report**: the largest size's search written to a folder, then its HTML report (``write_report``): seconds
+  and megabytes.
 
 Each figure is the median of ``--reps`` redraws; the ratios are against the 10-trial figures of the
 same run (the goal: at most 3x at 1,000 trials). ``--vs PATH`` runs the same measurement on another
@@ -107,6 +109,22 @@ def measure(n: int, epochs: int, reps: int) -> dict[str, Any]:
     }
 
 
+def report(n: int, epochs: int) -> dict[str, Any]:
+    """A search of ``n`` trials written as a folder, then its report: how long, how big."""
+    import tempfile
+
+    sys.path.append(str(ROOT))
+    from tests.big_search import write
+    from tunewidgets.plots import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write(Path(tmp) / "search", n, epochs)
+        start = time.perf_counter()
+        out = write_report(folder, Path(tmp) / "report.html", evaluate=False)
+        seconds = time.perf_counter() - start
+        return {"trials": n, "report_s": round(seconds, 1), "report_mb": round(out.stat().st_size / 1e6, 1)}
+
+
 def run_all(sizes: list[int], epochs: int, reps: int) -> list[dict[str, Any]]:
     """Each size in a fresh process: one size's garbage does not slow the next."""
     rows = []
@@ -145,9 +163,13 @@ def main() -> None:
     parser.add_argument("--vs", help="another checkout to measure the same way, after this one")
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--report", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(measure(args.one, args.epochs, args.reps)))
+        return
+    if args.report is not None:
+        print(json.dumps(report(args.report, args.epochs)))
         return
     print(f"this checkout ({ROOT}):")
     result: dict[str, Any] = {
@@ -155,6 +177,14 @@ def main() -> None:
         "this": run_all(args.sizes, args.epochs, args.reps),
     }
     table("this checkout", result["this"])
+    out = subprocess.run(
+        [sys.executable, __file__, "--report", str(max(args.sizes)), "--epochs", str(args.epochs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result["report"] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"report of {result['report']['trials']} trials: {result['report']}")
     if args.vs:
         print(f"\n{args.vs}:")
         os.environ["PYTHONPATH"] = str(Path(args.vs).resolve())  # its tunewidgets; this one's tests/big_search.py

@@ -292,6 +292,9 @@ def _drive_quickstart(page, url: str, shots: str, kernel_ready) -> None:
     page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
     assert _button(page, "Resume").is_enabled()
     page.screenshot(path=str(ARTIFACTS / f"{shots}-dashboard-stopped.png"))
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.wait_for_timeout(500)
+    _nothing_cut_in_any_tab(page, SETTINGS_TABS, f"in {shots}")
 
 
 def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
@@ -391,6 +394,24 @@ def _cut(page) -> list[str]:
     return page.evaluate(CUT_JS)
 
 
+SETTINGS_TABS = ("Data", "Architecture", "Regularization", "Optimizer", "Training", "Tuner", "Files", "History")
+VIEW_TABS = ("Training curves", "Best so far", "Parallel coordinates", "Hyperparameters", "Trials")
+
+
+def _nothing_cut_in_any_tab(page, tabs, when: str) -> None:
+    """Opens each tab in turn and finds no cut text anywhere in the dashboard (the settings unfolded first)."""
+    settings = _button(page, "Settings")
+    if tabs == SETTINGS_TABS and not page.get_by_text("Search space:").first.is_visible():
+        settings.click()
+    cut = {}
+    for tab in tabs:
+        page.locator(".tunewidgets-dashboard .lm-TabBar-tab").filter(has_text=re.compile(f"^{tab}$")).first.click()
+        page.wait_for_timeout(400)
+        if found := _cut(page):
+            cut[tab] = found
+    assert not cut, f"cut {when}: {cut}"
+
+
 def _no_tab_cut(page, expected: set[str]) -> None:
     tabs = page.evaluate(TABS_JS)
     assert expected <= {label for label, _ in tabs}, tabs
@@ -413,6 +434,8 @@ def test_one_screen_at_a_laptops_size_run_and_the_live_curve_together(workspace,
         assert _on_screen(page, run), "Run is off screen"
         assert _on_screen(page, _button(page, "Settings")), "the settings are off screen"
         _no_tab_cut(page, {"Data", "Architecture", "Regularization", "Optimizer", "Training", "Tuner", "History"})
+        _nothing_cut_in_any_tab(page, SETTINGS_TABS, "before Run")
+        page.locator(".tunewidgets-dashboard").first.evaluate("e => e.scrollIntoView({block: 'start'})")
         run.click()
         _poll(page, lambda: page.evaluate(POINTS_JS) and page.evaluate(POINTS_JS)[0] > 3, 120, "curves to grow")
         curves = page.locator(".js-plotly-plot").first
@@ -421,12 +444,14 @@ def test_one_screen_at_a_laptops_size_run_and_the_live_curve_together(workspace,
         assert _on_screen(page, run) and _on_screen(page, _button(page, "Stop")), "the buttons are off screen"
         assert _on_screen(page, curves), "the live curve is off screen"
         _no_tab_cut(page, {"Training curves", "Best so far", "Parallel coordinates", "Hyperparameters", "Trials"})
+        assert not _cut(page), f"cut while the search runs: {_cut(page)}"
         if name == "dark":  # the plots' text follows the theme: light text on the dark page
             fill = curves.locator("text.xtitle").first.evaluate("e => getComputedStyle(e).fill")
             assert fill != "rgb(68, 68, 68)", fill  # plotly's own dark grey would vanish on a dark page
             page.screenshot(path=str(ARTIFACTS / f"one-screen-1366x768-{name}.png"))
             _button(page, "Stop").click()
             page.get_by_text("Stopped. Everything so far is kept").wait_for(timeout=120_000)
+            _nothing_cut_in_any_tab(page, VIEW_TABS, "after Stop")
             return
         # the README's picture: the dashboard mid-search at a laptop's size
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -438,6 +463,7 @@ def test_one_screen_at_a_laptops_size_run_and_the_live_curve_together(workspace,
         assert _on_screen(page, page.get_by_text("Best so far").first), "the best trial is off screen"
         assert not page.get_by_text("Search space:").first.is_visible(), "the settings unfolded"
         page.screenshot(path=str(ARTIFACTS / f"one-screen-1366x768-{name}-ended.png"))
+        _nothing_cut_in_any_tab(page, VIEW_TABS, "after the search")
 
 
 @pytest.fixture
@@ -481,6 +507,9 @@ def test_dashboard_in_voila_app_mode(voila, page):
     page.get_by_text("Search completed.").first.wait_for(timeout=120_000)
     points = _poll(page, lambda: (p := page.evaluate(POINTS_JS)) and p[0], 60, "curves in Voila")
     assert points > 0
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.wait_for_timeout(500)
+    _nothing_cut_in_any_tab(page, VIEW_TABS, "in Voila")
     page.screenshot(path=str(ARTIFACTS / "voila-dashboard.png"))
 
 
@@ -589,3 +618,25 @@ def test_run_all_then_run_again_in_jupyterlab(workspace, page):
         assert drawn >= 2 * 30, drawn  # two trials' curves at least
         assert not _cut(page), _cut(page)
         page.screenshot(path=str(ARTIFACTS / "run-all-then-run.png"))
+
+
+def test_no_code_block_of_the_docs_site_is_cut_at_a_laptops_width(tmp_path, page):
+    """The docs site as mkdocs builds it, every page at 1366 px: no code block's text runs out of view or
+    under the copy button."""
+    site = tmp_path / "site"
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site)], cwd=ROOT, env=env, check=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    pages = sorted(p for p in site.rglob("index.html") if "assets" not in p.parts and p.parent.name != "404")
+    assert len(pages) >= 10, pages
+    cut = {}
+    for html in pages:
+        page.goto(html.as_uri())
+        found = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.md-typeset pre > code'))
+              .filter(c => c.scrollWidth > c.clientWidth + 1)
+              .map(c => c.textContent.split('\\n').find(l => l.length > 60) || c.textContent.slice(0, 60))"""
+        )
+        if found:
+            cut[str(html.relative_to(site))] = found
+    assert not cut, cut

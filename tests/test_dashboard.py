@@ -301,7 +301,7 @@ def test_a_search_that_cannot_start_is_shown_and_raised(tmp_path):
     from tunewidgets.engine.folder.project import ProjectLock
 
     dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=1, epochs=1), base_dir=tmp_path)
-    dash._new_folder = lambda name: tmp_path / "busy"
+    dash._new_folder = lambda name, claim=True: tmp_path / "busy"
     with ProjectLock(tmp_path / "busy"):  # another search holds the folder
         dash.run_button.click()
         with pytest.raises(tw.ProjectError, match="another search is running"):
