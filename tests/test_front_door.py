@@ -154,3 +154,44 @@ def test_parallel_coordinates_put_a_missing_conditional_value_at_n_a():
     few = _encode("units", [16, None, 64], log=False, categories=True)
     assert few.values == (1.0, 0.0, 2.0) and few.ticktext == ("n/a", "16", "64")
     assert _encode("units", [16, 64], log=False).ticktext is None  # nothing missing: plotly's own ticks
+
+
+def test_no_trace_of_a_live_view_is_sent_without_its_name():
+    """plotly sends a batch of changes as one restyle of every trace it touched: a name set on some traces in
+    a batch went to the others as undefined, and the page's legend read "trace 0"."""
+    import comm
+    from comm.base_comm import BaseComm
+
+    from tunewidgets.engine.folder.record import SearchRecord
+    from tunewidgets.events import EpochEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
+    from tunewidgets.plots.live import LiveViews
+
+    restyles = []
+
+    class Capture(BaseComm):
+        def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+            state = (data or {}).get("state") or {}
+            if state.get("_py2js_restyle"):
+                restyles.append(state["_py2js_restyle"]["restyle_data"])
+            if state.get("_py2js_update"):  # a batch of changes
+                restyles.append(state["_py2js_update"]["style_data"])
+
+    made, comm.create_comm = comm.create_comm, Capture
+    try:
+        record = SearchRecord()
+        views = LiveViews(record, interval=0.0)
+        for event in (
+            SearchStarted("s", "val_loss", "min", "random", 2, 2, False),
+            TrialStarted("0", {"units": 8}),
+            EpochEnded("0", 1, {"loss": 0.9, "val_loss": 1.0}),
+            TrialEnded("0", TrialStatus.COMPLETED, 1.0, 1, 1.0),
+        ):
+            record.apply(event)
+            views.on_event(event)
+        views.reset(record)
+        views.metric.value = "loss"
+    finally:
+        comm.create_comm = made
+    named = [r["name"] for r in restyles if "name" in r]
+    assert named, "no name was sent"  # the other split's names follow the metric
+    assert all(isinstance(n, str) and n != "_undefined_" for names in named for n in names), named

@@ -168,11 +168,15 @@ def update_curves(fig: go.Figure, data: CurvesData) -> None:
                 trace.hovertemplate = f"epoch %{{x}}: %{{y:.4g}}<extra>{CURVE_STYLES[trace.meta]['name']}</extra>"
             elif trace.meta in CURVE_TRACES:
                 set_line(trace, getattr(data, trace.meta))
-        name_curves(fig, data.metric)
+    name_curves(fig, data.metric)  # not in the batch: a batch's restyle of some traces' names unnames the rest
 
 
 def name_curves(fig: go.Figure, metric: str) -> None:
-    """The title, the y axis and the other split's legend names, for ``metric``."""
+    """The title, the y axis and the other split's legend names, for ``metric``.
+
+    Not inside ``batch_update``: plotly sends a batch's changes as one restyle of every trace it touched,
+    and a trace that set no name there has its name sent as undefined (the front end drops it: "trace 0").
+    """
     other = "train" if metric.startswith("val_") else "validation"
     for trace in fig.data:
         if trace.meta == "best_pair":
