@@ -56,8 +56,9 @@ def install_counting_comm() -> list[int]:
 
 
 def measure(n: int, epochs: int, reps: int) -> dict[str, Any]:
-    sys.path.append(str(ROOT))  # this checkout's tests/big_search.py
-    from tests.big_search import events, trial
+    sys.path.insert(0, str(ROOT / "tests"))  # this checkout's tests/big_search.py, whichever tunewidgets runs
+    from big_search import events, trial
+
     from tunewidgets.engine.folder.record import SearchRecord
     from tunewidgets.events import TrialEnded, TrialStatus
     from tunewidgets.plots.live import LiveViews
@@ -113,8 +114,9 @@ def report(n: int, epochs: int) -> dict[str, Any]:
     """A search of ``n`` trials written as a folder, then its report: how long, how big."""
     import tempfile
 
-    sys.path.append(str(ROOT))
-    from tests.big_search import write
+    sys.path.insert(0, str(ROOT / "tests"))
+    from big_search import write
+
     from tunewidgets.plots import write_report
 
     with tempfile.TemporaryDirectory() as tmp:
