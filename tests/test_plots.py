@@ -354,3 +354,19 @@ def _per_trial(line):
         if trial_id is not None:
             counts[trial_id] = counts.get(trial_id, 0) + 1
     return counts
+
+
+def test_the_curves_title_says_what_is_coming_then_the_metric():
+    from tunewidgets.events import EpochEnded, TrialStarted
+
+    record = SearchRecord()
+    views = LiveViews(record, interval=0.0)
+    assert views.curves.layout.title.text == "Training curves: val_loss"  # nothing coming: the metric
+    record.apply(SearchStarted("s", "val_accuracy", "max", "random", 3, 4, False))
+    views._waiting_note = "Starting: 3 trials of up to 4 epochs"
+    views.redraw()
+    assert views.curves.layout.title.text.startswith("Starting: 3 trials")
+    for event in (TrialStarted("0", {}), EpochEnded("0", 1, {"val_accuracy": 0.5})):
+        record.apply(event)
+    views.redraw()
+    assert views.curves.layout.title.text == "Training curves: val_accuracy"

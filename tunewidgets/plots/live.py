@@ -289,7 +289,10 @@ class LiveViews:
         metric = self.metric.value or self.record.objective
         self._curves_view.draw(self._folded, changed, metric, self.record.objective, self.selected)
         # the figure says why it is empty, and how to get the curves; or, before the first epoch, what is coming
-        title = self._curves_note or ("" if self._curves_view.drawn else self._waiting_note)
+        if self._curves_note or (self._waiting_note and not self._curves_view.drawn):
+            title = self._curves_note or self._waiting_note
+        else:
+            title = f"Training curves: {metric}"
         if title != self._title:
             self._title = title
             self.curves.layout.title.update(text=title, font={"size": 12})
