@@ -16,7 +16,7 @@ from ..engine.folder.record import SearchRecord
 from ..events import TrialStatus
 from ..progress import trial_number
 from ._data import as_results
-from ._figures import _batch
+from ._figures import batch
 from ._widget import figure_widget
 
 CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f", "#8c510a", "#c51b7d")
@@ -137,7 +137,7 @@ def boundary_figure(data: BoundaryData, widget: bool = False) -> go.Figure:
 
 def update_boundary(fig: go.Figure, data: BoundaryData) -> None:
     """Writes new predictions (and the title) into a figure made by :func:`boundary_figure`."""
-    with _batch(fig):
+    with batch(fig):
         fig.data[0].x, fig.data[0].y, fig.data[0].z = data.x, data.y, data.z
         fig.layout.title.text = data.title
         if data.x:

@@ -50,12 +50,6 @@ class Chunks:
         self.where: dict[str, int] = {}
         self.dirty: set[int] = set()
 
-    def __len__(self) -> int:
-        return len(self.where)
-
-    def __contains__(self, trial_id: object) -> bool:
-        return trial_id in self.where
-
     def put(self, trial_id: str, part: Line) -> None:
         """Draws (or redraws) one trial's part."""
         index = self.where.get(trial_id)

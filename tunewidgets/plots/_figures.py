@@ -36,7 +36,7 @@ def _new(widget: bool) -> go.Figure:
 
 
 @contextlib.contextmanager
-def _batch(fig: go.Figure) -> Iterator[None]:
+def batch(fig: go.Figure) -> Iterator[None]:
     if isinstance(fig, go.FigureWidget):
         with fig.batch_update():
             yield
@@ -160,7 +160,7 @@ def update_curves(fig: go.Figure, data: CurvesData) -> None:
     """
     import numpy as np
 
-    with _batch(fig):
+    with batch(fig):
         for trace in fig.data:
             if trace.meta in CURVE_GROUPS and trace.type == "scattergl":
                 line = getattr(data, trace.meta)
@@ -234,7 +234,7 @@ def best_so_far_figure(data: BestSoFarData, widget: bool = False) -> go.Figure:
 
 
 def update_best_so_far(fig: go.Figure, data: BestSoFarData, selected: str | None = None) -> None:
-    with _batch(fig):
+    with batch(fig):
         fig.data[0].x, fig.data[0].y, fig.data[0].text = data.numbers, data.scores, data.texts
         fig.data[0].customdata = data.trial_ids
         fig.data[1].x, fig.data[1].y = data.numbers, data.running_best
@@ -270,7 +270,7 @@ def update_parallel(fig: go.Figure, data: ParallelData) -> None:
         if d.tickvals is not None:
             dim.update(tickvals=d.tickvals, ticktext=d.ticktext)
         dims.append(dim)
-    with _batch(fig):
+    with batch(fig):
         fig.data[0].dimensions = dims
         fig.data[0].line = dict(
             color=data.scores, colorscale="Viridis", showscale=bool(data.scores), colorbar=dict(title=data.objective)
@@ -306,7 +306,7 @@ def update_scatter(fig: go.Figure, data: ScatterData, selected: str | None = Non
     texts = data.texts
     if fig.data[0].type == "scattergl":  # many trials: number, status and score (the first two lines)
         texts = tuple("<br>".join(text.split("<br>", 2)[:2]) for text in texts)
-    with _batch(fig):
+    with batch(fig):
         fig.data[0].x, fig.data[0].y, fig.data[0].text = data.x, data.y, texts
         fig.data[0].customdata = data.trial_ids
         place_ring(fig.data[1], data.trial_ids, data.x, data.y, selected)
@@ -346,7 +346,7 @@ def importance_figure(data: ImportanceData, widget: bool = False) -> go.Figure:
 
 
 def update_importance(fig: go.Figure, data: ImportanceData) -> None:
-    with _batch(fig):
+    with batch(fig):
         fig.data[0].x, fig.data[0].y = data.importances, data.names
         note = data.message or f"from {data.n_trials} completed trials"
         fig.layout.title.text = f"Hyperparameter importance<br><sup>{data.method}; {note}</sup>"

@@ -126,7 +126,7 @@ class CurvesView:
             else:
                 self.groups[group].put(t.trial_id, line)
         changed_ids = {t.trial_id for t in changed}
-        with figures._batch(self.fig):
+        with figures.batch(self.fig):
             for chunks in self.groups.values():
                 chunks.flush()
             if running_changed:
@@ -203,7 +203,7 @@ class BestView:
                     self.numbers.insert(at, number)
                 self.scores[number] = float(t.score)  # type: ignore[arg-type]
             lowest = number if lowest is None else min(lowest, number)
-        with figures._batch(self.fig):
+        with figures.batch(self.fig):
             for chunks in self.groups.values():
                 chunks.flush()
             if lowest is not None:

@@ -199,45 +199,44 @@ class SearchRecord:
             self.touch(trial.trial_id)
 
     def _apply(self, event: Event) -> None:
-        if True:
-            if isinstance(event, SearchStarted):
-                self.started = event
-                self.ended = None
-                self.sessions += 1
-            elif isinstance(event, TrialStarted):
-                earlier = self.trials.get(event.trial_id)
-                if earlier is not None and earlier.status is TrialStatus.RUNNING:  # a new attempt: the last was cut
-                    earlier.status = TrialStatus.STOPPED
-                    earlier.message = earlier.message or INTERRUPTED
-                attempts = [*earlier.attempts, earlier.attempt_summary()] if earlier is not None else []
-                for kept in (self.latest, self.boundaries):
-                    kept.pop(event.trial_id, None)  # a trial tried again draws afresh
-                self.trials[event.trial_id] = TrialRecord(
-                    event.trial_id,
-                    dict(event.hyperparameters),
-                    worker=event.worker,
-                    started=event.time,
-                    attempts=attempts,
-                )
-            elif isinstance(event, EpochEnded):
-                trial = self.trials.get(event.trial_id)
-                if trial is not None:
-                    for metric, value in event.metrics.items():
-                        trial.curves.setdefault((event.execution, metric), []).append((event.epoch, float(value)))
-            elif isinstance(event, TrialEnded):
-                trial = self.trials.get(event.trial_id)
-                if trial is not None:
-                    trial.status = event.status
-                    trial.score = event.score
-                    trial.best_epoch = event.best_epoch
-                    trial.duration = event.duration
-                    trial.message = event.message
-                    if event.declared:
-                        trial.hyperparameters.update(event.declared)
-            elif isinstance(event, BoundaryUpdated):
-                self._boundary(event)
-            elif isinstance(event, SearchEnded):
-                self.ended = event
+        if isinstance(event, SearchStarted):
+            self.started = event
+            self.ended = None
+            self.sessions += 1
+        elif isinstance(event, TrialStarted):
+            earlier = self.trials.get(event.trial_id)
+            if earlier is not None and earlier.status is TrialStatus.RUNNING:  # a new attempt: the last was cut
+                earlier.status = TrialStatus.STOPPED
+                earlier.message = earlier.message or INTERRUPTED
+            attempts = [*earlier.attempts, earlier.attempt_summary()] if earlier is not None else []
+            for kept in (self.latest, self.boundaries):
+                kept.pop(event.trial_id, None)  # a trial tried again draws afresh
+            self.trials[event.trial_id] = TrialRecord(
+                event.trial_id,
+                dict(event.hyperparameters),
+                worker=event.worker,
+                started=event.time,
+                attempts=attempts,
+            )
+        elif isinstance(event, EpochEnded):
+            trial = self.trials.get(event.trial_id)
+            if trial is not None:
+                for metric, value in event.metrics.items():
+                    trial.curves.setdefault((event.execution, metric), []).append((event.epoch, float(value)))
+        elif isinstance(event, TrialEnded):
+            trial = self.trials.get(event.trial_id)
+            if trial is not None:
+                trial.status = event.status
+                trial.score = event.score
+                trial.best_epoch = event.best_epoch
+                trial.duration = event.duration
+                trial.message = event.message
+                if event.declared:
+                    trial.hyperparameters.update(event.declared)
+        elif isinstance(event, BoundaryUpdated):
+            self._boundary(event)
+        elif isinstance(event, SearchEnded):
+            self.ended = event
 
     def _boundary(self, event: BoundaryUpdated) -> None:
         """Keeps a trial's latest boundary, and the one of its best epoch (by the objective) so far."""
