@@ -2,7 +2,7 @@
 
 In each fresh kernel (ipykernel, started by jupyter_client): import tunewidgets, show a dashboard of
 the quickstart spec (``display(dash)``, what a notebook does with the cell's value), read for
-``--read`` seconds, press Run (``dash.run_button.click()``), and time
+``--read`` seconds, press Run (``dash.bar.run_button.click()``), and time
 
 * how long Run holds the kernel (the click's return),
 * the first ``EpochEnded`` event the dashboard receives.
@@ -47,7 +47,7 @@ def _seen(event, _on=_on):
     _on(event)
 dash._on_event = _seen
 t0 = time.perf_counter()
-dash.run_button.click()
+dash.bar.run_button.click()
 returned = time.perf_counter() - t0
 while "epoch" not in first and time.perf_counter() - t0 < 120:
     time.sleep(0.002)

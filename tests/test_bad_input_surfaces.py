@@ -146,15 +146,15 @@ def test_the_dashboard_keeps_run_disabled_for_an_override_the_hypermodel_does_no
     spec = tw.Spec().replace(**{"hypermodel.hyperparameters": {"unit": 8}})
     dash = tw.Dashboard(spec, hypermodel=build_model, data=(X, Y), base_dir=tmp_path)
     assert dash.hyperparameters.wait(120)
-    assert dash.run_button.disabled
-    said = html.unescape(dash.problems.value)
+    assert dash.bar.run_button.disabled
+    said = html.unescape(dash.form.problems.value)
     assert "build_model declares no hyperparameter 'unit' (did you mean 'units'?)" in said
 
 
 def test_the_dashboard_refuses_more_workers_than_the_machine_has(tmp_path):
     dash = tw.Dashboard(base_dir=tmp_path)
     dash.control("tuner.workers").set(64)
-    assert dash.run_button.disabled
+    assert dash.bar.run_button.disabled
     assert "64 workers" in dash.control("tuner.workers").message
 
 
@@ -324,6 +324,6 @@ def test_the_dashboard_marks_a_fraction_where_a_whole_number_belongs(tmp_path):
     dash = tw.Dashboard(base_dir=tmp_path)
     epochs = dash.control("training.epochs")
     epochs.input.value = 2.7  # as typed in the page
-    assert dash.run_button.disabled and "expected a whole number, got 2.7" in epochs.message
+    assert dash.bar.run_button.disabled and "expected a whole number, got 2.7" in epochs.message
     epochs.input.value = 3
-    assert not dash.run_button.disabled and dash.spec.training.epochs == 3
+    assert not dash.bar.run_button.disabled and dash.spec.training.epochs == 3

@@ -74,9 +74,9 @@ def test_the_dashboard_locks_hides_and_notes_as_the_lesson_says(tmp_path):
     assert not hidden.visible and dash.control("regularization.penalty").visible
     assert "<h2>Overfitting</h2>" in dash.form.notes.value and "<strong>gap</strong>" in dash.form.notes.value
     # Save spec keeps the lesson; a spec without one clears it
-    path = dash.save_spec(tmp_path / "saved.json")
+    path = dash.spec_files.save(tmp_path / "saved.json")
     assert Spec.from_file(path).lesson == lesson_spec().lesson
-    dash.set_spec(Spec.from_file(SPECS / "quickstart.json"))
+    dash.spec = Spec.from_file(SPECS / "quickstart.json")
     assert not dash.control("optimizer.name").locked and dash.form.notes.layout.display == "none"
     assert dash.spec.lesson == Lesson()
     with pytest.raises(KeyError, match="no field 'optimizer.nme'"):
@@ -256,10 +256,10 @@ def test_the_history_tab_lists_searches_and_compares_the_picked_ones(tmp_path, q
 
     spec = tiny(quickstart, trials=2, epochs=2)
     dash = Dashboard(spec, base_dir=tmp_path)
-    dash.run_button.click()
+    dash.bar.run_button.click()
     dash.wait(300)
-    dash.set_spec(spec.replace(**{"tuner.algorithm": "tpe"}))
-    dash.run_button.click()
+    dash.spec = spec.replace(**{"tuner.algorithm": "tpe"})
+    dash.bar.run_button.click()
     dash.wait(300)
     names = dash.history.refresh()
     assert len(names) == 2

@@ -243,10 +243,10 @@ def test_your_own_hypermodel_trains_on_the_cluster(tmp_path, hosts):
 def test_the_dashboard_runs_a_search_on_the_cluster(tmp_path, quickstart, hosts):
     dash = tw.Dashboard(spec(quickstart, trials=4, epochs=2), cluster=hosts.address, base_dir=tmp_path)
     deadline = time.monotonic() + 30
-    while "2 workers" not in dash.where.value and time.monotonic() < deadline:
+    while "2 workers" not in dash.where.widget.value and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert f"Dask scheduler at {hosts.address}: 2 workers" in dash.where.value
-    dash.run_button.click()
+    assert f"Dask scheduler at {hosts.address}: 2 workers" in dash.where.widget.value
+    dash.bar.run_button.click()
     results = dash.wait(300)
     assert results is not None and results.trials["status"].tolist() == ["completed"] * 4
     assert set(results.trials["worker"]) <= {"w1", "w2"}

@@ -22,7 +22,7 @@ def test_spec_to_dashboard_to_spec_is_unchanged(path):
     dash = Dashboard(spec)
     assert dash.spec.to_dict() == spec.to_dict()
     assert dash.issues == []
-    assert not dash.run_button.disabled
+    assert not dash.bar.run_button.disabled
 
 
 def test_every_spec_field_has_a_control_with_help():
@@ -61,13 +61,13 @@ def test_invalid_value_disables_run_and_shows_its_message():
     units = dash.controls["model.units"]
     units.mode.value = "range"
     units.min.value, units.max.value = 256, 64
-    assert dash.run_button.disabled
+    assert dash.bar.run_button.disabled
     assert "min 256 is above max 64" in units.message
-    assert "1 problem to fix" in dash.summary.value
+    assert "1 problem to fix" in dash.form.summary.value
     with pytest.raises(tw.SpecError, match="model.units: min 256 is above max 64"):
         _ = dash.spec
     units.max.value = 512
-    assert not dash.run_button.disabled
+    assert not dash.bar.run_button.disabled
     assert units.message == ""
 
 
@@ -76,7 +76,7 @@ def test_unparseable_step_is_marked_on_its_control():
     units = dash.controls["model.units"]
     units.mode.value = "range"
     units.step.value = "abc"
-    assert dash.run_button.disabled
+    assert dash.bar.run_button.disabled
     assert "step: 'abc' is not a number" in units.message
 
 
@@ -85,7 +85,7 @@ def test_cross_field_problems_land_on_the_right_control():
     dash.controls["data.name"].set("diabetes")
     dash.controls["tuner.objective"].set("val_accuracy")
     assert "needs a classification task" in dash.controls["tuner.objective"].message
-    assert dash.run_button.disabled
+    assert dash.bar.run_button.disabled
 
 
 def test_controls_that_do_not_apply_are_hidden():
@@ -108,10 +108,10 @@ def test_controls_that_do_not_apply_are_hidden():
 
 def test_summary_shows_space_size_trials_and_epochs():
     dash = Dashboard(Spec.from_file(SPECS / "grid.json"))
-    assert "16 combinations. Grid search trains 12 trials x 10 epochs, 120 epochs in all." in dash.summary.value
-    assert "Largest model: 5,569 weights" in dash.summary.value
+    assert "16 combinations. Grid search trains 12 trials x 10 epochs, 120 epochs in all." in dash.form.summary.value
+    assert "Largest model: 5,569 weights" in dash.form.summary.value
     dash.controls["tuner.max_trials"].set(100)
-    assert "trains 16 trials x 10 epochs, 160 epochs in all" in dash.summary.value
+    assert "trains 16 trials x 10 epochs, 160 epochs in all" in dash.form.summary.value
 
 
 def test_csv_columns_are_offered_and_checked(tmp_path):
@@ -131,14 +131,14 @@ def test_csv_columns_are_offered_and_checked(tmp_path):
 
 def test_spec_files_save_and_load(tmp_path):
     dash = Dashboard(Spec.from_file(SPECS / "bayesian.json"))
-    path = dash.save_spec(tmp_path / "class.json")
+    path = dash.spec_files.save(tmp_path / "class.json")
     assert Spec.from_file(path) == Spec.from_file(SPECS / "bayesian.json")
     other = Dashboard()
-    assert other.load_spec(path)
+    assert other.spec_files.load(path)
     assert other.spec == Spec.from_file(SPECS / "bayesian.json")
     (tmp_path / "bad.json").write_text('{"model": {"units": {"min": 9, "max": 1}}}')
-    assert not other.load_spec(tmp_path / "bad.json")
-    assert "model.units: min 9 is above max 1" in other.files_message.value
+    assert not other.spec_files.load(tmp_path / "bad.json")
+    assert "model.units: min 9 is above max 1" in other.spec_files.message.value
     assert other.spec == Spec.from_file(SPECS / "bayesian.json")  # kept
 
 
@@ -160,9 +160,9 @@ def test_folder_names_cannot_escape_the_base_folder(tmp_path):
 
 def _wait_done(dash, timeout=300):
     deadline = time.time() + timeout
-    while dash.search is None or dash.search.running or dash.run_button.disabled and not dash.issues:
+    while dash.search is None or dash.search.running or dash.bar.run_button.disabled and not dash.issues:
         if time.time() > deadline:
-            raise TimeoutError(dash.status.value)
+            raise TimeoutError(dash.progress_view.status.value)
         time.sleep(0.05)
         if dash.search is not None and not dash.search.running and dash.search.end_reason is not None:
             break
@@ -171,29 +171,32 @@ def _wait_done(dash, timeout=300):
 @pytest.mark.slow
 def test_run_button_runs_a_search_and_shows_results(tmp_path):
     dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=2, epochs=2), base_dir=tmp_path)
-    dash.run_button.click()
-    dash.run_button.click()  # a double click starts nothing twice
-    assert dash.run_button.disabled and not dash.stop_button.disabled
+    dash.bar.run_button.click()
+    dash.bar.run_button.click()  # a double click starts nothing twice
+    assert dash.bar.run_button.disabled and not dash.bar.stop_button.disabled
     results = dash.wait(300)
     _wait_done(dash)
     assert results is not None
     assert len(list(tmp_path.iterdir())) == 1
     assert len(results.trials) == 2
-    assert "Search completed." in dash.status.value
-    assert dash.progress.value == 2 and dash.progress.max == 2
-    assert dash.progress_text.value.startswith("2 of 2 trials done; took ")
-    assert "Best so far: trial" in dash.best_so_far.value
-    assert "Best trial" in dash.best_box.value and "learning_rate" in dash.best_box.value
-    assert not dash.run_button.disabled and dash.resume_button.disabled
-    dash.evaluate_button.click()
-    assert "Best model on the test split" in dash.results_output.value and "accuracy" in dash.results_output.value
-    dash.model_path.value = str(tmp_path / "best.keras")
-    dash.save_model_button.click()
+    assert "Search completed." in dash.progress_view.status.value
+    assert dash.progress_view.progress.value == 2 and dash.progress_view.progress.max == 2
+    assert dash.progress_view.text.value.startswith("2 of 2 trials done; took ")
+    assert "Best so far: trial" in dash.progress_view.best_so_far.value
+    assert "Best trial" in dash.results_panel.best_box.value and "learning_rate" in dash.results_panel.best_box.value
+    assert not dash.bar.run_button.disabled and dash.bar.resume_button.disabled
+    dash.results_panel.evaluate_button.click()
+    assert (
+        "Best model on the test split" in dash.results_panel.output.value
+        and "accuracy" in dash.results_panel.output.value
+    )
+    dash.results_panel.model_path.value = str(tmp_path / "best.keras")
+    dash.results_panel.save_model_button.click()
     assert (tmp_path / "best.keras").exists()
-    dash.code_button.click()
-    assert "keras.Input(shape=(20,))" in dash.code.value
+    dash.results_panel.code_button.click()
+    assert "keras.Input(shape=(20,))" in dash.results_panel.code.value
     # Run again: a new folder, the first results stay
-    dash.run_button.click()
+    dash.bar.run_button.click()
     dash.wait(300)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["quickstart", "quickstart-2"]
 
@@ -202,7 +205,7 @@ def test_run_button_runs_a_search_and_shows_results(tmp_path):
 def test_stop_and_resume_buttons(tmp_path):
     spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=3, epochs=40, samples=200)
     dash = Dashboard(spec, base_dir=tmp_path)
-    dash.run_button.click()
+    dash.bar.run_button.click()
     deadline = time.time() + 120
 
     def epochs_done() -> int:  # read from the record: the progress line may pass epoch 2 between two looks
@@ -210,21 +213,21 @@ def test_stop_and_resume_buttons(tmp_path):
         return max((len(points) for t in trials for points in list(t.curves.values())), default=0)
 
     while epochs_done() < 2:
-        assert time.time() < deadline, dash.status.value
+        assert time.time() < deadline, dash.progress_view.status.value
         time.sleep(0.02)
-    assert "trials done" in dash.progress_text.value
-    dash.stop_button.click()
-    assert dash.stop_button.description == "Stopping..."
+    assert "trials done" in dash.progress_view.text.value
+    dash.bar.stop_button.click()
+    assert dash.bar.stop_button.description == "Stopping..."
     dash.wait(120)
     _wait_done(dash)
-    assert "Stopped." in dash.status.value
-    assert not dash.resume_button.disabled
+    assert "Stopped." in dash.progress_view.status.value
+    assert not dash.bar.resume_button.disabled
     first = dash.search.directory
-    dash.resume_button.click()
+    dash.bar.resume_button.click()
     results = dash.wait(300)
     assert dash.search.directory == first
     assert results.trials["status"].tolist() == ["completed"] * 3
-    assert "Search completed." in dash.status.value
+    assert "Search completed." in dash.progress_view.status.value
 
 
 @pytest.mark.slow
@@ -233,12 +236,12 @@ def test_an_error_inside_the_search_is_shown(tmp_path):
     csv.write_text("a,y\n" + "".join(f"{i},same\n" for i in range(30)))
     spec = Spec().replace(**{"data.source": "csv", "data.path": str(csv), "data.target": "y"})
     dash = Dashboard(spec, base_dir=tmp_path / "runs")
-    dash.run_button.click()
+    dash.bar.run_button.click()
     dash.wait(120)
     _wait_done(dash)
-    assert "The search broke." in dash.status.value
-    assert "column &#x27;y&#x27; has only one value" in dash.status.value
-    assert not dash.run_button.disabled
+    assert "The search broke." in dash.progress_view.status.value
+    assert "column &#x27;y&#x27; has only one value" in dash.progress_view.status.value
+    assert not dash.bar.run_button.disabled
 
 
 @pytest.mark.slow
@@ -253,7 +256,7 @@ def test_dataframe_dashboard(tmp_path):
         tiny(Spec(), trials=1, epochs=1).replace(**{"data.target": "label"}), data=frame, base_dir=tmp_path
     )
     assert dash.spec.data.source == "dataframe"
-    dash.run_button.click()
+    dash.bar.run_button.click()
     results = dash.wait(300)
     assert results.dataset.class_names == ["o", "x"]
 
@@ -272,11 +275,11 @@ def test_showing_the_dashboard_does_not_import_tensorflow():
 def test_live_views_plug_into_the_dashboard_and_reopen_from_disk(tmp_path):
     spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=3, epochs=3)
     dash = Dashboard(spec, base_dir=tmp_path)
-    dash.run_button.click()
+    dash.bar.run_button.click()
     results = dash.wait(300)
     _wait_done(dash)
     (views,) = dash.views
-    assert dash.views_box.children == (views.widget,)
+    assert dash.launcher.box.children == (views.widget,)
     curves = views.curves.data
     drawn = [*curves[0].customdata, *curves[3].customdata]
     assert {t for t in drawn if t} == set(results.trials["trial_id"])
@@ -286,9 +289,9 @@ def test_live_views_plug_into_the_dashboard_and_reopen_from_disk(tmp_path):
     (reopened,) = again.views
     assert list(reopened.curves.data[0].customdata) == list(views.curves.data[0].customdata)
     assert np.allclose(reopened.curves.data[0].y, views.curves.data[0].y, equal_nan=True)
-    assert "Opened" in again.status.value and "completed" in again.status.value
-    assert not again.code_button.disabled and again.resume_button.disabled
-    assert "keras.Input" in again.best_model_code()
+    assert "Opened" in again.progress_view.status.value and "completed" in again.progress_view.status.value
+    assert not again.results_panel.code_button.disabled and again.bar.resume_button.disabled
+    assert "keras.Input" in again.results_panel.best_model_code()
 
 
 def test_two_dashboards_never_share_a_new_folder(tmp_path):
@@ -303,24 +306,30 @@ def test_a_search_that_cannot_start_is_shown_and_raised(tmp_path):
     dash = Dashboard(tiny(Spec.from_file(SPECS / "quickstart.json"), trials=1, epochs=1), base_dir=tmp_path)
     dash._new_folder = lambda name, claim=True: tmp_path / "busy"
     with ProjectLock(tmp_path / "busy"):  # another search holds the folder
-        dash.run_button.click()
+        dash.bar.run_button.click()
         with pytest.raises(tw.ProjectError, match="another search is running"):
             dash.wait(60)
-    assert "The search broke." in dash.status.value and "another search is running" in dash.status.value
-    assert not dash.run_button.disabled
+    assert (
+        "The search broke." in dash.progress_view.status.value
+        and "another search is running" in dash.progress_view.status.value
+    )
+    assert not dash.bar.run_button.disabled
 
 
 def test_run_from_a_cell_says_a_search_is_running_and_run_again_says_where_it_goes(tmp_path):
     spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=1, epochs=2)
     dash = Dashboard(spec, base_dir=tmp_path)
-    assert dash.run_button.description == "Run" and str(tmp_path / "quickstart") in dash.run_button.tooltip
+    assert dash.bar.run_button.description == "Run" and str(tmp_path / "quickstart") in dash.bar.run_button.tooltip
     dash.run()  # as notebook 01's cell does after Run All
-    assert (dash.run_button.description, dash.run_button.disabled) == ("Running...", True)
-    assert "A search is running" in dash.run_button.tooltip and not dash.stop_button.disabled
+    assert (dash.bar.run_button.description, dash.bar.run_button.disabled) == ("Running...", True)
+    assert "A search is running" in dash.bar.run_button.tooltip and not dash.bar.stop_button.disabled
     dash.wait(300)
     _wait_done(dash)
-    assert (dash.run_button.description, dash.run_button.disabled) == ("Run", False)
+    assert (dash.bar.run_button.description, dash.bar.run_button.disabled) == ("Run", False)
     following = str(tmp_path / "quickstart-2")
-    assert following in dash.run_button.tooltip and f"Run starts a new search in <code>{following}" in dash.status.value
-    dash.name.value = "another"  # the folder said follows the settings
-    assert str(tmp_path / "another") in dash.run_button.tooltip
+    assert (
+        following in dash.bar.run_button.tooltip
+        and f"Run starts a new search in <code>{following}" in dash.progress_view.status.value
+    )
+    dash.form.name.value = "another"  # the folder said follows the settings
+    assert str(tmp_path / "another") in dash.bar.run_button.tooltip

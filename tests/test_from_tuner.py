@@ -273,7 +273,7 @@ def test_the_dashboard_from_a_tuner_has_a_control_for_every_hyperparameter_and_r
     assert form.wait(120) and not form.failure
     assert list(form.controls) == ["num_layers", "units_0", "units_1", "units_2"]  # the loop's, all of them
     assert dash.spec.tuner.fuse == 2 and dash.spec.tuner.objective == "val_accuracy"
-    dash.run_button.click()
+    dash.bar.run_button.click()
     results = dash.wait(300)
     assert results is not None and results.trials["status"].tolist() == ["completed"] * 4
     assert results.directory == tmp_path / "dash" / "tunewidgets"

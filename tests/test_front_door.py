@@ -32,13 +32,13 @@ def test_a_shown_dashboard_starts_the_worker_that_runs_its_search_before_run(tmp
     spares = {p.pid for p in warm_workers.parked() if p.poll() is None}
     assert spares, "no spare worker waits"
     assert dash.launcher.made, "the views are made before Run"
-    assert not dash.views_box.children  # ... but shown only at Run
+    assert not dash.launcher.box.children  # ... but shown only at Run
     dash.run()
     results = dash.wait(120)
     assert results is not None and len(results.trials) == 2
     pid = WorkerFiles(results.project.workers).read_end("tuner0")["pid"]
     assert pid in spares  # the search trained in the worker started when the dashboard was shown
-    assert dash.views_box.children == (dash.views[0].widget,)
+    assert dash.launcher.box.children == (dash.views[0].widget,)
 
 
 @pytest.mark.slow
@@ -52,7 +52,7 @@ def test_the_result_stays_in_view_and_the_plan_is_said_once(tmp_path):
     dash.wait(120)
     assert dash.search.end_reason is EndReason.COMPLETED
     assert not dash.screen.settings_shown  # still folded: the curves and the best trial are in view
-    assert "Best so far" in dash.best_so_far.value
+    assert "Best so far" in dash.progress_view.best_so_far.value
     dash.screen.toggle.value = True  # the Settings button unfolds them
     assert dash.screen.settings_shown
 
@@ -66,7 +66,7 @@ def test_stop_pressed_while_the_search_is_starting_stops_it(tmp_path):
     dash.wait(120)
     assert dash.search.end_reason is EndReason.STOPPED
     assert len(dash.search.record.completed()) < 3
-    assert not dash.resume_button.disabled
+    assert not dash.bar.resume_button.disabled
 
 
 def test_empty_views_of_a_search_about_to_start_say_what_is_coming(tmp_path):

@@ -77,21 +77,21 @@ def test_the_dashboard_stops_the_running_trial_it_offers(tmp_path):
 
     spec = tiny(Spec.from_file(SPECS / "quickstart.json"), trials=2, epochs=400, samples=1000)
     dash = Dashboard(spec, base_dir=tmp_path)
-    assert dash.stop_trial_button.disabled  # nothing runs yet
-    dash.run_button.click()
+    assert dash.bar.stop_trial_button.disabled  # nothing runs yet
+    dash.bar.run_button.click()
     deadline = time.time() + 120
     while not (
-        dash.trial_choice.options and dash.search.record.trials.get("0") and dash.search.record.trials["0"].curves
+        dash.bar.trial_choice.options and dash.search.record.trials.get("0") and dash.search.record.trials["0"].curves
     ):
-        assert time.time() < deadline, dash.status.value
+        assert time.time() < deadline, dash.progress_view.status.value
         time.sleep(0.02)
-    assert dash.trial_choice.options == (("trial 1", "0"),) and not dash.stop_trial_button.disabled
-    dash.stop_trial_button.click()
-    assert dash.status.value == "Stopping trial 1 after its current epoch..."
+    assert dash.bar.trial_choice.options == (("trial 1", "0"),) and not dash.bar.stop_trial_button.disabled
+    dash.bar.stop_trial_button.click()
+    assert dash.progress_view.status.value == "Stopping trial 1 after its current epoch..."
     results = dash.wait(300)
     assert results.trials["status"].tolist() == ["user_stopped", "completed"]
     assert results.trials["epochs"].tolist()[0] < 400
-    assert dash.stop_trial_button.disabled
+    assert dash.bar.stop_trial_button.disabled
 
 
 def tpe_spec(quickstart, **changes):
@@ -161,13 +161,13 @@ def test_the_tuner_tab_offers_pruning_tpe_and_the_target():
     assert controls["tuner.pruning"].visible and not controls["tuner.pruning_factor"].visible
     controls["tuner.pruning"].set("asha")
     assert controls["tuner.pruning_factor"].visible and controls["tuner.pruning_min_epochs"].visible
-    assert "pruning may end trials sooner" in dash.summary.value
+    assert "pruning may end trials sooner" in dash.form.summary.value
     controls["tuner.algorithm"].set("tpe")
-    assert controls["tuner.initial_points"].visible and "TPE" in dash.summary.value
+    assert controls["tuner.initial_points"].visible and "TPE" in dash.form.summary.value
     controls["tuner.target"].set(95.0)
-    assert "is not an accuracy" in controls["tuner.target"].message and dash.run_button.disabled
+    assert "is not an accuracy" in controls["tuner.target"].message and dash.bar.run_button.disabled
     controls["tuner.target"].set(0.9)
-    assert not dash.run_button.disabled and "reaches 0.9" in dash.summary.value
+    assert not dash.bar.run_button.disabled and "reaches 0.9" in dash.form.summary.value
     assert dash.spec.tuner.pruning == "asha" and dash.spec.tuner.target == 0.9
     label = controls["tuner.pruning"].widget.children[0].children[0]  # the label carries the help on hover
     assert "saves the epochs of hopeless trials" in label.tooltip and "slow starter" in label.tooltip

@@ -385,8 +385,8 @@ def test_the_dashboard_makes_a_control_per_hyperparameter_and_its_changes_reach_
     dash = tw.Dashboard(hypermodel=build_conditional, data=data(), base_dir=tmp_path)
     form = dash.hyperparameters
     assert form.wait(120) and not form.failure
-    assert list(dash.tabs.titles[:3]) == ["build_conditional", "Training", "Tuner"]
-    training = dash.tabs.children[1].children
+    assert list(dash.form.tabs.titles[:3]) == ["build_conditional", "Training", "Tuner"]
+    training = dash.form.tabs.children[1].children
     assert any("adds no hyperparameter" in getattr(c, "value", "") for c in training)  # the batch size, said
     assert list(form.controls) == ["optimizer", "momentum", "units"]
     assert form.controls["momentum"].widget.layout.margin == "0 0 0 24px"  # under its parent, optimizer
@@ -395,14 +395,14 @@ def test_the_dashboard_makes_a_control_per_hyperparameter_and_its_changes_reach_
     assert dash.control("hypermodel.hyperparameters.units") is units  # reachable like every other control
     assert {p.split(".")[0] for p in dash.controls} == {"hypermodel", "training", "tuner"}  # only what it uses
     units.min.value, units.max.value = 16, 8  # a bad range is marked next to its control, and Run waits
-    assert "min (16) is above max (8)" in units.message and dash.run_button.disabled
+    assert "min (16) is above max (8)" in units.message and dash.bar.run_button.disabled
     units.min.value, units.max.value = 8, 12
     momentum.mode.value = "fixed"
     momentum.fixed.value = 0.6
     dash.control("tuner.max_trials").set(4)
     dash.control("training.epochs").set(2)
     assert dash.spec.hypermodel.overrides == {"units": tw.Range(8, 12, 4), "momentum": tw.Fixed(0.6)}
-    assert not dash.run_button.disabled
+    assert not dash.bar.run_button.disabled
     dash.run()
     results = dash.wait(300)
     assert results is not None and len(results.trials) == 4
@@ -413,8 +413,8 @@ def test_the_dashboard_makes_a_control_per_hyperparameter_and_its_changes_reach_
     assert "def build_conditional(hp):" in results.model_code()
     # the dashboard's own results are your model's too: Evaluate and Show code work from its panel
     assert type(dash.results) is type(results)
-    assert set(dash.evaluate()) >= {"loss", "accuracy"}
-    assert "def build_conditional(hp):" in dash.best_model_code()
+    assert set(dash.results_panel.evaluate()) >= {"loss", "accuracy"}
+    assert "def build_conditional(hp):" in dash.results_panel.best_model_code()
     # reopened from its folder (after a kernel restart): the same controls, the overrides in place
     again = tw.Dashboard.open(results.directory, base_dir=tmp_path)
     assert again.hyperparameters.wait(120)
@@ -425,13 +425,13 @@ def test_the_dashboard_names_a_build_that_fails_next_to_its_controls(tmp_path):
     dash = tw.Dashboard(hypermodel=build_nothing, data=data(), base_dir=tmp_path)
     assert dash.hyperparameters.wait(120)
     assert "build_nothing returned dict, not a Keras model" in dash.hyperparameters.status.value
-    assert dash.run_button.disabled and "build_nothing returned dict" in dash.problems.value
+    assert dash.bar.run_button.disabled and "build_nothing returned dict" in dash.form.problems.value
 
 
 def test_the_dashboard_says_a_hypermodel_with_its_own_fit_trains_one_trial_at_a_time(tmp_path):
     dash = tw.Dashboard(hypermodel=OwnFit(), data=data(), base_dir=tmp_path)
     assert dash.hyperparameters.wait(120)
-    assert "OwnFit has its own fit: its trials train through it, one at a time" in dash.summary.value
+    assert "OwnFit has its own fit: its trials train through it, one at a time" in dash.form.summary.value
 
 
 def test_a_function_from_the_users_own_module_travels_without_that_module(tmp_path):
@@ -479,8 +479,8 @@ def build_slowly(hp):
 def test_finding_the_hyperparameters_is_said_as_what_happens_not_as_a_problem(tmp_path):
     dash = tw.Dashboard(hypermodel=build_slowly, data=data(), base_dir=tmp_path)
     assert dash.hyperparameters.discovering
-    assert "Finding the hyperparameters of <code>build_slowly</code>" in dash.summary.value
-    assert "problem" not in dash.summary.value and "hypermodel" not in dash.problems.value
-    assert dash.run_button.disabled  # Run waits for them
+    assert "Finding the hyperparameters of <code>build_slowly</code>" in dash.form.summary.value
+    assert "problem" not in dash.form.summary.value and "hypermodel" not in dash.form.problems.value
+    assert dash.bar.run_button.disabled  # Run waits for them
     assert dash.hyperparameters.wait(120)
-    assert not dash.run_button.disabled and "Finding" not in dash.summary.value
+    assert not dash.bar.run_button.disabled and "Finding" not in dash.form.summary.value

@@ -21,10 +21,8 @@ from ..engine import Results, Search
 from ..engine.cluster import where_trials_train
 from ..engine.folder.project import claim_folder, next_folder, safe_folder_name
 from ..engine.hypermodel import Packed, hypermodel_inputs
-from ..engine.opened import results_of
 from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
-from ..follow import Watcher
 from ..progress import trial_number
 from ..spec import Spec
 from ..spec.parse import did_you_mean
@@ -32,6 +30,7 @@ from . import html as h
 from .controls import Control, KnobControl, SettingControl
 from .form import SpecForm
 from .history import HistoryPanel
+from .hyper_form import HyperForm
 from .launch import Launcher, View
 from .progress_view import ProgressView
 from .results_panel import ResultsPanel
@@ -46,6 +45,17 @@ class Dashboard:
 
     Shown, it gets Run ready in the background (spare worker processes import TensorFlow, the views
     are made); Run returns at once and the first epoch's point follows within about a second.
+
+    What a notebook cell needs: :attr:`spec` (the controls read back; :attr:`issues`, what is wrong with
+    them), :meth:`control` (one field's control), :meth:`run`, :meth:`stop`, :meth:`resume`, :meth:`stop_trial`,
+    :meth:`wait` (the search's :class:`tunewidgets.Results`, also :attr:`results` once it ended), and the ways
+    to make one: :meth:`from_file`, :meth:`from_text`, :meth:`open`, :meth:`from_tuner`.
+
+    The dashboard is a composition of panels, each with its own small surface: :attr:`form` (the settings'
+    tabs and controls), :attr:`bar` (Run, Stop, Resume, stop one trial), :attr:`progress_view` (the status
+    line, progress and best so far), :attr:`launcher` (the warm start and the live views), :attr:`results_panel`
+    (the best trial, evaluate, save the model, its code), :attr:`spec_files` (save, load, share a setup) and
+    :attr:`history` (the searches of the base folder), laid out by :attr:`screen`.
 
     Args:
         spec: the search to show (defaults to a small search on a built-in set).
@@ -80,65 +90,46 @@ class Dashboard:
         self.data = data
         #: your own build_model(hp) or keras_tuner.HyperModel (None: the network the spec describes)
         self.hypermodel = hypermodel
-        self._packed: Packed | None = None
+        packed: Packed | None = None
         if hypermodel is not None:  # checked now: a function that cannot travel, arrays that do not fit
-            self._packed, _, spec = hypermodel_inputs(hypermodel, data, spec)
+            packed, _, spec = hypermodel_inputs(hypermodel, data, spec)
         elif data is not None and spec.data.source != "dataframe":
             spec = spec.replace(**{"data.source": "dataframe"})
         self.base_dir = Path(base_dir)
         self.folder: Path | None = None  # where Run searches, when not a new folder under base_dir (from_tuner)
         self.callbacks: list[Any] = []  # Keras callbacks for every trial (your own tuner's search's)
+        #: the last search started (or opened); None before the first Run
         self.search: Search | None = None
+        #: the last search's results, once it ended (or was opened)
         self.results: Results | None = None
-        self.views_box = w.VBox()
-        self.launcher = Launcher(self.views_box, views)
         self._lock = threading.Lock()
-        self._build(spec)
-        self._refresh()
-
-    # ---------------------------------------------------------------- building
-    def _build(self, spec: Spec) -> None:
-        self.bar = RunBar()  # before the form: its first check sets whether Run is enabled
-        bar = self.bar
-        self.run_button, self.stop_button, self.resume_button = bar.run_button, bar.stop_button, bar.resume_button
-        self.trial_choice, self.stop_trial_button = bar.trial_choice, bar.stop_trial_button
-        form = self.form = SpecForm(
-            spec, self.data, self.base_dir, self._on_form_refresh, hypermodel=self._packed, local=self.cluster is None
+        self.bar = RunBar()  # the bar and the launcher before the form: its first check sets whether Run is enabled
+        self.launcher = Launcher(w.VBox(), views)
+        self.form = SpecForm(
+            spec, self.data, self.base_dir, self._on_form_refresh, hypermodel=packed, local=self.cluster is None
         )
-        self.name, self.tabs = form.name, form.tabs
-        self.summary, self.problems = form.summary, form.problems
-        self.upload, self.preview_button, self.data_report = form.upload, form.preview_button, form.data_report
-        self.hyperparameters = form.hyper  # your own hypermodel's controls (None for the spec's network)
-        self.where = WhereTrialsRun(self.cluster).widget
-        form.append("tuner", self.where)
+        self.where = WhereTrialsRun(self.cluster)
+        self.progress_view = ProgressView()
+        self.results_panel = ResultsPanel()
+        self.spec_files = SpecFiles(lambda: self.spec, self.form.set_spec)
+        self.history = HistoryPanel(self.base_dir)
+        self.screen = self._lay_out()
+        self.widget = self.screen.widget
+        self.form.refresh()
+
+    def _lay_out(self) -> Screen:
+        """One screen: the settings in a column beside Run and the views, folded to a line from Run on."""
+        bar, form, view = self.bar, self.form, self.progress_view
+        form.append("tuner", self.where.widget)
         for button, act in ((bar.run_button, self.run), (bar.stop_button, self.stop), (bar.resume_button, self.resume)):
             button.on_click(lambda _, act=act: act())
-        self.stop_trial_button.on_click(lambda _: self.stop_trial())
-        self.progress_view = ProgressView()
-        view = self.progress_view
-        self.status, self.progress, self.progress_text = view.status, view.progress, view.text
-        self.best_so_far = view.best_so_far
-        self.results_panel = ResultsPanel()
-        self.spec_files = SpecFiles(lambda: self.spec, self.set_spec)
-        self.history = HistoryPanel(self.base_dir)
-        # the panels' widgets, by the names the dashboard has always had
-        panel = self.results_panel
-        self.results_box, self.best_box, self.evaluate_button = panel.box, panel.best_box, panel.evaluate_button
-        self.model_path, self.save_model_button = panel.model_path, panel.save_model_button
-        self.code_button, self.results_output, self.code = panel.code_button, panel.output, panel.code
-        files = self.spec_files
-        self.files_box, self.spec_path, self.files_message = files.box, files.path, files.message
-        form.add_tab("Files", self.files_box)
+        bar.stop_trial_button.on_click(lambda _: self.stop_trial())
+        form.add_tab("Files", self.spec_files.box)
         form.add_tab("History", self.history.box, on_open=self.history.refresh)
-        # one screen: the settings in a column beside Run and the views, folded to a line from Run on
-        main = [
-            bar.box,
-            self.status,
-            w.HBox([self.progress, self.progress_text], layout=w.Layout(flex_flow="row wrap")),
-        ]
-        main += [self.best_so_far, self.views_box, self.history.figure_box, self.results_box]
-        self.screen = Screen(form.box, main, self._settings_line)
-        self.widget = self.screen.widget
+        progress = w.HBox([view.progress, view.text], layout=w.Layout(flex_flow="row wrap"))
+        main = [bar.box, view.status, progress, view.best_so_far, self.launcher.box]
+        main += [self.history.figure_box, self.results_panel.box]
+        return Screen(form.box, main, self._settings_line)
 
     def _settings_line(self) -> str:
         try:  # (what the search trains is said once, by the status line under Run)
@@ -162,6 +153,11 @@ class Dashboard:
         """Every control the dashboard shows, by its field's path; your own model's hyperparameters as
         ``hypermodel.hyperparameters.<name>`` (the sections its search does not use are left out)."""
         return self.form.shown_controls()
+
+    @property
+    def hyperparameters(self) -> HyperForm | None:
+        """Your own model's controls (``None`` for the spec's network); ``wait()`` waits for them to be found."""
+        return self.form.hyper
 
     @classmethod
     def from_text(cls, text: str, **kwargs: Any) -> Dashboard:
@@ -208,9 +204,6 @@ class Dashboard:
 
     @spec.setter
     def spec(self, spec: Spec) -> None:
-        self.set_spec(spec)
-
-    def set_spec(self, spec: Spec) -> None:
         """Fills every control from ``spec``."""
         self.form.set_spec(spec)
 
@@ -218,9 +211,6 @@ class Dashboard:
     def issues(self) -> list[Issue]:
         """Every problem of the controls' spec now (empty: Run is enabled)."""
         return self.form.issues
-
-    def _refresh(self) -> None:
-        self.form.refresh()
 
     def _on_form_refresh(self, issues: list[Issue]) -> None:
         if not self._busy():  # (the form's first check runs while it is made: the folder is said from the next)
@@ -254,7 +244,7 @@ class Dashboard:
             try:
                 spec = self.spec
             except SpecError:
-                self._refresh()
+                self.form.refresh()
                 return
             try:
                 search = self._search(spec, self._new_folder(spec.name))
@@ -275,9 +265,9 @@ class Dashboard:
         """Asks the running search to stop after its current epoch."""
         if self.search is not None and self._busy():
             self.launcher.stop(self.search)
-            self.stop_button.disabled = True
-            self.stop_button.description = "Stopping..."
-            self.status.value = "Stopping after the current epoch..."
+            self.bar.stop_button.disabled = True
+            self.bar.stop_button.description = "Stopping..."
+            self.progress_view.status.value = "Stopping after the current epoch..."
 
     def _start(self, search: Search) -> None:
         self.search = search
@@ -285,7 +275,7 @@ class Dashboard:
         self.progress_view.start()
         self.bar.running()
         self.results_panel.clear()
-        self.status.value = f"Starting in <code>{html.escape(str(search.directory))}</code>..."
+        self.progress_view.status.value = f"Starting in <code>{html.escape(str(search.directory))}</code>..."
         self.show_settings(False)
         self.launcher.launch(search, self._on_event, self._show_error)
 
@@ -295,12 +285,13 @@ class Dashboard:
         return self.launcher.views()
 
     @classmethod
-    def open(cls, directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard | Watcher:
-        """A dashboard showing a finished (or stopped) search from disk: its spec, plots and results.
+    def open(cls, directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard:
+        """A dashboard showing a tunewidgets search from its folder (finished, stopped or interrupted): its spec,
+        plots and results. Resume continues it when it was stopped or interrupted.
 
-        Resume continues it when it was stopped or interrupted. A plain keras-tuner project folder has no
-        settings to show or run again: it opens as :func:`tunewidgets.watch` shows it, its views kept up to
-        date while another process or kernel searches there.
+        A plain keras-tuner project folder has no settings to show or run again: it is refused with a
+        :class:`tunewidgets.ProjectError` naming :func:`tunewidgets.watch` (its views, kept up to date) and
+        :meth:`from_tuner` (its tuner, searched from the dashboard).
         """
         from .opening import opened
 
@@ -333,12 +324,12 @@ class Dashboard:
     # ---------------------------------------------------------------- events (search thread)
     def stop_trial(self, trial_id: str | None = None) -> bool:
         """Ends one running trial (the one chosen next to the button by default); the search goes on."""
-        trial_id = trial_id or self.trial_choice.value
+        trial_id = trial_id or self.bar.trial_choice.value
         if self.search is None or not trial_id:
             return False
         stopped = bool(self.search.stop_trial(trial_id))
         if stopped:
-            self.status.value = f"Stopping trial {trial_number(trial_id)} after its current epoch..."
+            self.progress_view.status.value = f"Stopping trial {trial_number(trial_id)} after its current epoch..."
         return stopped
 
     def _on_event(self, event: Event) -> None:
@@ -354,47 +345,18 @@ class Dashboard:
         assert search is not None  # events come from the search
         self.progress_view.ended()
         following = None if self.issues else self._new_folder(self.spec.name, claim=False)
-        self.status.value = ended_text(event, search.record, search.directory, following)
+        self.progress_view.status.value = ended_text(event, search.record, search.directory, following)
         # the settings stay folded: the curves and the best trial are what the screen shows now
-        self.stop_button.disabled = True
-        self.stop_button.description = "Stop"
-        self.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)
+        self.bar.stop_button.disabled = True
+        self.bar.stop_button.description = "Stop"
+        self.bar.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)
         self.bar.ready(bool(self.issues), following)
-        self.results = results_of(search.directory, search.spec, search.record)  # your own model's kind too
-        self._show_results()
-
-    def _show_results(self) -> None:
+        self.results = search.results  # set before the search published its end
         if self.results is not None:
             self.results_panel.show(self.results)
 
     def _show_error(self, message: str) -> None:
-        self.status.value = h.problems([message])
-
-    # ---------------------------------------------------------------- after a search (the results panel)
-    def evaluate(self) -> dict[str, float] | None:
-        """Scores the best model on the test split (in a worker process) and shows it."""
-        return self.results_panel.evaluate()
-
-    def save_best_model(self, path: str | None = None) -> Path | None:
-        """Saves the best model as ``.keras`` (the Model file box by default)."""
-        return self.results_panel.save_best_model(path)
-
-    def best_model_code(self) -> str | None:
-        """Keras code that builds the best model."""
-        return self.results_panel.best_model_code()
-
-    def show_code(self) -> None:
-        """Shows the best model's Keras code in the results panel (what ``best_model_code`` returns)."""
-        self.results_panel.show_code()
-
-    # ---------------------------------------------------------------- spec files
-    def save_spec(self, path: str | os.PathLike[str]) -> Path | None:
-        """Writes the current spec to a JSON file (refused while it has problems)."""
-        return self.spec_files.save(path)
-
-    def load_spec(self, path: str | os.PathLike[str]) -> bool:
-        """Fills the controls from a spec file; a bad file is reported, the controls kept."""
-        return self.spec_files.load(path)
+        self.progress_view.status.value = h.problems([message])
 
 
 __all__ = ["Dashboard", "KnobControl", "SettingControl", "safe_folder_name"]

@@ -12,18 +12,22 @@ from ..engine.folder.project import Project
 from ..engine.from_tuner import from_tuner as tuner_inputs
 from ..engine.from_tuner import split_options
 from ..engine.hypermodel import kept_hypermodel
-from ..follow import Watcher, watch
+from ..errors import ProjectError
 
 if TYPE_CHECKING:
     from .app import Dashboard
 
 
-def opened(cls: type[Dashboard], directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard | Watcher:
-    """``Dashboard.open``: a search's settings, views and results from its folder (a plain keras-tuner folder:
-    its views, live, as :func:`tunewidgets.watch` shows them)."""
+def opened(cls: type[Dashboard], directory: str | os.PathLike[str], **kwargs: Any) -> Dashboard:
+    """``Dashboard.open``: a search's settings, views and results from its folder; a plain keras-tuner folder
+    (no settings to show or run again) is refused, naming what shows it."""
     results = load(directory)
-    if results.spec is None:  # a plain keras-tuner folder: its views, live, and nothing to run
-        return watch(results.directory)
+    if results.spec is None:
+        raise ProjectError(
+            f"{results.directory} is a keras-tuner project folder, not a tunewidgets search: it has no settings "
+            f"to show or run again. tw.watch({str(results.directory)!r}) shows its views, kept up to date while it "
+            "is searched; tw.Dashboard.from_tuner(tuner, x, y, ...) searches your tuner from the dashboard"
+        )
     if results.spec.hypermodel is not None and kwargs.get("hypermodel") is None:
         # your own model's search: the hypermodel and arrays it keeps in its folder (loading it imports Keras)
         kwargs["hypermodel"], kwargs["data"] = kept_hypermodel(results.project)
@@ -34,12 +38,13 @@ def opened(cls: type[Dashboard], directory: str | os.PathLike[str], **kwargs: An
     dash.search.record = results.record
     dash.results = results
     dash.launcher.show(results)
-    dash.progress.max = max(1, len(results.record.trials))
-    dash.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
+    view = dash.progress_view
+    view.progress.max = max(1, len(results.record.trials))
+    view.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
     said = "".join(f"<br>&#9888; {html.escape(note)}" for note in getattr(results, "notes", None) or [])
-    dash.status.value = f"Opened <code>{html.escape(str(results.directory))}</code>: search {results.status}.{said}"
-    dash.resume_button.disabled = results.status not in ("stopped", "interrupted", "failed")
-    dash._show_results()
+    view.status.value = f"Opened <code>{html.escape(str(results.directory))}</code>: search {results.status}.{said}"
+    dash.bar.resume_button.disabled = results.status not in ("stopped", "interrupted", "failed")
+    dash.results_panel.show(results)
     return dash
 
 

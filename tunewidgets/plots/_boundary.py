@@ -175,14 +175,10 @@ class BoundaryView:
         self.widget = w.VBox([])
         self.dirty = False
 
-    def follow(self, source: Any) -> bool:
-        """Shows the boundary for ``source``'s data when it has two inputs and classes; True if so."""
+    def follow(self, dataset: Any) -> bool:
+        """Shows the boundary for a search's prepared data when it has two inputs and classes; True if so."""
         from ..model.boundary import applies
 
-        try:
-            dataset = getattr(source, "dataset", None)
-        except (OSError, ValueError, LookupError):  # data never prepared, or none kept (a keras-tuner folder)
-            dataset = None
         if dataset is None or not applies(dataset):
             self.dataset, self.figure, self.widget.children = None, None, []
             return False

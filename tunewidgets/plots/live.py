@@ -17,12 +17,11 @@ import ipywidgets as w
 
 from ..engine.folder.record import SearchRecord
 from ..events import BoundaryUpdated, EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted
-from ..spec.hyper import space_scales
-from ..spec.space import categorical, log_scaled
 from . import _data as data
 from . import _figures as figures
 from ._boundary import BoundaryView
 from ._incremental import BestView, CurvesView, Folded
+from ._source import view_source
 from ._throttle import Throttle
 
 #: the views drawn from every trial at once (by their tabs' titles)
@@ -49,7 +48,7 @@ class LiveViews:
     table_rows = 500
 
     def __init__(self, source: Any = None, *, interval: float = 0.5):
-        self._source: Any = source if source is not None else SearchRecord()
+        self._source = view_source(source)
         self.log_names: set[str] = set()
         self.categorical_names: set[str] = set()
         self.selected: str | None = None
@@ -129,17 +128,15 @@ class LiveViews:
     # ---------------------------------------------------------------- sources
     @property
     def record(self) -> SearchRecord:
-        """The trials shown: a Search's live record, or a record of its own."""
-        source = self._source
-        return source.record if hasattr(source, "record") and not isinstance(source, SearchRecord) else source
+        """The trials shown: a Search's live record, its results' or a record of its own."""
+        return self._source.record
 
     def reset(self, source: Any) -> None:
-        """Follows another search (or record, or results) from now on."""
-        self._source = source
-        self._follow_scales(source)
-        self._show_tabs(self.boundary.follow(source))
-        self._curves_note = getattr(source, "curves_note", "")  # a plain keras-tuner folder: no curve on disk
-        self._waiting_note = _waiting_note(source)
+        """Follows another search (or its results, or a record) from now on (see :func:`view_source`)."""
+        self._source = view_source(source)
+        self._follow_scales()
+        self._show_tabs(self.boundary.follow(self._source.dataset()))
+        self._curves_note, self._waiting_note = self._source.notes()  # a keras-tuner folder: no curve on disk
         self.selected = None
         self._folded = Folded()
         self._curves_view.metric = None  # everything drawn afresh
@@ -150,26 +147,15 @@ class LiveViews:
         self.throttle.flush_now()
         self._final = False
 
-    def _follow_scales(self, source: Any) -> None:
+    def _follow_scales(self) -> None:
         """Which hyperparameters are drawn on log axes, and which as categories."""
-        spec = getattr(source, "spec", None)
-        if hasattr(source, "log_scaled"):  # Results: a tunewidgets search, or a keras-tuner folder
-            self.log_names, self.categorical_names = set(source.log_scaled), set(source.categorical)
-            return
-        # a running Search: the spec's knobs, and your own hypermodel's once the search has found them
-        self.log_names = log_scaled(spec) if spec is not None else set()
-        self.categorical_names = categorical(spec) if spec is not None else set()
-        space = getattr(source, "space", None)
-        if space:
-            log, grouped = space_scales(space, spec.hypermodel if spec is not None else None)
-            self.log_names |= log
-            self.categorical_names |= grouped
+        self.log_names, self.categorical_names = self._source.scales()
 
     def on_event(self, event: Event) -> None:
         """Marks what an event changed and asks for a (throttled) redraw."""
         if isinstance(event, SearchStarted):  # the data is prepared: a decision boundary if it has two inputs
-            self._follow_scales(self._source)  # your own hypermodel's space is known by now
-            self._show_tabs(self.boundary.follow(self._source))
+            self._follow_scales()  # your own hypermodel's space is known by now
+            self._show_tabs(self.boundary.follow(self._source.dataset()))
         if isinstance(event, (BoundaryUpdated, TrialEnded)):
             self.boundary.dirty = True
         if isinstance(event, (TrialStarted, TrialEnded, SearchStarted)):
@@ -345,21 +331,6 @@ class LiveViews:
         rows = change["new"]
         if rows and rows[0] < len(self._table_trials):
             self.select(self._table_trials[rows[0]])
-
-
-def _waiting_note(source: Any) -> str:
-    """A search about to start: how many trials of how many epochs, shown on the empty curves."""
-    spec = getattr(source, "spec", None)
-    if spec is None or not hasattr(source, "events"):  # results on disk, a record: nothing is coming
-        return ""
-    from ..spec.budget import planned_trials
-    from ..spec.space import epochs_per_trial
-
-    trials = planned_trials(spec)
-    return (
-        f"Starting: {trials} trial{'s' if trials != 1 else ''} of up to {epochs_per_trial(spec)} epochs; "
-        "each curve appears as its trial trains"
-    )
 
 
 def _make_table() -> Any:

@@ -53,7 +53,7 @@ from .standby import next_assignment, redirect_output, stand_by
 
 
 class WorkerContext:
-    """What the tuner hooks see in a worker: the spec, an event sink, stop and retire checks."""
+    """What the trial loop sees of its worker: the spec, an event sink, the stop and retire checks."""
 
     def __init__(self, project: Path, worker_id: str, *, recycle_mb: float, parent: int | None):
         self.project = Project(project)
