@@ -1,4 +1,5 @@
-"""The Keras model for one trial: its layers, its regularizer, its optimizer and schedule, its output."""
+"""The Keras model for one trial: its plan (:mod:`tunewidgets.spec.plan`: layers, regularizer, optimizer and
+schedule, output) walked into Keras layers."""
 
 from __future__ import annotations
 
@@ -8,94 +9,75 @@ from typing import TYPE_CHECKING, Any
 import keras
 
 from ..errors import ProjectError
+from ..spec import plan
+from ..spec.plan import NetworkPlan, Optimizer, Regularizer
 from ..spec.space import steps_per_epoch
-from .head import output_head
 
 if TYPE_CHECKING:
     from ..data import Dataset
     from ..spec import Spec
 
 
-def _regularizer(kind: str, strength: float | None) -> Any:
-    if kind == "l1":
-        return keras.regularizers.L1(strength)
-    if kind == "l2":
-        return keras.regularizers.L2(strength)
-    if kind == "l1_l2":
-        return keras.regularizers.L1L2(l1=strength, l2=strength)
-    return None
+def _regularizer(reg: Regularizer | None) -> Any:
+    return None if reg is None else getattr(keras.regularizers, reg.keras_class)(**reg.kwargs)
 
 
 def _activation(name: str) -> Any:
-    return keras.layers.LeakyReLU() if name == "leaky_relu" else keras.layers.Activation(name)
+    cls, args = plan.activation_layer(name)
+    return getattr(keras.layers, cls)(*args)
+
+
+def _optimizer(opt: Optimizer) -> keras.optimizers.Optimizer:
+    lr: Any = opt.learning_rate
+    if opt.schedule is not None:
+        lr = getattr(keras.optimizers.schedules, opt.schedule.keras_class)(lr, **opt.schedule.kwargs)
+    return getattr(keras.optimizers, opt.keras_class)(lr, **opt.kwargs)
 
 
 def make_optimizer(values: dict[str, Any], steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
     """A Keras optimizer (with its learning-rate schedule) from hyperparameter values."""
-    lr: Any = float(values["learning_rate"])
-    schedule = values.get("lr_schedule") or "constant"
-    if schedule == "exponential":
-        lr = keras.optimizers.schedules.ExponentialDecay(
-            lr, decay_steps=steps_per_epoch, decay_rate=values["decay_rate"]
-        )
-    elif schedule == "step":
-        lr = keras.optimizers.schedules.ExponentialDecay(
-            lr,
-            decay_steps=steps_per_epoch * int(values["decay_epochs"]),
-            decay_rate=values["decay_rate"],
-            staircase=True,
-        )
-    elif schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_per_epoch * epochs))
-    name = values["optimizer"]
-    if name == "sgd":
-        return keras.optimizers.SGD(
-            lr, momentum=float(values.get("momentum") or 0.0), nesterov=bool(values.get("nesterov"))
-        )
-    if name == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=float(values.get("weight_decay") or 0.0))
-    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "adagrad": keras.optimizers.Adagrad}[
-        name
-    ](lr)
+    return _optimizer(plan.optimizer_plan(values, steps_per_epoch, epochs))
 
 
 def build_model(v: dict[str, Any], dataset: Dataset, epochs: int) -> keras.Model:
     """The compiled Keras model for one set of hyperparameter values."""
-    reg = _regularizer(v["penalty"], v["penalty_strength"])
-    inputs = keras.Input(shape=dataset.input_shape, name="inputs")
+    steps = steps_per_epoch(len(dataset.x_train), int(v["batch_size"]))
+    return plan_model(plan.network_plan(v, dataset.input_shape, dataset.task, dataset.n_classes, steps, epochs))
+
+
+def plan_model(p: NetworkPlan) -> keras.Model:
+    """The compiled Keras model of a network plan."""
+    reg = _regularizer(p.regularizer)
+    inputs = keras.Input(shape=p.input_shape, name="inputs")
     x = inputs
-    if v.get("conv_blocks"):
-        for i in range(int(v["conv_blocks"])):
-            x = keras.layers.Conv2D(
-                int(v["filters"]) * 2**i,
-                int(v["kernel_size"]),
-                padding="same",
-                kernel_regularizer=reg,
-                name=f"conv_{i}",
-            )(x)
-            if v["batch_norm"]:
-                x = keras.layers.BatchNormalization(name=f"conv_bn_{i}")(x)
-            x = _activation(v["activation"])(x)
-            if x.shape[1] >= 2 and x.shape[2] >= 2:
-                x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
-    if len(x.shape) > 2:
+    for i, conv in enumerate(p.convs):
+        x = keras.layers.Conv2D(
+            conv.filters, conv.kernel_size, padding="same", kernel_regularizer=reg, name=f"conv_{i}"
+        )(x)
+        if conv.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"conv_bn_{i}")(x)
+        x = _activation(conv.activation)(x)
+        if conv.pool:
+            x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    if p.flatten:
         x = keras.layers.Flatten(name="flatten")(x)
-    for i, units in enumerate(v["units_per_layer"]):
-        h = keras.layers.Dense(units, kernel_regularizer=reg, name=f"dense_{i}")(x)
-        if v["batch_norm"]:
+    for i, layer in enumerate(p.dense):
+        h = keras.layers.Dense(layer.units, kernel_regularizer=reg, name=f"dense_{i}")(x)
+        if layer.batch_norm:
             h = keras.layers.BatchNormalization(name=f"bn_{i}")(h)
-        h = _activation(v["activation"])(h)
-        if v["dropout"]:
-            h = keras.layers.Dropout(float(v["dropout"]), name=f"dropout_{i}")(h)
-        if v["residual"]:
-            skip = x if x.shape[-1] == units else keras.layers.Dense(units, use_bias=False, name=f"skip_{i}")(x)
+        h = _activation(layer.activation)(h)
+        if layer.dropout:
+            h = keras.layers.Dropout(layer.dropout, name=f"dropout_{i}")(h)
+        if layer.skip is not None:
+            skip = (
+                x if layer.skip == "identity" else keras.layers.Dense(layer.units, use_bias=False, name=f"skip_{i}")(x)
+            )
             h = keras.layers.Add(name=f"add_{i}")([skip, h])
         x = h
-    units, activation, loss, metrics = output_head(dataset.task, dataset.n_classes)
-    outputs = keras.layers.Dense(units, activation=activation, name="output")(x)
+    head = p.head
+    outputs = keras.layers.Dense(head.units, activation=head.activation, name="output")(x)
     model = keras.Model(inputs, outputs, name="tunewidgets_model")
-    steps = steps_per_epoch(len(dataset.x_train), int(v["batch_size"]))
-    model.compile(optimizer=make_optimizer(v, steps, epochs), loss=loss, metrics=metrics)
+    model.compile(optimizer=_optimizer(p.optimizer), loss=head.loss, metrics=list(head.metrics))
     return model
 
 
@@ -125,4 +107,4 @@ def load_trial_weights(model: keras.Model, checkpoint: Path | str) -> None:
         ) from None
 
 
-__all__ = ["build_model", "load_trial_weights", "make_optimizer", "output_head", "trained_model"]
+__all__ = ["build_model", "load_trial_weights", "make_optimizer", "plan_model", "trained_model"]

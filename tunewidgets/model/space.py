@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..spec.knobs import Fixed, Knob, Range
+from ..spec.plan import layer_widths
 from ..spec.sections import field_info
 from ..spec.space import conditions, hp_name, possible
 
@@ -85,6 +86,7 @@ class SpaceBuilder:
 
 
 def layer_units(space: SpaceBuilder, n_layers: int) -> list[int]:
+    """The hidden layers' widths for this trial (declaring ``units`` and, for a free shape, ``units_i``)."""
     spec = space.spec
     units = space.value("model", "units")
     shape = space.value("model", "shape")
@@ -105,15 +107,7 @@ def layer_units(space: SpaceBuilder, n_layers: int) -> list[int]:
             elif not isinstance(spec.model.shape, Fixed):
                 extra.append(("shape", ["free"]))
             per_layer[i] = space.value("model", "units", extra=extra, as_name=f"units_{i}")
-    out = []
-    for i in range(n_layers):
-        if shape == "funnel":
-            out.append(max(1, int(units) // (2**i)))
-        elif shape == "free" and i > 0:
-            out.append(int(per_layer[i]))
-        else:
-            out.append(int(units))
-    return out
+    return layer_widths(str(shape), int(units), n_layers, per_layer)
 
 
 def declare(spec: Spec, hp: HyperParameters) -> dict[str, Any]:

@@ -1,26 +1,41 @@
 """The size guard: the largest model a search space can build, what it costs, and the limit.
 
-Counted without Keras, exactly as :func:`tunewidgets.model.build.build_model` builds (tested
-against Keras' ``count_params``).
+Counted without Keras from the network's plan (:mod:`tunewidgets.spec.plan`), the one
+:func:`tunewidgets.model.build.build_model` builds (tested against Keras' ``count_params``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import plan
 from .datasets import builtin_shape
 from .knobs import Knob, Range
-from .space import possible
+from .sections import section_fields
+from .space import hp_name, is_active, possible
 
 if TYPE_CHECKING:
     from .spec import Spec
 
 #: Bytes of one weight (float32).
 WEIGHT_BYTES = 4
-#: Extra copies of every weight an optimizer keeps (Adam: first and second moments).
-OPTIMIZER_SLOTS = {"sgd": 1, "adam": 2, "adamw": 2, "rmsprop": 2, "adagrad": 1}
+#: Extra copies of every weight an optimizer keeps (Adam: first and second moments), from the optimizers' table.
+OPTIMIZER_SLOTS = {name: kind.slots for name, kind in plan.OPTIMIZER_TABLE.items()}
+#: Numeric network knobs whose every value is tried: the weights do not only grow with them (more conv blocks
+#: pool more). The weights grow with every other numeric knob: its top is tried.
+EVERY_VALUE = {"conv_blocks"}
+#: Build values that change no weight count, for the plans of the largest model.
+_UNCOUNTED = {
+    "penalty": "none",
+    "penalty_strength": None,
+    "dropout": 0.0,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "batch_size": 1,
+}
 #: The default size limit lets the largest model's training state (weights, gradients, optimizer
 #: slots) take at most this share of the machine's (or container's) memory.
 MEMORY_SHARE = 0.25
@@ -71,49 +86,39 @@ def _top(k: Knob) -> Any:
     return max(possible(k, "int")) if isinstance(k, Range) else max(k.values())
 
 
-def _dense_weights(inputs: int, units: list[int], batch_norm: bool, residual: bool, outputs: int) -> int:
-    total, width = 0, inputs
-    for u in units:
-        total += width * u + u + (4 * u if batch_norm else 0)  # kernel, bias; gamma, beta, moving mean, variance
-        if residual and width != u:
-            total += width * u  # the skip projection (no bias)
-        width = u
-    return total + width * outputs + outputs
+def _candidates(spec: Spec, input_shape: tuple[int, ...]) -> dict[str, tuple[Any, ...]]:
+    """The build values the largest model is looked for among: the top of a numeric network knob, every
+    value of the others (and of those in ``EVERY_VALUE``)."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, info in section_fields("model"):
+        if not info.tunable or not is_active(spec, "model", name):
+            continue
+        k = getattr(spec.model, name)
+        numeric = info.kind in ("int", "float") and name not in EVERY_VALUE
+        out[hp_name("model", name)] = (_top(k),) if numeric else tuple(possible(k, info.kind))
+    if len(input_shape) != 3:  # no convolutions on a table (validation says so)
+        out.pop("conv_blocks", None)
+    return out
 
 
 def largest_model(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> ModelSize:
     """The most weights any trial of ``spec`` can build, for inputs of ``input_shape``.
 
-    Counts what :func:`tunewidgets.model.build.build_model` builds (tested against Keras'
-    ``count_params``), without Keras: every count only grows with layers, units and filters, so the
-    largest model takes the top of each range and the worst of the choices that change its form.
+    Counts the plan of each worst case (:meth:`tunewidgets.spec.plan.NetworkPlan.weights`, what
+    :func:`tunewidgets.model.build.build_model` builds), without Keras: every count only grows with layers,
+    units and filters, so the largest model takes the top of each range and every one of the choices that
+    change its form.
     """
-    m = spec.model
-    layers = int(_top(m.layers))
-    units = int(_top(m.units))
-    norms = [bool(v) for v in m.batch_norm.values()]
-    residuals = [bool(v) for v in m.residual.values()]
+    candidates = _candidates(spec, input_shape)
+    task, classes = ("multiclass", outputs) if outputs > 1 else ("regression", None)
     best = 0
-    conv_options: list[tuple[int, int]] = [(0, int(math.prod(input_shape)))]  # (conv weights, flat width)
-    if m.architecture == "cnn" and len(input_shape) == 3:
-        filters, kernel = int(_top(m.filters)), int(_top(m.kernel_size))
-        conv_options = []
-        for blocks in sorted({int(b) for b in possible(m.conv_blocks, "int")}):
-            for norm in norms:
-                h, w_, c, weights = input_shape[0], input_shape[1], input_shape[2], 0
-                for i in range(blocks):
-                    out = filters * 2**i
-                    weights += kernel * kernel * c * out + out + (4 * out if norm else 0)
-                    c = out
-                    if h >= 2 and w_ >= 2:
-                        h, w_ = h // 2, w_ // 2
-                conv_options.append((weights, h * w_ * c))
-    for shape in m.shape.values():
-        widths = [max(1, units // 2**i) if shape == "funnel" else units for i in range(layers)]
-        for conv_weights, flat in conv_options:
-            for norm in norms:
-                for residual in residuals:
-                    best = max(best, conv_weights + _dense_weights(flat, widths, norm, residual, outputs))
+    for combo in itertools.product(*candidates.values()):
+        values = {**_UNCOUNTED, **dict(zip(candidates, combo, strict=True))}
+        units, layers = int(values["units"]), int(values["layers"])
+        values["units_per_layer"] = plan.layer_widths(
+            str(values["shape"]), units, layers, dict.fromkeys(range(layers), units)
+        )
+        best = max(best, plan.network_plan(values, input_shape, task, classes, 1, 1).weights())
     slots = max(OPTIMIZER_SLOTS[str(name)] for name in spec.optimizer.name.values())
     return ModelSize(best, slots)
 
