@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import html
 import os
-import sys
 import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+from ._kt_frames import running_trial
 from .engine.folder.eventlog import EventLog
 from .engine.folder.record import SearchRecord
 from .engine.ktproject import tuner_kind, watched_events
@@ -159,19 +159,15 @@ class _LiveSearch:
         """The tuner and the trial training now: keras-tuner's loop holds them in the frames that called fit.
         Another tuner's search than the one followed so far is a new search, recorded in its own folder (unless
         ``tuner=`` named the first); a fit outside any search is said once."""
-        frame = sys._getframe(1)
-        while frame is not None:
-            owner, trial = frame.f_locals.get("self"), frame.f_locals.get("trial")
-            if trial is not None and hasattr(owner, "oracle") and hasattr(owner, "project_dir"):
-                break
-            frame = frame.f_back  # type: ignore[assignment]
-        else:
+        found = running_trial()
+        if found is None:
             self._warn_once(
                 "outside",
                 "tw.live() records keras-tuner searches, and this fit runs outside one: give it to the search, "
                 "tuner.search(..., callbacks=[tw.live()])",
             )
             return None
+        owner, trial = found
         if self.tuner is not None and owner is not self.tuner:
             if self.given:
                 named = getattr(self.tuner, "project_dir", "?")

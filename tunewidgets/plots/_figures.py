@@ -9,14 +9,13 @@ properties whose values changed.
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Iterator
 from typing import Any
 
 import plotly.graph_objects as go
 
 from ._data import BestSoFarData, CurvesData, ImportanceData, Line, ParallelData, ScatterData
-from ._widget import figure_widget, shares_bundle
+from ._widget import figure_widget, send_whole_figure, shares_bundle
 
 COLORS = {
     "completed": "rgba(80, 110, 170, 0.35)",
@@ -55,8 +54,7 @@ def sync_state(fig: go.Figure) -> None:
     asks for their state), only plotly's own ``FigureWidget``, where that one is used.
     """
     if isinstance(fig, go.FigureWidget) and not shares_bundle(fig):
-        fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
-        fig._widget_data = copy.deepcopy(fig._data)
+        send_whole_figure(fig)
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> None:

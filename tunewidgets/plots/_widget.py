@@ -10,10 +10,15 @@ instances, updated and clicked as before; their messages carry null where a valu
 
 If a future plotly ships its bundle in another shape, figures fall back to plotly's own
 ``FigureWidget`` (each with its own copy, as before).
+
+This module is the package's one adapter to plotly's private names: the figure's properties as plotly
+keeps them (``_data``, ``_layout_obj._props``), its synced traits (``_widget_data``, ``_widget_layout``)
+and traitlets' ``_trait_values``; every other module uses plotly's public API only.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -118,8 +123,6 @@ def finite(value: Any) -> Any:
 def _figure_class() -> Any:
     if _bundle_class() is None:
         return None
-    import copy
-
     import plotly.graph_objects as go
 
     # every synced trait, serialized as plotly does, then without non-finite numbers
@@ -146,15 +149,25 @@ def _current_state(self: Any, key: Any = None, drop_defaults: bool = False) -> A
     into its synced traits at every change would send all of it again each time (megabytes a redraw at a
     thousand trials); copied here, it travels only to the view that asks.
     """
-    import copy
-
     import plotly.graph_objects as go
 
     if key is None and "_data" in self.__dict__:  # (not while plotly's constructor opens the widget)
         values = self._trait_values  # set without a notification: that would send the copy to every view
-        values["_widget_data"] = copy.deepcopy(self._data)
-        values["_widget_layout"] = copy.deepcopy(self._layout_obj._props)
+        values["_widget_data"], values["_widget_layout"] = _figure_now(self)
     return go.FigureWidget.get_state(self, key=key, drop_defaults=drop_defaults)
+
+
+def _figure_now(fig: Any) -> tuple[Any, Any]:
+    """Copies of a FigureWidget's traces and layout as they are now, in the shape of its synced traits."""
+    return copy.deepcopy(fig._data), copy.deepcopy(fig._layout_obj._props)
+
+
+def send_whole_figure(fig: Any) -> None:
+    """Copies a FigureWidget's figure as it is now into its synced traits, which sends all of it to every view
+    (what plotly's own ``FigureWidget._repr_mimebundle_`` does when the figure is displayed)."""
+    data, layout = _figure_now(fig)
+    fig._widget_layout = layout
+    fig._widget_data = data
 
 
 def _finite_json(serialize: Any) -> Any:
@@ -173,4 +186,4 @@ def _ensure_bundle() -> Any:
         return _host
 
 
-__all__ = ["figure_module", "bundle_module", "figure_widget", "finite", "shares_bundle"]
+__all__ = ["figure_module", "bundle_module", "figure_widget", "finite", "send_whole_figure", "shares_bundle"]

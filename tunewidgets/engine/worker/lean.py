@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import inspect
 import sys
 from types import FrameType
 from typing import Any
@@ -41,7 +42,8 @@ class _HoldBack(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
         if fullname.partition(".")[0] not in HELD_BACK:
             return None
-        if _importer(sys._getframe(1)).partition(".")[0] not in _LIBRARIES:
+        caller = getattr(inspect.currentframe(), "f_back", None)  # the frame that called this finder: importlib's
+        if _importer(caller).partition(".")[0] not in _LIBRARIES:
             return None
         self.held.add(fullname.partition(".")[0])
         raise ModuleNotFoundError(f"No module named {fullname!r} (held back in a tunewidgets worker)", name=fullname)

@@ -16,10 +16,12 @@ import json
 import math
 import os
 import statistics
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import keras_tuner as kt
 import optuna
+
+from . import private
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -51,6 +53,22 @@ def read_rule(trial_dir: str) -> str:
 REPORT = "tunewidgets/report"
 
 
+class _Objective(Protocol):
+    """What the mixin reads of keras-tuner's ``Objective``."""
+
+    name: str
+    direction: str
+
+
+class _Trial(Protocol):
+    """What the mixin reads and sets of keras-tuner's ``Trial``."""
+
+    trial_id: str
+    status: str
+    score: float | None
+    hyperparameters: Any
+
+
 class PruningOracle:
     """Mixin over a keras-tuner oracle: a mirror Optuna study, and pruning decided as epochs are reported.
 
@@ -64,6 +82,9 @@ class PruningOracle:
     _tw_min_epochs = 2
     _tw_factor = 3
     _tw_last_step = 0
+    # what the mixin reads of the keras-tuner oracle it is mixed into (annotations only: nothing is set here)
+    objective: _Objective
+    trials: dict[str, _Trial]
 
     def tw_configure(self, kind: str, min_epochs: int, factor: int, last_step: int) -> None:
         self._tw_pruning, self._tw_min_epochs, self._tw_factor = kind, min_epochs, factor
@@ -75,7 +96,7 @@ class PruningOracle:
 
     # ------------------------------------------------------------------ the mirror study
     def _direction(self) -> Literal["maximize", "minimize"]:
-        return "maximize" if self.objective.direction == "max" else "minimize"  # type: ignore[attr-defined]
+        return "maximize" if self.objective.direction == "max" else "minimize"
 
     def _study(self) -> optuna.Study:
         """The Optuna study, built from the oracle's trials the first time (after a restart too)."""
@@ -85,7 +106,7 @@ class PruningOracle:
                 sampler=self._tw_sampler(),
                 pruner=pruner(self._tw_pruning, self._tw_min_epochs, self._tw_factor),
             )
-            for trial in self.trials.values():  # type: ignore[attr-defined]
+            for trial in self.trials.values():
                 if trial.status != "COMPLETED" or trial.score is None:
                     continue
                 pruned = trial.trial_id in self._tw_pruned
@@ -120,7 +141,7 @@ class PruningOracle:
     def update_trial(self, trial_id: str, metrics: dict[str, Any], step: int = 0) -> Any:
         if REPORT not in metrics:  # keras-tuner's own update: the trial's final metrics
             return super().update_trial(trial_id, metrics, step)  # type: ignore[misc]
-        trial = self.trials[trial_id]  # type: ignore[attr-defined]
+        trial = self.trials[trial_id]
         value, step = float(metrics[REPORT]), int(step)
         curve = self._tw_curves.setdefault(trial_id, {})
         if self._tw_pruning == "none" or trial_id in self._tw_pruned or step in curve or not math.isfinite(value):
@@ -140,7 +161,7 @@ class PruningOracle:
         live = self._tw_live.pop(trial.trial_id, None)
         if live is None:
             return
-        ended = self.trials[trial.trial_id]  # type: ignore[attr-defined]
+        ended = self.trials[trial.trial_id]
         study = self._study()
         if trial.trial_id in self._tw_pruned:
             study.tell(live, state=optuna.trial.TrialState.PRUNED)
@@ -166,7 +187,7 @@ class PruningOracle:
 
     # ------------------------------------------------------------------ the rule, in words
     def _rule(self, trial_id: str, value: float, step: int) -> str:
-        name = self.objective.name  # type: ignore[attr-defined]
+        name = self.objective.name
         if self._tw_pruning == "asha":
             return (
                 f"its {name} at epoch {step} ({value:.4g}) was not among the best 1/{self._tw_factor} of the "
@@ -174,7 +195,7 @@ class PruningOracle:
             )
         finished = [
             self._tw_curves.get(t.trial_id, {}).get(step)
-            for t in self.trials.values()  # type: ignore[attr-defined]
+            for t in self.trials.values()
             if t.trial_id != trial_id and t.trial_id not in self._tw_pruned and t.status == "COMPLETED"
         ]
         values = [v for v in finished if v is not None]
@@ -188,7 +209,7 @@ class PruningOracle:
         )
 
     def _write_rule(self, trial_id: str, rule: str) -> None:
-        path = os.path.join(self._get_trial_dir(trial_id), RULE_FILE)  # type: ignore[attr-defined]
+        path = os.path.join(private.trial_dir(self, trial_id), RULE_FILE)
         tmp = f"{path}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump({"rule": rule}, f)
@@ -266,13 +287,14 @@ class TPEOracle(PruningOracle, kt.Oracle):
         for _ in range(20):
             live = study.ask()
             values = self._suggest(live)
-            if not self._duplicate(values):
+            if not private.duplicate(self, values):
                 self._tw_live[trial_id] = live
                 return {"status": "RUNNING", "values": values}
             study.tell(live, state=optuna.trial.TrialState.FAIL)  # already tried: TPE does not learn from it
-        values = self._random_values()  # TPE keeps proposing tried values (a small space): a new one at random
-        if values is None:
+        drawn = private.random_values(self)  # TPE keeps proposing tried values (a small space): a new one at random
+        if drawn is None:
             return {"status": "STOPPED", "values": None}
+        values = drawn
         study.enqueue_trial(self._tw_params(values)[0])
         live = study.ask()
         self._suggest(live)

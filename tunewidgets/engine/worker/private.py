@@ -1,9 +1,11 @@
 """Every use of a private keras-tuner name, in one place.
 
-keras-tuner has no public way to do these four things: serve its oracle over gRPC on a port of our choosing
+keras-tuner has no public way to do these things: serve its oracle over gRPC on a port of our choosing
 (its own serving loop can neither be stopped nor given a port), let a worker import keras-tuner without the
 Bayesian oracle's scikit-learn and SciPy and hand them back when needed, let random sampling draw more than
-20 times before it gives up on a small space, and write its state files whole or not at all.
+20 times before it gives up on a small space, write its state files whole or not at all, and, for the oracles
+tunewidgets builds on its own (:mod:`.oracles`), find a trial's folder, tell values already tried, and draw
+new values at random as its oracles do.
 :data:`PRIVATE_NAMES` lists each name used; a test checks them against the installed keras-tuner, and each
 function raises :class:`PrivateAPIMissing` naming the one that is missing, so a keras-tuner that moved one
 fails loudly and says where.
@@ -26,6 +28,9 @@ PRIVATE_NAMES: tuple[tuple[str, str | None], ...] = (
     ("keras_tuner.src.tuners.bayesian", None),
     ("keras_tuner.src.engine.oracle", "Oracle"),  # whose instances carry _max_collisions (MAX_COLLISIONS)
     ("keras_tuner.src.utils", "save_json"),  # every state file keras-tuner writes: made whole-or-nothing
+    ("keras_tuner.src.engine.oracle", "Oracle._get_trial_dir"),  # trial_dir
+    ("keras_tuner.src.engine.oracle", "Oracle._duplicate"),  # duplicate
+    ("keras_tuner.src.engine.oracle", "Oracle._random_values"),  # random_values
 )
 
 #: The private attribute of keras-tuner's oracles that bounds random draws of values already tried.
@@ -53,9 +58,12 @@ def private(module: str, attribute: str | None = None) -> Any:
         raise PrivateAPIMissing(f"keras-tuner {_version()} has no module {module} ({e})") from None
     if attribute is None:
         return found
-    if not hasattr(found, attribute):
-        raise PrivateAPIMissing(f"keras-tuner {_version()} has no {module}.{attribute}")
-    return getattr(found, attribute)
+    value: Any = found
+    for part in attribute.split("."):  # "Class.method": a private method of a public class
+        if not hasattr(value, part):
+            raise PrivateAPIMissing(f"keras-tuner {_version()} has no {module}.{attribute}")
+        value = getattr(value, part)
+    return value
 
 
 def add_oracle_service(server: Any, oracle: Any) -> None:
@@ -88,6 +96,34 @@ def write_state_whole() -> None:
     utils.save_json = save_json
 
 
+_ORACLE = "keras_tuner.src.engine.oracle"
+
+
+def _oracle_method(oracle: Any, name: str) -> Any:
+    """``oracle``'s private method ``name`` (one of :data:`PRIVATE_NAMES`), bound to it."""
+    method = getattr(oracle, name, None)
+    if method is None:
+        raise PrivateAPIMissing(f"keras-tuner {_version()} has no {_ORACLE}.Oracle.{name}")
+    return method
+
+
+def trial_dir(oracle: Any, trial_id: str) -> str:
+    """The folder of ``oracle``'s trial ``trial_id``, made if missing (``Oracle._get_trial_dir``)."""
+    return str(_oracle_method(oracle, "_get_trial_dir")(trial_id))
+
+
+def duplicate(oracle: Any, values: dict[str, Any]) -> bool:
+    """Whether ``oracle`` has tried ``values`` already, by its own record of them (``Oracle._duplicate``)."""
+    return bool(_oracle_method(oracle, "_duplicate")(values))
+
+
+def random_values(oracle: Any) -> dict[str, Any] | None:
+    """Values not tried yet, drawn at random as keras-tuner's random search draws them (``Oracle._random_values``);
+    None when every draw up to the oracle's limit (:func:`set_max_collisions`) was of values already tried."""
+    values = _oracle_method(oracle, "_random_values")()
+    return None if values is None else dict(values)
+
+
 def set_max_collisions(oracle: Any, draws: int) -> bool:
     """How many draws of values already tried random sampling makes before it ends a search (keras-tuner: 20).
 
@@ -106,7 +142,10 @@ __all__ = [
     "PrivateAPIMissing",
     "add_oracle_service",
     "bayesian_module",
+    "duplicate",
     "private",
+    "random_values",
     "set_max_collisions",
+    "trial_dir",
     "write_state_whole",
 ]
