@@ -330,3 +330,106 @@ def test_only_the_engine_spells_a_project_file_name():
         for match in PROJECT_FILES.finditer(path.read_text())
     ]
     assert spelled == []
+
+
+# ---------------------------------------------------------------------------- one owner of each rule
+#: keras-tuner's trial statuses: spelled only where :class:`KerasTunerStatus` mirrors them (the worker side uses
+#: keras-tuner's own ``keras_tuner.engine.trial.TrialStatus``).
+KERAS_TUNER_STATUSES = {"COMPLETED", "FAILED", "INVALID", "RUNNING", "STOPPED", "IDLE"}
+STATUS_OWNER = "tunewidgets.engine.folder.tuner_files"
+#: what a better objective is: said only by ``Direction``
+DIRECTION_OWNER = "tunewidgets.events"
+#: ``trial_`` starting a part of a path (``trial_<id>``, ``trial_*/trial.json``, ``f"trial_{id}"``), not a name
+#: such as ``trial_id``
+TRIAL_FOLDER = re.compile(r"""(?<![A-Za-z0-9_.])trial_(?=[*<{0-9/"'`]|$)""")
+
+
+def string_constants(source: str) -> list[str]:
+    """Every string constant in ``source``: literals, docstrings, the literal parts of f-strings."""
+    return [n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def keras_tuner_statuses(source: str) -> list[str]:
+    return [value for value in string_constants(source) if value in KERAS_TUNER_STATUSES]
+
+
+def _is_direction_word(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value in ("max", "min")
+
+
+def _is_max_or_min(node: ast.expr) -> bool:
+    return _is_direction_word(node) or (isinstance(node, ast.Name) and node.id in ("max", "min"))
+
+
+def direction_rules(source: str) -> list[str]:
+    """What only ``Direction`` should say: comparisons of anything with ``"max"`` / ``"min"`` (``x == "max"``,
+    ``x in ("max", "min")``, the test of ``a if direction == "max" else b``), and a choice between the two words
+    or the two built-ins (``"min" if name.endswith("loss") else "max"``, ``max if ... else min``). ``"min" in keys``
+    asks for a key (a range's ``{"min": .., "max": ..}``), and a key or a subscript is no comparison: neither is
+    flagged."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.IfExp) and _is_max_or_min(node.body) and _is_max_or_min(node.orelse):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+            continue
+        if not isinstance(node, ast.Compare):
+            continue
+        left = node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                flagged = isinstance(right, (ast.Tuple, ast.List, ast.Set)) and any(map(_is_direction_word, right.elts))
+            else:
+                flagged = _is_direction_word(left) or _is_direction_word(right)
+            if flagged:
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+            left = right
+    return found
+
+
+def trial_folders(source: str) -> list[str]:
+    return [value for value in string_constants(source) if TRIAL_FOLDER.search(value)]
+
+
+def test_the_rules_below_catch_what_they_name():
+    assert keras_tuner_statuses('if trial.status == "COMPLETED": pass\nS = {"status": "IDLE"}') == ["COMPLETED", "IDLE"]
+    assert keras_tuner_statuses('"""A COMPLETED trial."""\nx = "completed"') == []
+    assert len(direction_rules('a = 1 if d == "max" else 2\nb = "min" != d\nc = d in ("max", "min")')) == 3
+    assert len(direction_rules('d = "min" if name.endswith("loss") else "max"\npick = max if up else min')) == 2
+    assert direction_rules('if "min" in keys or "max" in raw: x = raw["min"], {"max": 1}.get("max")') == []
+    assert trial_folders('p = f"trial_{i}"\nq = d.glob("trial_*/trial.json")\nr = n.removeprefix("trial_")') == [
+        "trial_",
+        "trial_*/trial.json",
+        "trial_",
+    ]
+    assert trial_folders('"""Its ``trial_<id>`` folder."""') == ["Its ``trial_<id>`` folder."]
+    assert trial_folders('x = {"trial_id": 1, "kind": "trial_started", "hp": "tuner/trial_id"}') == []
+
+
+def test_keras_tuner_statuses_are_spelled_by_their_enum_only():
+    spelled = [
+        f"{name}: {value}"
+        for name, path in MODULES.items()
+        if name != STATUS_OWNER
+        for value in keras_tuner_statuses(path.read_text())
+    ]
+    assert spelled == []
+
+
+def test_only_direction_compares_with_max_and_min_or_chooses_between_them():
+    compared = [
+        f"{name} {where}"
+        for name, path in MODULES.items()
+        if name != DIRECTION_OWNER
+        for where in direction_rules(path.read_text())
+    ]
+    assert compared == []
+
+
+def test_only_the_project_folder_spells_keras_tuners_trial_folders():
+    spelled = [
+        f"{name}: {value[:60]!r}"
+        for name, path in MODULES.items()
+        if not name.startswith("tunewidgets.engine.folder.")
+        for value in trial_folders(path.read_text())
+    ]
+    assert spelled == []

@@ -36,7 +36,8 @@ def test_a_shown_dashboard_starts_the_worker_that_runs_its_search_before_run(tmp
     dash.run()
     results = dash.wait(120)
     assert results is not None and len(results.trials) == 2
-    pid = WorkerFiles(results.project.workers).read_end("tuner0")["pid"]
+    ended = WorkerFiles(results.project.workers).read_end("tuner0")
+    pid = ended.pid if ended is not None else None
     assert pid in spares  # the search trained in the worker started when the dashboard was shown
     assert dash.launcher.box.children == (dash.views[0].widget,)
 

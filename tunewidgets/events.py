@@ -14,9 +14,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,41 @@ class EndReason(str, enum.Enum):
     TARGET_REACHED = "target_reached"  # a trial reached tuner.target: nothing more to search for
 
 
+_T = TypeVar("_T")
+
+
+class Direction(str, enum.Enum):
+    """Whether a higher (``max``) or a lower (``min``) objective is better: the one place that says what that
+    means. JSON, the spec and keras-tuner write it as those words; ``Direction(word)`` reads one."""
+
+    MAX = "max"
+    MIN = "min"
+
+    def __str__(self) -> str:  # "max" in messages and f-strings, as the JSON says it
+        return self.value
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether ``a`` is strictly better than ``b``."""
+        return a > b if self is Direction.MAX else a < b
+
+    def pick(self, values: Iterable[_T], key: Callable[[_T], Any] = lambda v: v) -> _T:
+        """The best of ``values`` (by ``key``): their ``max`` or their ``min``."""
+        return max(values, key=key) if self is Direction.MAX else min(values, key=key)
+
+    @property
+    def worst(self) -> float:
+        """What any number beats: ``-inf`` for ``max``, ``inf`` for ``min``."""
+        return -math.inf if self is Direction.MAX else math.inf
+
+    @classmethod
+    def read(cls, value: Any, default: Direction) -> Direction:
+        """``value`` as a file or a setting writes it (``"max"`` / ``"min"``), or ``default`` when it is neither."""
+        try:
+            return cls(value)
+        except (ValueError, TypeError):
+            return default
+
+
 def _now() -> float:
     return time.time()
 
@@ -57,7 +92,7 @@ def _now() -> float:
 class SearchStarted:
     name: str
     objective: str
-    direction: str
+    direction: Direction  # a "max" / "min" given (read from JSON, say) is made a Direction
     algorithm: str
     planned_trials: int | None
     epochs: int  # the most epochs one trial trains
@@ -79,6 +114,9 @@ class SearchStarted:
     best_score: float | None = None
     time: float = field(default_factory=_now)
     kind = "search_started"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "direction", Direction(self.direction))
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from typing import Any
 from ._kt_frames import running_trial
 from .engine.folder.eventlog import EventLog
 from .engine.folder.record import SearchRecord
+from .engine.folder.tuner_files import KerasTunerStatus
 from .engine.ktproject import tuner_kind, watched_events
-from .events import EpochEnded, Event, SearchStarted, TrialEnded, TrialStarted, TrialStatus
+from .events import Direction, EpochEnded, Event, SearchStarted, TrialEnded, TrialStarted, TrialStatus
 
 _CLASS: Any = None
 
@@ -113,7 +114,7 @@ class _LiveSearch:
         assert self.trial_id is not None
         trial = tuner.oracle.trials.get(self.trial_id)
         status = str(getattr(trial, "status", ""))
-        if status == "COMPLETED" and trial.score is not None:
+        if status == KerasTunerStatus.COMPLETED and trial.score is not None:
             best = None if trial.best_step is None else int(trial.best_step) + 1
             return TrialEnded(self.trial_id, TrialStatus.COMPLETED, float(trial.score), best, 0.0, "")
         return TrialEnded(self.trial_id, TrialStatus.FAILED, None, None, 0.0, "it raised before it ended")
@@ -150,8 +151,7 @@ class _LiveSearch:
         points = [(e, v) for e, v in (trial.curves.get((0, self.record.objective), []) if trial else []) if v == v]
         if not points:
             return None, None
-        pick = max if self.record.direction == "max" else min
-        epoch, value = pick(points, key=lambda p: p[1])
+        epoch, value = self.record.direction.pick(points, key=lambda p: p[1])
         return value, epoch
 
     # ------------------------------------------------------------------ the search
@@ -204,7 +204,7 @@ class _LiveSearch:
             SearchStarted(
                 name=Path(tuner.project_dir).name,
                 objective=str(objective.name),
-                direction=str(objective.direction),
+                direction=Direction(objective.direction),
                 algorithm=tuner_kind(oracle.get_state(), []),
                 planned_trials=getattr(oracle, "max_trials", None),
                 epochs=0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .events import EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
+from .events import Direction, EpochEnded, Event, SearchEnded, SearchStarted, TrialEnded, TrialStarted, TrialStatus
 
 
 def trial_number(trial_id: str) -> int:
@@ -19,10 +19,6 @@ def trial_number(trial_id: str) -> int:
         return int(trial_id) + 1
     except ValueError:
         return 0
-
-
-def better(a: float, b: float, direction: str) -> bool:
-    return a > b if direction == "max" else a < b
 
 
 @dataclass
@@ -40,7 +36,7 @@ class ProgressState:
     name: str = ""
     algorithm: str = ""
     objective: str = "score"
-    direction: str = "max"
+    direction: Direction = Direction.MAX
     planned_trials: int | None = None
     planned_epochs: int | None = None
     epochs_per_trial: int = 0
@@ -99,7 +95,7 @@ class ProgressState:
             self.running = {}
 
     def _offer(self, trial_id: str | None, score: float) -> None:
-        if score == score and (self.best_score is None or better(score, self.best_score, self.direction)):
+        if score == score and (self.best_score is None or self.direction.better(score, self.best_score)):
             self.best_trial_id, self.best_score = trial_id, score
 
     # ------------------------------------------------------------------ reading
@@ -143,4 +139,4 @@ def duration_text(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-__all__ = ["ProgressState", "RunningTrial", "better", "duration_text", "trial_number"]
+__all__ = ["ProgressState", "RunningTrial", "duration_text", "trial_number"]

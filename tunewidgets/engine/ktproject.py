@@ -1,7 +1,8 @@
 """A plain keras-tuner project folder (``directory/project_name``), read as a tunewidgets search, read-only.
 
-keras-tuner keeps, per trial, ``trial_<id>/trial.json`` (hyperparameters and their space, status, the metrics
-of the best epoch, the score and the best step) and, for the search, ``oracle.json``. It keeps no per-epoch
+keras-tuner keeps, per trial, a ``trial.json`` (hyperparameters and their space, status, the metrics of the
+best epoch, the score and the best step) and, for the search, ``oracle.json``
+(:mod:`tunewidgets.engine.folder.tuner_files`). It keeps no per-epoch
 history. This module turns those files into the same :class:`~tunewidgets.engine.folder.record.SearchRecord`
 the views read, without Keras, and never writes, moves or locks anything in the folder.
 """
@@ -16,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
-from ..events import EpochEnded, SearchStarted, TrialStarted, TrialStatus
+from ..events import Direction, EpochEnded, SearchStarted, TrialStarted, TrialStatus
 from .folder.eventlog import read_events
 from .folder.project import LIVE_DIR
 from .folder.record import SearchRecord, TrialRecord
 from .folder.store import read_json
+from .folder.tuner_files import ORACLE_FILE, TRIAL_FILES, KerasTunerStatus, TunerFolder
 
-ORACLE_FILE = "oracle.json"
-TRIAL_FILE = "trial.json"
 #: What ``tunewidgets.live()`` records beside keras-tuner's files: a folder keras-tuner ignores.
 WATCH_DIR = LIVE_DIR
 WATCH_EVENTS = "events.jsonl"
@@ -36,12 +36,12 @@ def watched_events(project: Path) -> Path:
 
 #: keras-tuner's trial statuses, as tunewidgets says them.
 STATUSES = {
-    "COMPLETED": TrialStatus.COMPLETED,
-    "FAILED": TrialStatus.FAILED,
-    "INVALID": TrialStatus.FAILED,
-    "RUNNING": TrialStatus.RUNNING,
-    "STOPPED": TrialStatus.STOPPED,
-    "IDLE": TrialStatus.RUNNING,
+    KerasTunerStatus.COMPLETED: TrialStatus.COMPLETED,
+    KerasTunerStatus.FAILED: TrialStatus.FAILED,
+    KerasTunerStatus.INVALID: TrialStatus.FAILED,
+    KerasTunerStatus.RUNNING: TrialStatus.RUNNING,
+    KerasTunerStatus.STOPPED: TrialStatus.STOPPED,
+    KerasTunerStatus.IDLE: TrialStatus.RUNNING,
 }
 
 #: What the views say about training curves in a keras-tuner folder.
@@ -59,15 +59,15 @@ class KerasTunerProject:
     record: SearchRecord
     tuner: str
     objective: str
-    direction: str
+    direction: Direction
     log_scaled: set[str] = field(default_factory=set)
     categorical: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
 
 
 def is_keras_tuner_project(path: Path) -> bool:
-    """Whether ``path`` holds keras-tuner's files (an ``oracle.json`` or ``trial_*/trial.json``)."""
-    return (path / ORACLE_FILE).is_file() or any(path.glob(f"trial_*/{TRIAL_FILE}"))
+    """Whether ``path`` holds keras-tuner's files (an ``oracle.json`` or a trial's ``trial.json``)."""
+    return TunerFolder(path).holds_project()
 
 
 def find_project(path: Path) -> Path | None:
@@ -93,23 +93,23 @@ def tuner_kind(oracle: dict[str, Any] | None, values: list[dict[str, Any]]) -> s
     return "random" if oracle is not None else "unknown"
 
 
-def _objective(trials: list[dict[str, Any]]) -> tuple[str, str]:
+def _objective(trials: list[dict[str, Any]]) -> tuple[str, Direction]:
     """The objective: the metric whose best-epoch value is each trial's score (a ``val_`` one first)."""
     votes: dict[str, int] = {}
-    directions: dict[str, str] = {}
+    directions: dict[str, Direction] = {}
     for raw in trials:
         score = raw.get("score")
         metrics = (raw.get("metrics") or {}).get("metrics") or {}
         for name, tracker in metrics.items():
-            directions[name] = tracker.get("direction", "min")
+            directions[name] = Direction.read(tracker.get("direction"), Direction.MIN)
             values = [v for o in tracker.get("observations", []) for v in o.get("value", [])]
             if score is not None and any(_close(v, score) for v in values):
                 votes[name] = votes.get(name, 0) + 1
     if not votes:
         name = next((n for n in directions if n.startswith("val_")), next(iter(directions), "val_loss"))
-        return name, directions.get(name, "min")
+        return name, directions.get(name, Direction.MIN)
     best = max(votes, key=lambda n: (votes[n], n.startswith("val_"), n == "val_loss"))
-    return best, directions.get(best, "min")
+    return best, directions.get(best, Direction.MIN)
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -133,13 +133,13 @@ def _space_kinds(space: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
     return logs, cats
 
 
-def _duration(trial_dir: Path) -> float | None:
+def _duration(trial_file: Path) -> float | None:
     """From the first file the trial wrote to its ``trial.json``'s last write (None when unknown)."""
     try:
-        end = (trial_dir / TRIAL_FILE).stat().st_mtime
+        end = trial_file.stat().st_mtime
     except OSError:
         return None
-    start = _first_write(trial_dir) or end
+    start = _first_write(trial_file.parent) or end
     return end - start if end > start else None
 
 
@@ -155,11 +155,12 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
     directory = find_project(given)
     if directory is None:
         raise ProjectError(
-            f"{given} holds neither a tunewidgets search (no spec.json) nor a keras-tuner project (no oracle.json "
-            "or trial_*/trial.json); give the folder of tuner(directory=..., project_name=...), directory/project_name"
+            f"{given} holds neither a tunewidgets search (no spec.json) nor a keras-tuner project (no {ORACLE_FILE} "
+            f"or {TRIAL_FILES}); give the folder of tuner(directory=..., project_name=...), directory/project_name"
         )
     notes: list[str] = []
-    oracle, problem = read_json(directory / ORACLE_FILE)
+    folder = TunerFolder(directory)
+    oracle, problem = read_json(folder.oracle)
     if problem:
         notes.append(problem)
     elif oracle is None:
@@ -168,13 +169,14 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
             "(its trials are shown as their own files say)"
         )
     raws: list[tuple[Path, dict[str, Any]]] = []
-    for file in sorted(directory.glob(f"trial_*/{TRIAL_FILE}")):
-        raw, problem = read_json(file, f"{file.parent.name}/{file.name}")
+    for file in folder.trial_files():
+        shown = f"{file.parent.name}/{file.name}"
+        raw, problem = read_json(file, shown)
         if isinstance(raw, dict) and "trial_id" in raw:
-            raws.append((file.parent, raw))
+            raws.append((file, raw))
         else:  # caught mid-write, or damaged: shown as running, said once
-            notes.append(problem or f"{file.parent.name}/{TRIAL_FILE} holds no trial")
-            raws.append((file.parent, {"trial_id": file.parent.name.removeprefix("trial_"), "status": "RUNNING"}))
+            notes.append(problem or f"{shown} holds no trial")
+            raws.append((file, {"trial_id": TunerFolder.trial_id(file.parent), "status": KerasTunerStatus.RUNNING}))
     values = [((r.get("hyperparameters") or {}).get("values") or {}) for _, r in raws]
     objective, direction = _objective([r for _, r in raws])
     if not raws:  # no trial files: what tw.live() recorded of the search, or said to be unknown
@@ -182,14 +184,14 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
         if started_events:
             objective, direction = started_events[-1].objective, started_events[-1].direction
         elif isinstance(oracle, dict) and oracle.get("start_order"):  # trials ran, and their files are gone
-            notes.append(f"no trial_*/{TRIAL_FILE} can be read: the objective is not known ({objective} is assumed)")
+            notes.append(f"no {TRIAL_FILES} can be read: the objective is not known ({objective} is assumed)")
     kind = tuner_kind(oracle if isinstance(oracle, dict) else None, values)
     space: list[dict[str, Any]] = next(
         ((r.get("hyperparameters") or {}).get("space") or [] for _, r in raws if r.get("hyperparameters")), []
     )
     logs, cats = _space_kinds(space or [])
     record = SearchRecord()
-    started = min((_first_write(d) for d, _ in raws), default=time.time())
+    started = min((_first_write(f.parent) for f, _ in raws), default=time.time())
     record.apply(
         SearchStarted(
             name=directory.name,
@@ -202,8 +204,8 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
             time=started,
         )
     )
-    for (trial_dir, raw), hp_values in zip(raws, values, strict=True):
-        status = STATUSES.get(str(raw.get("status")), TrialStatus.RUNNING)
+    for (trial_file, raw), hp_values in zip(raws, values, strict=True):
+        status = STATUSES[KerasTunerStatus.of(raw.get("status")) or KerasTunerStatus.RUNNING]  # unknown: running
         score = raw.get("score")
         best_step = raw.get("best_step")
         metrics = (raw.get("metrics") or {}).get("metrics") or {}
@@ -220,9 +222,9 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
                 status=status,
                 score=float(score) if score is not None and status.has_score() else None,
                 best_epoch=int(best_step) + 1 if best_step is not None and status.has_score() else None,
-                duration=_duration(trial_dir) if status is not TrialStatus.RUNNING else None,
+                duration=_duration(trial_file) if status is not TrialStatus.RUNNING else None,
                 message=_message(raw.get("message")) if status is TrialStatus.FAILED else "",
-                started=_first_write(trial_dir),
+                started=_first_write(trial_file.parent),
                 best_metrics=best,
             )
         )
@@ -237,7 +239,7 @@ def read_project(path: str | os.PathLike[str]) -> KerasTunerProject:
                 "",
                 best_trial.trial_id if best_trial else None,
                 best_trial.score if best_trial else None,
-                time=max((_last_write(d) for d, _ in raws), default=started),
+                time=max((_last_write(f.parent) for f, _ in raws), default=started),
             )
         )
     return KerasTunerProject(directory, record, kind, objective, direction, logs, cats, notes)

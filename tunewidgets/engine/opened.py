@@ -16,6 +16,7 @@ from ..progress import trial_number
 from .folder.project import LIVE_DIR, Project, is_locked
 from .folder.record import SearchRecord
 from .folder.store import read_json, read_record
+from .folder.tuner_files import TunerFolder
 from .ktproject import NO_CURVES, KerasTunerProject, read_project
 from .results import Results, SearchStatus
 
@@ -75,9 +76,9 @@ class KerasTunerResults(Results):
             raise LookupError(
                 "a keras-tuner folder keeps no model code: pass your build function, results.model(trial_id, build)"
             )
-        trial = self._trial(trial_id)
-        raw = json.loads((self.directory / f"trial_{trial.trial_id}" / "trial.json").read_text(encoding="utf-8"))
-        checkpoint = self.directory / f"trial_{trial.trial_id}" / "checkpoint.weights.h5"
+        trial, folder = self._trial(trial_id), TunerFolder(self.directory)
+        raw = json.loads(folder.trial_file(trial.trial_id).read_text(encoding="utf-8"))
+        checkpoint = folder.checkpoint(trial.trial_id)
         if not checkpoint.exists():
             raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
         return rebuilt(build_model, kt.HyperParameters.from_config(raw["hyperparameters"]), checkpoint)

@@ -24,13 +24,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ..events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus
 from .folder.project import Project
-from .folder.protocol import Role, WorkerEnd, WorkerFiles
+from .folder.protocol import Role, WorkerEnd, WorkerEndRecord, WorkerFiles
 from .relay import Relay
 from .warm import exit_text, keep_warm_seconds, launch, start_spare, warm_workers
 
@@ -59,7 +59,7 @@ class _Worker:
     process: subprocess.Popen[bytes] | None = None
     log_file: IO[bytes] | None = None
     training: bool = True  # False once its training loop has ended (a chief then only serves)
-    end: dict[str, Any] = field(default_factory=dict)
+    end: WorkerEndRecord | None = None  # its end file, once read
     key: tuple[str, ...] = ()  # what a warm worker must match to be handed another search
 
 
@@ -159,7 +159,9 @@ class WorkerPool:
             return EndReason.ERROR, self.error, None
         if self.failure:
             return EndReason.FAILED, self.failure, None
-        if self.stop_requested or any(w.end.get("reason") is WorkerEnd.STOPPED for w in self.workers.values()):
+        if self.stop_requested or any(
+            w.end is not None and w.end.reason is WorkerEnd.STOPPED for w in self.workers.values()
+        ):
             return EndReason.STOPPED, "stopped by request; resume to continue", None
         return EndReason.COMPLETED, "", None
 
@@ -210,7 +212,7 @@ class WorkerPool:
             if not worker.training:
                 continue
             ended = self.files.read_end(worker.worker_id)
-            if ended is not None and worker.process is not None and ended.get("pid") != worker.process.pid:
+            if ended is not None and worker.process is not None and ended.pid != worker.process.pid:
                 ended = None  # left by an earlier process of the same name
             code = worker.process.poll() if worker.process else None
             if ended is None and code is None:
@@ -224,14 +226,14 @@ class WorkerPool:
             if worker.role is not Role.CHIEF and not self._park(worker, 0.0):  # a chief serves until the end
                 self._reap(worker)
             self.relay()
-            reason = ended["reason"]
+            reason = ended.reason
             if reason is WorkerEnd.RETIRED and not self.stop_requested:
                 replacement = Role.SOLO if worker.role is Role.SOLO else Role.CLIENT
                 self._start(worker.worker_id if worker.role is not Role.CHIEF else self._new_id(), replacement)
             elif reason is WorkerEnd.FAILED:
-                self.failure = ended.get("message", "too many failed trials")
+                self.failure = ended.message or "too many failed trials"
             elif reason is WorkerEnd.ERROR:  # the cluster's own process speaks for the whole search
-                message = ended.get("message", "")
+                message = ended.message
                 self.error = message if worker.role is Role.CLUSTER else f"worker {worker.worker_id}: {message}"
         chief = self.workers.get("tuner0")
         chief_gone = (
@@ -325,7 +327,7 @@ class WorkerPool:
     def _park(self, worker: _Worker, deadline: float) -> bool:
         """Keeps a worker that said it stays warm for this process's next search (a chief once it stopped serving)."""
         process = worker.process
-        if process is None or not worker.end.get("warm"):
+        if process is None or worker.end is None or not worker.end.warm:
             return False
         if worker.role is Role.CHIEF:
             while not self.files.served(worker.worker_id).exists() and time.monotonic() < deadline:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProjectError
-from ..events import TrialStatus
+from ..events import Direction, TrialStatus
 from .folder.evaluation import describe_test_score, read_evaluation
 from .folder.eventlog import write_tables
 from .folder.project import Project
@@ -116,8 +116,8 @@ class Results:
     curves_note = ""
 
     @property
-    def direction(self) -> str:
-        """``"max"`` or ``"min"``: whether a higher or a lower objective is better."""
+    def direction(self) -> Direction:
+        """Whether a higher (``max``) or a lower (``min``) objective is better (compares equal to those words)."""
         return self.record.direction
 
     @property

@@ -338,12 +338,11 @@ class Search:
         target = self.spec.tuner.target
         if target is None or self._target_hit is not None or not isinstance(event, TrialEnded):
             return
-        if event.status.has_score() and event.score is not None:
-            reached = event.score >= target if self.record.direction == "max" else event.score <= target
-            if reached:
-                self._target_hit = event
-                if self._pool is not None:
-                    self._pool.stop()
+        score = event.score if event.status.has_score() else None
+        if score is not None and (score == target or self.record.direction.better(score, target)):  # reached
+            self._target_hit = event
+            if self._pool is not None:
+                self._pool.stop()
 
     def stop_trial(self, trial_id: str) -> bool:
         """Ends one running trial after its current epoch, scored by its best epoch so far; the search goes on.

@@ -254,7 +254,7 @@ def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None
     try:
         while True:
             ended = files.read_end(worker_id)
-            if ended is not None and ended.get("pid") == process.pid:
+            if ended is not None and ended.pid == process.pid:
                 break
             code = process.poll()
             if code is not None or time.monotonic() > deadline:
@@ -265,7 +265,7 @@ def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None
                     f"{files.last_line(worker_id)}"
                 )
             time.sleep(0.02)
-        if ended.get("warm") and process.poll() is None:
+        if ended.warm and process.poll() is None:
             warm_workers.put(key, process, keep_warm)
         else:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -273,8 +273,8 @@ def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None
     finally:
         if log_file is not None:
             log_file.close()
-    if ended["reason"] is not WorkerEnd.DONE:
-        raise RuntimeError(ended.get("message") or "the task failed")
+    if ended.reason is not WorkerEnd.DONE:
+        raise RuntimeError(ended.message or "the task failed")
 
 
 def exit_text(code: int | None) -> str:

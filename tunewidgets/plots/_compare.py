@@ -15,8 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..engine.folder.record import SearchRecord, TrialRecord
-from ..events import TrialStatus
-from ..progress import better
+from ..events import Direction, TrialStatus
 from ._data import as_results
 from ._widget import figure_widget
 
@@ -33,7 +32,7 @@ class SearchCurve(NamedTuple):
     seconds: tuple[float, ...]  # training time when each ended
     pruned: int  # trials the search pruned
     objective: str
-    direction: str
+    direction: Direction
 
 
 class CompareData(NamedTuple):
@@ -64,7 +63,7 @@ def search_curve(label: str, record: SearchRecord) -> SearchCurve:
     scores = [float(t.score) for t in scored if t.score is not None]
     best: list[float] = []
     for score in scores:
-        best.append(score if not best or better(score, best[-1], record.direction) else best[-1])
+        best.append(score if not best or record.direction.better(score, best[-1]) else best[-1])
     return SearchCurve(
         label,
         tuple(t.number for t in scored),

@@ -12,8 +12,7 @@ from typing import Any, NamedTuple
 from ..engine.folder.record import SearchRecord, TrialRecord
 from ..engine.opened import load
 from ..engine.results import Results
-from ..events import TrialStatus
-from ..progress import better
+from ..events import Direction, TrialStatus
 from ._axes import Dimension, _encode, _fmt, _is_number
 
 
@@ -34,11 +33,11 @@ class Line(NamedTuple):
         return seen
 
 
-def hover_text(trial: TrialRecord, objective: str) -> str:
-    """What hovering a trial shows: number, status, score and hyperparameters."""
+def hover_text(trial: TrialRecord, objective: str, direction: Direction) -> str:
+    """What hovering a trial shows: number, status, score (with its folds' spread) and hyperparameters."""
     head = f"<b>trial {trial.number}</b> ({trial.status.value})"
     if trial.score is not None and math.isfinite(trial.score):
-        spread = trial.spread(objective, "min" if objective.endswith(("loss", "mae")) else "max")
+        spread = trial.spread(objective, direction)
         head += f"<br>{objective} = {trial.score:.4f}" + (f" ± {spread:.4f} over the folds" if spread else "")
     if trial.message:
         head += f"<br>{trial.message[:80]}"
@@ -46,7 +45,7 @@ def hover_text(trial: TrialRecord, objective: str) -> str:
     return f"{head}<br>{values}" if values else head
 
 
-def segment(trial: TrialRecord, metric: str, objective: str, compact: bool = False) -> Line:
+def segment(trial: TrialRecord, metric: str, objective: str, direction: Direction, compact: bool = False) -> Line:
     """One trial's curve of ``metric`` (first execution), with hover text on every point.
 
     ``compact``: the whole hover text on the last point only, the trial's number on the others (the curves
@@ -55,7 +54,7 @@ def segment(trial: TrialRecord, metric: str, objective: str, compact: bool = Fal
     points = trial.curves.get((0, metric), [])
     if not points:
         return Line()
-    text = hover_text(trial, objective)
+    text = hover_text(trial, objective, direction)
     texts = (f"<b>trial {trial.number}</b>",) * (len(points) - 1) + (text,) if compact else (text,) * len(points)
     return Line(
         tuple(p[0] for p in points),
@@ -123,24 +122,24 @@ class CurvesData(NamedTuple):
 def curves_data(record: SearchRecord, metric: str | None = None, selected: str | None = None) -> CurvesData:
     """Training curves of one metric for every trial, grouped by how they are drawn."""
     metric = metric or record.objective
-    objective = record.objective
+    objective, direction = record.objective, record.direction
     trials = record.snapshot()
     best_record = record.best()
     best = next((t for t in trials if best_record and t.trial_id == best_record.trial_id), None)
     by_status: dict[TrialStatus, list[Line]] = {s: [] for s in TrialStatus}
     for t in trials:
         status = TrialStatus.FAILED if t.status is TrialStatus.STOPPED else t.status
-        by_status[status].append(segment(t, metric, objective, compact=status is not TrialStatus.RUNNING))
+        by_status[status].append(segment(t, metric, objective, direction, compact=status is not TrialStatus.RUNNING))
     chosen = next((t for t in trials if t.trial_id == selected), None)
     return CurvesData(
         metric=metric,
         completed=join(by_status[TrialStatus.COMPLETED]),
         failed=join(by_status[TrialStatus.FAILED]),
         running=join(by_status[TrialStatus.RUNNING]),
-        best=segment(best, metric, objective) if best else Line(),
-        best_pair=segment(best, counterpart(metric), objective) if best else Line(),
-        selected=segment(chosen, metric, objective) if chosen else Line(),
-        selected_pair=segment(chosen, counterpart(metric), objective) if chosen else Line(),
+        best=segment(best, metric, objective, direction) if best else Line(),
+        best_pair=segment(best, counterpart(metric), objective, direction) if best else Line(),
+        selected=segment(chosen, metric, objective, direction) if chosen else Line(),
+        selected_pair=segment(chosen, counterpart(metric), objective, direction) if chosen else Line(),
         best_trial=best.trial_id if best else None,
         pruned=join(by_status[TrialStatus.PRUNED]),
     )
@@ -170,15 +169,15 @@ def best_so_far_data(record: SearchRecord) -> BestSoFarData:
             if t.status is TrialStatus.PRUNED:
                 pruned_numbers.append(t.number)
                 pruned_scores.append(t.score)
-            best = t.score if best is None or better(t.score, best, record.direction) else best
+            best = t.score if best is None or record.direction.better(t.score, best) else best
             numbers.append(t.number)
             scores.append(t.score)
             running.append(best)
-            texts.append(hover_text(t, record.objective))
+            texts.append(hover_text(t, record.objective, record.direction))
             ids.append(t.trial_id)
         elif t.status is TrialStatus.FAILED:
             failed.append(t.number)
-            failed_texts.append(hover_text(t, record.objective))
+            failed_texts.append(hover_text(t, record.objective, record.direction))
     return BestSoFarData(
         tuple(numbers),
         tuple(scores),
@@ -253,7 +252,7 @@ def scatter_data(
         if t.status is TrialStatus.COMPLETED and value is not None and t.score is not None and math.isfinite(t.score):
             xs.append(value)
             ys.append(t.score)
-            texts.append(hover_text(t, record.objective))
+            texts.append(hover_text(t, record.objective, record.direction))
             ids.append(t.trial_id)
     numbers = all(_is_number(v) for v in xs)
     categorical = not numbers or name in categorical_names
@@ -349,7 +348,7 @@ def table_frame(record: SearchRecord, sort_by: str = "score", descending: bool |
     quiet = {"message": "", "earlier_attempts": "", "attempts": 1, "initial_epoch": 0}
     frame = frame.drop(columns=[c for c, v in quiet.items() if c in frame and (frame[c].fillna(v) == v).all()])
     if descending is None:
-        descending = record.direction == "max" if sort_by == "score" else False
+        descending = record.direction is Direction.MAX if sort_by == "score" else False
     if sort_by in frame:
         frame = frame.sort_values(sort_by, ascending=not descending, na_position="last", kind="stable")
     return frame.reset_index(drop=True)

@@ -15,8 +15,7 @@ import math
 from typing import Any
 
 from ..engine.folder.record import SearchRecord, TrialRecord
-from ..events import TrialStatus
-from ..progress import better
+from ..events import Direction, TrialStatus
 from . import _figures as figures
 from ._chunks import Chunks
 from ._data import Line, counterpart, hover_text, join, segment
@@ -30,32 +29,34 @@ class Folded:
         self.trials: dict[str, TrialRecord] = {}
         self.best_id: str | None = None
         self.metrics: set[str] = set()
+        self.direction = Direction.MIN  # the record's, at the last catch-up
 
     def catch_up(self, record: SearchRecord) -> list[TrialRecord]:
         """The trials that changed since the last call (every trial the first time), folded in."""
         self.version, changed = record.changed_since(self.version)
+        self.direction = record.direction
         rescan = False
         for t in changed:
             self.trials[t.trial_id] = t
             self.metrics.update(metric for _, metric in t.curves)
             if t.trial_id == self.best_id:
                 rescan = True  # the best trial tried again, or its score changed: look at them all
-            elif _scored(t) and self._beats(t, record.direction):
+            elif _scored(t) and self._beats(t):
                 self.best_id = t.trial_id
         if rescan:
             self.best_id = None
             for t in self.trials.values():
-                if _scored(t) and self._beats(t, record.direction):
+                if _scored(t) and self._beats(t):
                     self.best_id = t.trial_id
         return changed
 
-    def _beats(self, t: TrialRecord, direction: str) -> bool:
+    def _beats(self, t: TrialRecord) -> bool:
         best = self.trials.get(self.best_id) if self.best_id is not None else None
         if best is None:
             return True
         if t.score == best.score:  # a tie goes to the earlier trial, as the record's best() does
             return (t.number, t.trial_id) < (best.number, best.trial_id)
-        return better(t.score, best.score, direction)  # type: ignore[arg-type]
+        return self.direction.better(t.score, best.score)  # type: ignore[arg-type]
 
     @property
     def best(self) -> TrialRecord | None:
@@ -110,7 +111,7 @@ class CurvesView:
         running_changed = False
         for t in changed:
             group = _curve_group(t.status)
-            line = segment(t, metric, objective, compact=group != "running")
+            line = segment(t, metric, objective, folded.direction, compact=group != "running")
             (self.with_points.add if line.x else self.with_points.discard)(t.trial_id)
             before = self.placed.get(t.trial_id)
             if before is not None and before != group:
@@ -142,8 +143,8 @@ class CurvesView:
             return
         self._shown[key] = trial_id
         t = folded.trials.get(trial_id) if trial_id is not None else None
-        figures.set_line(self.single[key], segment(t, metric, objective) if t else Line())
-        pair = segment(t, counterpart(metric), objective) if t else Line()
+        figures.set_line(self.single[key], segment(t, metric, objective, folded.direction) if t else Line())
+        pair = segment(t, counterpart(metric), objective, folded.direction) if t else Line()
         figures.set_line(self.single[f"{key}_pair"], pair)
 
 
@@ -174,12 +175,12 @@ class BestView:
         self.ring.x, self.ring.y = (), ()
 
     def draw(
-        self, folded: Folded, changed: list[TrialRecord], objective: str, direction: str, selected: str | None
+        self, folded: Folded, changed: list[TrialRecord], objective: str, direction: Direction, selected: str | None
     ) -> None:
         lowest: int | None = None  # the lowest trial number whose score changed
         for t in changed:
             number = t.number
-            text = hover_text(t, objective)
+            text = hover_text(t, objective, direction)
             point = Line((number,), (t.score,), (text,), (t.trial_id,))
             scored = _scored(t)
             for key, shown in (
@@ -216,7 +217,7 @@ class BestView:
             if self.fig.layout.yaxis.title.text != objective:
                 self.fig.layout.yaxis.title.text = objective
 
-    def _steps(self, lowest: int, direction: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    def _steps(self, lowest: int, direction: Direction) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """The best so far as a step line: a point where it improves, and one at the last trial.
 
         Recomputed from trial number ``lowest`` on (a trial's end usually changes only the line's end).
@@ -228,7 +229,7 @@ class BestView:
         best = self.running[-1] if self.running else None
         for number in self.numbers[first:]:
             score = self.scores[number]
-            if best is None or better(score, best, direction):
+            if best is None or direction.better(score, best):
                 best = score
                 self.step_numbers.append(number)
                 self.step_scores.append(score)

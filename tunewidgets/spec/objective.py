@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import Issue
+from ..events import Direction
 from .parse import show
 
 if TYPE_CHECKING:
@@ -18,27 +19,25 @@ _HIGHER_IS_BETTER = ("accuracy", "auc", "precision", "recall", "f1_score", "fbet
 _LOWER_IS_BETTER = ("loss", "error", "crossentropy", "hinge", "divergence", "poisson", "logcosh", "mae", "mse", "rmse")
 
 
-def infer_direction(metric: str) -> str | None:
-    """'max' or 'min' for a Keras metric's name (``val_`` and the like included), None when it is not known."""
+def infer_direction(metric: str) -> Direction | None:
+    """The direction of a Keras metric, from its name (``val_`` and the like included); None when not known."""
     name = metric.lower()
     if name.startswith("val_"):
         name = name[4:]
     if any(word in name for word in _HIGHER_IS_BETTER) or name in ("acc", "precision", "recall"):
-        return "max"
+        return Direction.MAX
     if any(word in name for word in _LOWER_IS_BETTER) or name.endswith(("_error", "mape", "msle")):
-        return "min"
+        return Direction.MIN
     return None
 
 
-def resolve_objective(spec: Spec, task: str | None) -> tuple[str, str]:
-    """The objective name and direction ('max'/'min') for a task."""
+def resolve_objective(spec: Spec, task: str | None) -> tuple[str, Direction]:
+    """The objective name and direction for a task (the direction its name says when ``auto``, else ``min``)."""
     objective = spec.tuner.objective
     if objective == "auto":  # the user's own model: its validation loss, which every compiled model logs
         objective = "val_loss" if task in ("regression", "custom") else "val_accuracy"
-    direction = spec.tuner.direction
-    if direction == "auto":
-        direction = infer_direction(objective) or "min"
-    return objective, direction
+    natural = infer_direction(objective) or Direction.MIN
+    return objective, natural if spec.tuner.direction == "auto" else Direction.read(spec.tuner.direction, natural)
 
 
 def objective_issues(spec: Spec, task: str | None) -> list[Issue]:
@@ -52,7 +51,9 @@ def objective_issues(spec: Spec, task: str | None) -> list[Issue]:
     name, direction = resolve_objective(spec, task)
     natural = infer_direction(name)
     if spec.tuner.direction != "auto" and natural is not None and direction != natural:
-        issues.append(Issue("tuner.direction", f"{name} should be {'maximized' if natural == 'max' else 'minimized'}"))
+        issues.append(
+            Issue("tuner.direction", f"{name} should be {'maximized' if natural is Direction.MAX else 'minimized'}")
+        )
     return issues
 
 

@@ -15,7 +15,8 @@ Nothing outside :mod:`tunewidgets.engine` spells one of these names; everything 
   went, which may be damaged or deleted without losing a finished trial;
 * ``keras_tuner/``: keras-tuner's own project (oracle state, per-trial checkpoints); for a search of the user's
   own keras-tuner tuner (``Search.from_tuner``) the folder is ``tunewidgets/`` inside the tuner's project, which
-  holds keras-tuner's files as the tuner writes them (``keras_tuner_project.json`` says so);
+  holds keras-tuner's files as the tuner writes them (``keras_tuner_project.json`` says so); what keras-tuner
+  names there is named in :mod:`tunewidgets.engine.folder.tuner_files` (``Project.tuner``);
 * ``trials.csv`` / ``curves.csv``: tables written when a search ends;
 * ``evaluation.json``: the best model's figures on the test split, once asked for;
 * ``workers/``: the worker processes' files (:mod:`tunewidgets.engine.folder.protocol`);
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ProjectError
+from .tuner_files import TunerFolder
 
 try:
     import fcntl
@@ -129,6 +131,11 @@ class Project:
         """The folder is ``tunewidgets/`` inside the user's own keras-tuner project (``Search.from_tuner``)."""
         return (self.directory / OUTER_TUNER_FILE).is_file()
 
+    @property
+    def tuner(self) -> TunerFolder:
+        """keras-tuner's project, as the paths of its files."""
+        return TunerFolder(self.tuner_dir)
+
     def tuner_location(self) -> tuple[str, str]:
         """keras-tuner's ``directory`` and ``project_name`` for this search."""
         if self.in_tuner_project:
@@ -187,7 +194,7 @@ class Project:
 
     def checkpoint(self, trial_id: str) -> Path:
         """Where keras-tuner keeps a trial's best-epoch weights."""
-        return self.tuner_dir / f"trial_{trial_id}" / "checkpoint.weights.h5"
+        return self.tuner.checkpoint(trial_id)
 
     def holds_results(self) -> bool:
         """Whether a search started here: its state, a trial's record or keras-tuner's project exists."""

@@ -9,7 +9,7 @@ through a Dask cluster instead: :mod:`tunewidgets.engine.worker.driver`):
 * ``callbacks.pkl``: the user's Keras callbacks, cloudpickled;
 * ``<id>.jsonl``: one worker's events, one JSON line each (the controller relays them);
 * ``<id>.log``: its output;
-* ``<id>.end.json``: why its training loop ended (:class:`EndReason`), its pid, whether it stays warm;
+* ``<id>.end.json``: why its training loop ended, its pid, whether it stays warm (:class:`WorkerEndRecord`);
 * ``<id>.served``: a chief has stopped serving (the search is over);
 * ``trial-<trial id>.stop``: the user stopped one trial (``Search.stop_trial``).
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,16 @@ class WorkerEnd(str, enum.Enum):
     RETIRED = "retired"  # its memory grew: a fresh process takes over
     FAILED = "failed"  # too many trials failed in a row
     ERROR = "error"  # the worker itself broke
+
+
+@dataclass(frozen=True)
+class WorkerEndRecord:
+    """A worker's end file: why its training loop (or task) ended, what it said, its pid, whether it stays warm."""
+
+    reason: WorkerEnd
+    message: str
+    pid: int
+    warm: bool
 
 
 class WorkerFiles:
@@ -93,16 +104,17 @@ class WorkerFiles:
         return self.dir / f"{worker_id}.served"
 
     # ------------------------------------------------------------------ end files
-    def write_end(self, worker_id: str, reason: WorkerEnd, message: str, pid: int, warm: bool) -> None:
-        info = {"reason": reason.value, "message": message, "pid": pid, "warm": warm}
-        atomic_write_text(self.end(worker_id), json.dumps(info))
+    def write_end(self, worker_id: str, end: WorkerEndRecord) -> None:
+        atomic_write_text(self.end(worker_id), json.dumps(asdict(end)))
 
-    def read_end(self, worker_id: str) -> dict[str, Any] | None:
+    def read_end(self, worker_id: str) -> WorkerEndRecord | None:
+        """The worker's end file, None while it has written none (or one that cannot be read)."""
         try:
             info = json.loads(self.end(worker_id).read_text())
-            info["reason"] = WorkerEnd(info["reason"])
-            return info
-        except (OSError, ValueError, KeyError):
+            return WorkerEndRecord(
+                WorkerEnd(info["reason"]), str(info["message"]), int(info["pid"]), bool(info["warm"])
+            )
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def last_line(self, worker_id: str) -> str:
@@ -170,4 +182,4 @@ def pickle_callbacks(callbacks: list[Any]) -> bytes:
         return cloudpickle.dumps(list(callbacks))
 
 
-__all__ = ["SECURITY_ENV", "Role", "WorkerEnd", "WorkerFiles", "pickle_callbacks"]
+__all__ = ["SECURITY_ENV", "Role", "WorkerEnd", "WorkerEndRecord", "WorkerFiles", "pickle_callbacks"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...events import (
     BoundaryUpdated,
+    Direction,
     EpochEnded,
     Event,
     SearchEnded,
@@ -25,7 +26,7 @@ from ...events import (
     clean_value,
     restore_float,
 )
-from ...progress import better, trial_number
+from ...progress import trial_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,14 +86,12 @@ class TrialRecord:
         """Epochs this trial trained (first run): Hyperband's trial from epoch 4 to 10 trained 6."""
         return max(0, self.last_epoch - self.initial_epoch)
 
-    def fold_scores(self, metric: str, direction: str = "max") -> list[float]:
+    def fold_scores(self, metric: str, direction: Direction = Direction.MAX) -> list[float]:
         """Each run's (fold's) best value of ``metric``, as keras-tuner averages them into the score."""
-        pick = max if direction == "max" else min
-        return [
-            pick(v for _, v in points) for (_, name), points in sorted(self.curves.items()) if name == metric and points
-        ]
+        runs = [points for (_, name), points in sorted(self.curves.items()) if name == metric and points]
+        return [direction.pick(v for _, v in points) for points in runs]
 
-    def spread(self, metric: str, direction: str = "max") -> float | None:
+    def spread(self, metric: str, direction: Direction = Direction.MAX) -> float | None:
         """The standard deviation of the folds' scores (None with one run)."""
         scores = self.fold_scores(metric, direction)
         return float(statistics.pstdev(scores)) if len(scores) > 1 else None
@@ -243,7 +242,7 @@ class SearchRecord:
         self.latest[event.trial_id] = event
         kept = self.boundaries.get(event.trial_id)
         value, best = self._objective_at(event), self._objective_at(kept) if kept is not None else None
-        if kept is None or (value is not None and (best is None or better(value, best, self.direction))):
+        if kept is None or (value is not None and (best is None or self.direction.better(value, best))):
             self.boundaries[event.trial_id] = event
 
     def _objective_at(self, event: BoundaryUpdated) -> float | None:
@@ -268,8 +267,8 @@ class SearchRecord:
         return self.started.objective if self.started else "val_loss"
 
     @property
-    def direction(self) -> str:
-        return self.started.direction if self.started else "min"
+    def direction(self) -> Direction:
+        return self.started.direction if self.started else Direction.MIN
 
     def ordered(self) -> list[TrialRecord]:
         with self._lock:
@@ -302,7 +301,7 @@ class SearchRecord:
     def best(self) -> TrialRecord | None:
         best: TrialRecord | None = None
         for t in self.completed():
-            if best is None or better(t.score, best.score, self.direction):  # type: ignore[arg-type]
+            if best is None or self.direction.better(t.score, best.score):  # type: ignore[arg-type]
                 best = t
         return best
 

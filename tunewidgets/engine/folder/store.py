@@ -32,6 +32,7 @@ from ...spec import Spec
 from .eventlog import parse_event_line, read_events
 from .project import Project, spec_differences
 from .record import SearchRecord, TrialRecord
+from .tuner_files import KerasTunerStatus
 
 #: The version of the files' layout, written into each.
 VERSION = 1
@@ -199,14 +200,14 @@ def _apply_tuner_trials(project: Project, record: SearchRecord) -> int:
     for trial in record.trials.values():
         if trial.status is not TrialStatus.RUNNING:
             continue
-        content, problem = read_json(project.tuner_dir / f"trial_{trial.trial_id}" / "trial.json")
+        content, problem = read_json(project.tuner.trial_file(trial.trial_id))
         if problem or not isinstance(content, dict):
             continue
-        status, score, step = content.get("status"), content.get("score"), content.get("best_step")
-        if status == "COMPLETED" and isinstance(score, (int, float)):
+        status, score, step = KerasTunerStatus.of(content.get("status")), content.get("score"), content.get("best_step")
+        if status is KerasTunerStatus.COMPLETED and isinstance(score, (int, float)):
             trial.status, trial.score = TrialStatus.COMPLETED, float(score)
             trial.best_epoch = int(step) + 1 if isinstance(step, int) else None
-        elif status == "FAILED":
+        elif status is KerasTunerStatus.FAILED:
             trial.status = TrialStatus.FAILED
             lines = str(content.get("message") or "").strip().splitlines()
             trial.message = lines[-1] if lines else "it failed (keras-tuner's file says no more)"
@@ -292,10 +293,9 @@ def check_tuner_files(project: Project, finished: int) -> None:
     file would stop every worker at its start. Raises :class:`ProjectError` naming the file, what is kept and
     how to go on; nothing is changed in the folder.
     """
-    tuner_dir = project.tuner_dir
-    if not tuner_dir.is_dir():
+    if not project.tuner_dir.is_dir():
         return
-    for path in sorted([*tuner_dir.glob("*.json"), *tuner_dir.glob("trial_*/trial.json")]):
+    for path in project.tuner.state_files():
         content, problem = read_json(path)
         if problem or not isinstance(content, dict):
             what = (

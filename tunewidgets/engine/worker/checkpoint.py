@@ -9,6 +9,7 @@ from typing import Any
 
 import keras
 
+from ...events import Direction
 from ...spec.size import human_bytes
 from .outcomes import TrialFailed
 
@@ -28,7 +29,7 @@ class BestEpoch(keras.callbacks.Callback):
         super().__init__()
         self.objective = objective
         self.filepath = filepath
-        self.best_value = -math.inf if objective.direction == "max" else math.inf
+        self.best_value = Direction(objective.direction).worst
         self._best_weights: list[Any] | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:

@@ -28,18 +28,20 @@ import queue
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from keras_tuner.engine.trial import TrialStatus as KerasTunerStatus
+
 from ..._atomic import atomic_write_bytes, atomic_write_text
-from ...events import TrialStarted, event_from_dict
+from ...events import TrialStarted, TrialStatus, event_from_dict
 from ..folder.project import Project
-from .loop import IDLE, STOPPED, OracleReferee
+from ..folder.tuner_files import TunerFolder
+from .loop import OracleReferee
 from .outcomes import StopRequested
 from .payload import GroupTask, Session
 from .remote import train_group
 from .scheduler import Cluster, ClusterError
-from .trainer import Control, checkpoint_path, trial_dir
+from .trainer import Control
 from .trials import LoopSettings, TrialState, groups, slot_id
 
 #: Seconds a stopped search waits for its tasks to end their epoch and return.
@@ -161,10 +163,10 @@ class ClusterDriver:
         trials: list[Any] = []
         while len(trials) < k:
             trial = self.oracle.create_trial(slot_id(f"dask{slot}", len(trials)))
-            if trial.status == STOPPED:
+            if trial.status == KerasTunerStatus.STOPPED:
                 self.more = False
                 break
-            if trial.status == IDLE:
+            if trial.status == KerasTunerStatus.IDLE:
                 if not trials:
                     self._idle_until = time.monotonic() + 0.25
                 break
@@ -181,8 +183,7 @@ class ClusterDriver:
         for trial in trials:
             carried = trial.hyperparameters.values.get("tuner/trial_id")
             if carried:  # Hyperband carries this trial on from an earlier one's best weights
-                with open(checkpoint_path(self.project_dir, str(carried)), "rb") as f:
-                    parents[str(carried)] = f.read()
+                parents[str(carried)] = TunerFolder(self.project_dir).checkpoint(str(carried)).read_bytes()
         task = GroupTask(
             key,
             [trial.get_state() for trial in trials],
@@ -334,11 +335,11 @@ class ClusterDriver:
                 self.referee.fail(state)
                 continue
             self._write(state, outcome)
-            if outcome["status"] == "completed":
+            if outcome["status"] == TrialStatus.COMPLETED:
                 state.pruned = state.pruned or bool(outcome["pruned"])
                 state.stopped_after = outcome["stopped_after"]
                 self.referee.complete(state, outcome["metrics"], outcome["step"])
-            elif outcome["status"] == "failed":
+            elif outcome["status"] == TrialStatus.FAILED:
                 state.failure, state.trace = outcome["failure"], outcome["trace"]
                 self.referee.fail(state)
             else:
@@ -350,11 +351,11 @@ class ClusterDriver:
 
         if outcome.get("hyperparameters"):  # a hypermodel's own fit may have declared more
             state.trial.hyperparameters = kt.HyperParameters.from_config(outcome["hyperparameters"])
-        folder = Path(trial_dir(self.project_dir, state.trial_id))
+        folder = TunerFolder(self.project_dir)
         if outcome.get("weights") is not None:
-            atomic_write_bytes(Path(checkpoint_path(self.project_dir, state.trial_id)), outcome["weights"])
+            atomic_write_bytes(folder.checkpoint(state.trial_id), outcome["weights"])
         if outcome.get("build_config") is not None:
-            atomic_write_text(folder / "build_config.json", outcome["build_config"])
+            atomic_write_text(folder.build_config(state.trial_id), outcome["build_config"])
         logs = Project(os.path.dirname(self.project_dir)).tensorboard
         for name, data in (outcome.get("tensorboard") or {}).items():
             atomic_write_bytes(logs / name, data)

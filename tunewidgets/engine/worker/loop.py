@@ -15,14 +15,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from keras_tuner.engine.trial import TrialStatus as KerasTunerStatus
+
 from ...events import TrialEnded, TrialStarted, TrialStatus
+from ..folder.tuner_files import TunerFolder
 from .oracles import REPORT, read_rule
 from .outcomes import Retire, StopRequested, TooManyFailures
-from .trainer import Control, Trainer, trial_dir
+from .trainer import Control, Trainer
 from .trials import LoopSettings, TrialState, groups, slot_id
-
-#: keras-tuner's trial statuses, the plain strings of its public ``Trial.status``.
-RUNNING, IDLE, STOPPED, COMPLETED, FAILED = "RUNNING", "IDLE", "STOPPED", "COMPLETED", "FAILED"
 
 
 class OracleReferee:
@@ -43,15 +43,15 @@ class OracleReferee:
 
     def prune(self, state: TrialState, value: float, step: int) -> bool:
         answer = self.oracle.update_trial(state.trial_id, {REPORT: value}, step=step)
-        return bool(answer.status == STOPPED)
+        return bool(answer.status == KerasTunerStatus.STOPPED)
 
     def complete(self, state: TrialState, metrics: dict[str, float], step: int) -> None:
         self.oracle.update_trial(state.trial_id, metrics, step=step)
-        state.trial.status = COMPLETED
+        state.trial.status = KerasTunerStatus.COMPLETED
         self._end(state)
 
     def fail(self, state: TrialState) -> None:
-        state.trial.status = FAILED
+        state.trial.status = KerasTunerStatus.FAILED
         state.trial.message = state.trace or state.failure
         self._end(state)
 
@@ -72,7 +72,7 @@ class OracleReferee:
         self.oracle.end_trial(state.trial)
         self.tuner.save()
         ended = self.oracle.get_trial(state.trial_id)
-        if ended.status != COMPLETED:
+        if ended.status != KerasTunerStatus.COMPLETED:
             message = state.failure or "the objective was not a number"
             self.failed_in_row.append(message)
             self.publish_end(state, ended, TrialStatus.FAILED, message)
@@ -83,7 +83,7 @@ class OracleReferee:
                 state, ended, TrialStatus.USER_STOPPED, f"stopped by the user after epoch {state.stopped_after}"
             )
         elif state.pruned:
-            rule = read_rule(trial_dir(self.tuner.project_dir, state.trial_id)) or "pruned"
+            rule = read_rule(str(TunerFolder(self.tuner.project_dir).trial_dir(state.trial_id))) or "pruned"
             self.publish_end(state, ended, TrialStatus.PRUNED, rule)
         else:
             self.publish_end(state, ended, TrialStatus.COMPLETED, "")
@@ -180,9 +180,9 @@ class TrialLoop:
                 if polls:
                     time.sleep(min(0.5, 0.02 * polls))
             trial = self.oracle.create_trial(slot_id(self.tuner_id, len(trials)))
-            if trial.status == STOPPED:
+            if trial.status == KerasTunerStatus.STOPPED:
                 return trials, False
-            if trial.status == IDLE:
+            if trial.status == KerasTunerStatus.IDLE:
                 if trials:
                     return trials, True
                 polls += 1

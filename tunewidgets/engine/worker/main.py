@@ -46,7 +46,7 @@ from ...events import EventBus
 from ...spec import Spec
 from ..folder.eventlog import EventLog
 from ..folder.project import Project
-from ..folder.protocol import Role, WorkerEnd, WorkerFiles
+from ..folder.protocol import Role, WorkerEnd, WorkerEndRecord, WorkerFiles
 from .chief import ChiefServer, wait_for_chief
 from .lean import import_keras_tuner
 from .standby import next_assignment, redirect_output, stand_by
@@ -242,7 +242,7 @@ def _run_search(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]
             and not interrupted
             and not _grown(args.recycle_mb)
         )
-        ctx.files.write_end(args.worker_id, reason, message, os.getpid(), warm)
+        ctx.files.write_end(args.worker_id, WorkerEndRecord(reason, message, os.getpid(), warm))
         if server is not None:  # keep serving the oracle until the controller says the search is over
             while not terminate.is_set() and not ctx.orphaned:
                 terminate.wait(0.2)
@@ -281,7 +281,9 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
             message = f"{type(e).__name__}: {e}"
         traceback.print_exc()
     warm = may_stay and args.keep_warm > 0 and not _grown(args.recycle_mb)
-    WorkerFiles(Project(args.project).workers).write_end(args.worker_id, reason, message, os.getpid(), warm)
+    WorkerFiles(Project(args.project).workers).write_end(
+        args.worker_id, WorkerEndRecord(reason, message, os.getpid(), warm)
+    )
     return (0 if reason is WorkerEnd.DONE else 1), warm
 
 

@@ -33,7 +33,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ...events import Event, EventBus, event_to_dict
+from ...events import Event, EventBus, TrialStatus, event_to_dict
+from ..folder.tuner_files import TunerFolder
 from .payload import GroupTask, Session
 
 #: Seconds a trial waits for the oracle's answer to its epoch's objective (pruning) before it goes on.
@@ -260,7 +261,7 @@ class _Remote:
 
     def complete(self, state: Any, metrics: dict[str, float], step: int) -> None:
         self.outcomes[state.trial_id] = {
-            "status": "completed",
+            "status": TrialStatus.COMPLETED,
             "metrics": metrics,
             "step": step,
             "pruned": state.pruned,
@@ -268,10 +269,10 @@ class _Remote:
         }
 
     def fail(self, state: Any) -> None:
-        self.outcomes[state.trial_id] = {"status": "failed", "failure": state.failure, "trace": state.trace}
+        self.outcomes[state.trial_id] = {"status": TrialStatus.FAILED, "failure": state.failure, "trace": state.trace}
 
     def cut(self, state: Any, message: str) -> None:
-        self.outcomes[state.trial_id] = {"status": "stopped", "message": message}
+        self.outcomes[state.trial_id] = {"status": TrialStatus.STOPPED, "message": message}
 
 
 def train_group(session: Session, task: GroupTask) -> dict[str, Any]:
@@ -301,10 +302,10 @@ def _train(inputs: _Inputs, remote: _Remote, task: GroupTask, folder: str) -> di
     import keras_tuner as kt
 
     from .outcomes import StopRequested
-    from .trainer import Trainer, checkpoint_path
+    from .trainer import Trainer
 
     for parent, weights in task.parents.items():
-        path = Path(checkpoint_path(folder, parent))
+        path = TunerFolder(folder).checkpoint(parent)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(weights)
     callbacks = list(inputs.callbacks)
@@ -331,10 +332,8 @@ def _train(inputs: _Inputs, remote: _Remote, task: GroupTask, folder: str) -> di
 def _files(folder: str, trial: Any) -> dict[str, Any]:
     """What a trial's training wrote, as values: its best-epoch weights, build config, TensorBoard logs, and
     its hyperparameters (a hypermodel's own ``fit`` may have declared more)."""
-    from .trainer import checkpoint_path, trial_dir
-
-    weights = Path(checkpoint_path(folder, str(trial.trial_id)))
-    config = Path(trial_dir(folder, str(trial.trial_id))) / "build_config.json"
+    files = TunerFolder(folder)
+    weights, config = files.checkpoint(str(trial.trial_id)), files.build_config(str(trial.trial_id))
     logs = Path(folder) / "tensorboard" / str(trial.trial_id)
     return {
         "weights": weights.read_bytes() if weights.is_file() else None,

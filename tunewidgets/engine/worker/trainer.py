@@ -16,7 +16,6 @@ import functools
 import gc
 import json
 import math
-import os
 import time
 import traceback
 from typing import Any, Protocol
@@ -26,6 +25,7 @@ import keras_tuner as kt
 
 from ...events import BoundaryUpdated, EpochEnded, EventBus
 from ...model.group import Member, train_group
+from ..folder.tuner_files import TunerFolder
 from .checkpoint import BestEpoch
 from .outcomes import Retire, StopRequested, TrialFailed
 from .trials import (
@@ -77,16 +77,6 @@ class Referee(Protocol):
         ...
 
 
-def trial_dir(folder: str, trial_id: str) -> str:
-    """keras-tuner's folder of one trial in its project folder (``tunewidgets.engine.folder.Project.trial_dir``)."""
-    return os.path.join(folder, f"trial_{trial_id}")
-
-
-def checkpoint_path(folder: str, trial_id: str) -> str:
-    """keras-tuner's place for a trial's best-epoch weights (``tunewidgets.engine.folder.Project.checkpoint``)."""
-    return os.path.join(trial_dir(folder, trial_id), "checkpoint.weights.h5")
-
-
 class Trainer:
     """Trains groups of trials and hands each trial's end to its referee.
 
@@ -96,8 +86,8 @@ class Trainer:
         settings: how to train (:class:`LoopSettings`).
         control: the event bus and stop checks (:class:`Control`).
         referee: pruning and the trials' ends (:class:`Referee`).
-        folder: keras-tuner's project folder here: each trial's checkpoint and build config go to its
-            ``trial_<id>`` folder, and a trial Hyperband carries on reads its parent's checkpoint there.
+        folder: keras-tuner's project folder here (:class:`TunerFolder`): each trial's checkpoint and build config
+            go to the trial's folder in it, and a trial Hyperband carries on reads its parent's checkpoint there.
         fit_args, fit_kwargs: what the hypermodel's ``fit`` is given besides the model and the callbacks.
         callbacks: the user's Keras callbacks, copied for each run of each trial.
         boundary: the decision boundary's grid for two-input classification (None otherwise).
@@ -120,7 +110,7 @@ class Trainer:
         self.settings = settings
         self.control = control
         self.referee = referee
-        self.folder = folder
+        self.files = TunerFolder(folder)
         self.fit_args = fit_args
         self.fit_kwargs = dict(fit_kwargs or {})
         self.callbacks = list(callbacks or [])
@@ -130,7 +120,7 @@ class Trainer:
     def begin(self, trial: Any) -> TrialState:
         """A trial taken to train: its state, open until its referee hears how it ended."""
         self.control.trial_started()
-        checkpoint = BestEpoch(self.settings.objective, checkpoint_path(self.folder, str(trial.trial_id)))
+        checkpoint = BestEpoch(self.settings.objective, str(self.files.checkpoint(str(trial.trial_id))))
         state = TrialState(trial, time.time(), checkpoint)
         state.values = dict(trial.hyperparameters.values)
         self.open[state.trial_id] = state
@@ -221,15 +211,15 @@ class Trainer:
                 raise TrialFailed(f"the model has {size:,} weights, more than the size limit ({limit:,})")
         carried = hp.values.get("tuner/trial_id")
         if carried:  # Hyperband carries a trial on from an earlier one's best weights
-            model.load_weights(checkpoint_path(self.folder, str(carried)))
+            model.load_weights(str(self.files.checkpoint(str(carried))))
         return model
 
     def _keep_build_config(self, state: TrialState, model: Any) -> None:
         """How the trained model was built (its input shapes), as keras-tuner keeps it beside the checkpoint: a
         model with no ``keras.Input`` is built by its first batch, so it is read after training."""
-        folder = trial_dir(self.folder, state.trial_id)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "build_config.json"), "w") as f:
+        path = self.files.build_config(state.trial_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w") as f:
             json.dump(model.get_build_config(), f)
 
     def _fit_alone(self, state: TrialState, member: Member, epochs: int, initial_epoch: int, last: bool) -> None:
@@ -346,4 +336,4 @@ class _Reporter(keras.callbacks.Callback):
         self.trainer.epoch_ended(self.state, self.model, epoch, logs or {})
 
 
-__all__ = ["Control", "Referee", "Trainer", "checkpoint_path", "trial_dir"]
+__all__ = ["Control", "Referee", "Trainer"]
