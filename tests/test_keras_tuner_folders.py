@@ -274,16 +274,11 @@ def test_a_watcher_sees_trials_appear_while_another_process_searches(tmp_path):
     watcher.stop()
 
 
-def test_the_dashboard_opens_a_keras_tuner_folder_as_its_live_views(searched):
-    _, tuner, folder = searched
-    opened = tw.Dashboard.open(folder)
-    try:
-        assert isinstance(opened, tw.Watcher)
-        assert len(opened.results.record.trials) == len(tuner.oracle.trials)
-        assert opened.views.curves.layout.title.text == opened.results.curves_note != ""
-        assert f"{len(tuner.oracle.trials)} trials" in opened.progress_view.status.value
-    finally:
-        opened.stop()
+def test_the_dashboard_refuses_a_keras_tuner_folder_naming_what_shows_it(searched):
+    _, _, folder = searched
+    with pytest.raises(tw.ProjectError, match=r"keras-tuner project folder, not a tunewidgets search") as e:
+        tw.Dashboard.open(folder)
+    assert f"tw.watch({str(folder)!r})" in str(e.value) and "tw.Dashboard.from_tuner" in str(e.value)
 
 
 LIVE_THEN_WATCH = """

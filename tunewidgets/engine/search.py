@@ -353,11 +353,12 @@ class Search:
         return pool is not None and pool.stop_trial(trial_id)
 
     def _finish(self, reason: EndReason, message: str) -> Results:
-        """Publishes the end of the search and keeps its results."""
+        """Keeps the search's results, then publishes its end (a subscriber of ``SearchEnded`` reads
+        ``search.results``: there is one way to make them)."""
         best = self.record.best()
         self.end_reason = reason
+        self.results = results_of(self.directory, self.spec, self.record)  # set first: subscribers read it
         self.events.publish(SearchEnded(reason, message, best.trial_id if best else None, best.score if best else None))
-        self.results = results_of(self.directory, self.spec, self.record)
         return self.results
 
     def _started(self, dataset: Any, resumed: bool) -> SearchStarted:
