@@ -14,7 +14,7 @@ def plain_search(spec: Any, directory: str, tuner_base: Any = None) -> tuple[Any
 
     from tunewidgets.data import prepare
     from tunewidgets.model.build import build_model
-    from tunewidgets.model.space import declare
+    from tunewidgets.model.hyperparameters import declare
     from tunewidgets.spec.validate import resolve_objective
 
     ds = prepare(spec.data)

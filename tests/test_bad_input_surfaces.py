@@ -20,8 +20,8 @@ import pytest
 
 import tunewidgets as tw
 from tunewidgets.engine.folder.project import Project
-from tunewidgets.engine.hypermodel import kept_hypermodel, user_data
 from tunewidgets.engine.ktproject import watched_events
+from tunewidgets.engine.own_model import kept_hypermodel, user_data
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 

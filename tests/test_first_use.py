@@ -49,8 +49,8 @@ def test_the_quickstart_twice_with_its_seed_gives_the_same_scores(tmp_path, quic
 
 
 def test_a_trials_seed_depends_on_the_search_seed_the_trial_and_the_run_only():
+    from tunewidgets.engine.worker.kt_tuner import oracle_seed
     from tunewidgets.engine.worker.trials import trial_seed
-    from tunewidgets.engine.worker.tuner import oracle_seed
 
     assert trial_seed(42, "03", 0) == trial_seed(42, "03", 0)
     assert len({trial_seed(42, "03", 0), trial_seed(42, "04", 0), trial_seed(42, "03", 1), trial_seed(7, "03", 0)}) == 4
@@ -112,7 +112,7 @@ def test_a_space_too_large_for_the_machine_is_refused_with_the_figures(monkeypat
 def test_the_largest_model_estimate_is_what_keras_builds(changes):
     from tunewidgets.data import prepare
     from tunewidgets.model.build import build_model
-    from tunewidgets.model.hypermodel import SpecHyperModel
+    from tunewidgets.model.spec_hypermodel import SpecHyperModel
     from tunewidgets.spec.datasets import builtin_shape
 
     spec = Spec().replace(**changes)
@@ -261,9 +261,9 @@ def test_bayesian_random_starts_scale_with_the_budget():
 
 def test_the_oracle_gets_the_random_starts_and_the_exact_trial_count(tmp_path):
     from tunewidgets.data import prepare
+    from tunewidgets.engine.worker.kt_tuner import make_tuner
     from tunewidgets.engine.worker.private import MAX_COLLISIONS
-    from tunewidgets.engine.worker.tuner import make_tuner
-    from tunewidgets.model.hypermodel import SpecHyperModel
+    from tunewidgets.model.spec_hypermodel import SpecHyperModel
 
     spec = Spec.from_file(SPECS / "quickstart.json").replace(
         **{"tuner.algorithm": "bayesian", "tuner.max_trials": 12, "model.units": Choice((8, 16))}

@@ -10,8 +10,8 @@ import pytest
 from tunewidgets.data import prepare
 from tunewidgets.model.build import build_model
 from tunewidgets.model.group import Member, train_group, worth_retracing
+from tunewidgets.model.hyperparameters import declare
 from tunewidgets.model.pipeline import InputPipelines
-from tunewidgets.model.space import declare
 from tunewidgets.spec import Fixed, Range, Spec
 
 EPOCHS = 3
@@ -188,7 +188,7 @@ def _scores(results):
 @pytest.mark.slow
 def test_a_fused_search_finds_what_one_trial_at_a_time_finds(tmp_path, quickstart, monkeypatch):
     from tunewidgets.engine import Search
-    from tunewidgets.engine.worker.tuner import MODEL_FIT_ENV
+    from tunewidgets.engine.worker.kt_tuner import MODEL_FIT_ENV
     from tunewidgets.events import EpochEnded, TrialEnded, TrialStarted
 
     from .conftest import collect, tiny
@@ -281,8 +281,8 @@ def test_hyperband_and_two_workers_with_fused_trials(tmp_path, quickstart):
 
 
 def test_trials_train_in_groups_on_tensorflow_unless_told_to_use_model_fit(monkeypatch):
-    from tunewidgets.engine.worker.tuner import MODEL_FIT_ENV, grouped
-    from tunewidgets.model.hypermodel import SpecHyperModel
+    from tunewidgets.engine.worker.kt_tuner import MODEL_FIT_ENV, grouped
+    from tunewidgets.model.spec_hypermodel import SpecHyperModel
 
     spec = Spec().replace(**{"data.name": "moons", "data.samples": 60})
     ds = prepare(spec.data)

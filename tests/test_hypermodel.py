@@ -11,7 +11,7 @@ import pytest
 from tunewidgets.data import prepare
 from tunewidgets.errors import SpecError
 from tunewidgets.model.build import build_model, make_optimizer
-from tunewidgets.model.hypermodel import SpecHyperModel
+from tunewidgets.model.spec_hypermodel import SpecHyperModel
 from tunewidgets.spec import Choice, DataSpec, Fixed, Range, Spec, choice
 from tunewidgets.spec.budget import hyperband_trials, planned_trials, search_space_size
 

@@ -11,8 +11,8 @@ import pytest
 
 from tunewidgets.data import prepare
 from tunewidgets.model import pipeline as _pipeline
-from tunewidgets.model.hypermodel import SpecHyperModel
 from tunewidgets.model.pipeline import VALIDATION_ROWS, InputPipelines, validation_batch
+from tunewidgets.model.spec_hypermodel import SpecHyperModel
 from tunewidgets.spec import DataSpec, Fixed, Spec
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data pipelines: TensorFlow backend")

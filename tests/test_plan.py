@@ -11,7 +11,7 @@ import pytest
 
 from tunewidgets.model.build import build_model, make_optimizer
 from tunewidgets.model.codegen import model_code
-from tunewidgets.model.space import RecordedValues, declare
+from tunewidgets.model.hyperparameters import RecordedValues, declare
 from tunewidgets.spec import Fixed, Range, Spec, choice, fields, plan
 from tunewidgets.spec.datasets import builtin_shape
 from tunewidgets.spec.size import OPTIMIZER_SLOTS, largest_model

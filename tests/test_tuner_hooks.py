@@ -13,13 +13,13 @@ import keras
 import pytest
 
 from tunewidgets.data import prepare
+from tunewidgets.engine.worker.kt_tuner import grouped, loop_settings, make_tuner
 from tunewidgets.engine.worker.loop import TrialLoop
 from tunewidgets.engine.worker.outcomes import StopRequested
 from tunewidgets.engine.worker.trials import batch_seed
-from tunewidgets.engine.worker.tuner import grouped, loop_settings, make_tuner
 from tunewidgets.events import BoundaryUpdated, EpochEnded, EventBus, TrialEnded, TrialStarted, TrialStatus
 from tunewidgets.model.boundary import BoundaryGrid
-from tunewidgets.model.hypermodel import SpecHyperModel
+from tunewidgets.model.spec_hypermodel import SpecHyperModel
 from tunewidgets.spec import Choice, Fixed, Spec
 
 HISTORY = [

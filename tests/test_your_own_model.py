@@ -20,7 +20,7 @@ import pytest
 
 import tunewidgets as tw
 from tunewidgets.data.arrays import Arrays
-from tunewidgets.engine.hypermodel import discover_space, pack
+from tunewidgets.engine.own_model import discover_space, pack
 from tunewidgets.events import TrialEnded, TrialStarted
 from tunewidgets.spec.hyper import HyperModelSpec
 
@@ -262,7 +262,7 @@ def test_the_kernel_imports_no_tensorflow_to_discover_and_search(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys, numpy as np, tunewidgets as tw
-        from tunewidgets.engine.hypermodel import discover_space, pack
+        from tunewidgets.engine.own_model import discover_space, pack
         def build_model(hp):
             import keras
             units = hp.Int("units", 2, 8)

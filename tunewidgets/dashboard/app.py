@@ -20,7 +20,7 @@ import ipywidgets as w
 from ..engine import Results, Search
 from ..engine.cluster import where_trials_train
 from ..engine.folder.project import claim_folder, next_folder, safe_folder_name
-from ..engine.hypermodel import Packed, hypermodel_inputs
+from ..engine.own_model import Packed, hypermodel_inputs
 from ..errors import Issue, ProjectError, SpecError
 from ..events import EndReason, Event, SearchEnded, TrialEnded, TrialStarted
 from ..progress import trial_number

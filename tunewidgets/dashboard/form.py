@@ -15,9 +15,9 @@ from typing import Any
 import ipywidgets as w
 
 from ..data import file_issues, prepare, read_csv_header
-from ..engine.checks import worker_issues
 from ..engine.folder.project import safe_folder_name
-from ..engine.hypermodel import Packed
+from ..engine.machine_checks import worker_issues
+from ..engine.own_model import Packed
 from ..errors import Issue, SpecError
 from ..spec import SECTIONS, Spec, section_fields
 from ..spec.budget import budget_notes

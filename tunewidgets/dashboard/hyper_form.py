@@ -1,7 +1,7 @@
 """Your own model in the dashboard: one control per hyperparameter your hypermodel declares.
 
 The hyperparameters are found by building the hypermodel in a worker process
-(:func:`tunewidgets.engine.hypermodel.discover_space`, in a background thread: the kernel stays free, and the
+(:func:`tunewidgets.engine.own_model.discover_space`, in a background thread: the kernel stays free, and the
 worker it starts is warm for Run). Each becomes a knob control: an ``Int`` or ``Float`` a range (its bounds,
 step and log sampling, narrowed or widened), a ``Choice`` or ``Boolean`` choices (untick some), and the
 control's "fixed" mode fixes it. A conditional one is shown under its parent, saying when it applies. What
@@ -18,7 +18,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..engine.hypermodel import Packed, discover_space
+from ..engine.own_model import Packed, discover_space
 from ..errors import Issue, SpecError
 from ..spec.fields import FieldInfo
 from ..spec.hyper import HyperModelSpec, conditions_text, override_issues

@@ -11,7 +11,7 @@ from ..engine import load
 from ..engine.folder.project import Project
 from ..engine.from_tuner import from_tuner as tuner_inputs
 from ..engine.from_tuner import split_options
-from ..engine.hypermodel import kept_hypermodel
+from ..engine.own_model import kept_hypermodel
 from ..errors import ProjectError
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import Issue
 from ..spec import DataSpec
 from ..spec.datasets import BUILTIN_SHAPES, informative_features
-from .checks import split_issue
+from .value_checks import split_issue
 
 #: TensorFlow Playground's other two-dimensional sets (moons and circles come from scikit-learn)
 PLAYGROUND = {

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DataError, Issue, SpecError
 from ..spec.size import human_bytes
 from .builtin import builtin_issues
-from .checks import RowNaming, TableFacts, duplicate_issues, no_inputs_message
+from .value_checks import RowNaming, TableFacts, duplicate_issues, no_inputs_message
 
 if TYPE_CHECKING:
     from ..spec import Spec

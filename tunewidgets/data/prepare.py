@@ -10,10 +10,10 @@ from ..errors import DataError, Issue
 from ..spec import DataSpec, Spec
 from ..spec.space import folds
 from .builtin import builtin, builtin_issues
-from .checks import no_inputs_message, split_issue
 from .csv import csv_path, read_csv
 from .dataset import Dataset
 from .table import encode_features, from_arrays, from_frame
+from .value_checks import no_inputs_message, split_issue
 
 
 def split_rows(y: np.ndarray, spec: DataSpec, classify: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DataError, Issue
 from ..spec import DataSpec
-from .checks import (
+from .value_checks import (
     DATAFRAME_ROWS,
     MAX_AUTO_CLASSES,
     RowNaming,

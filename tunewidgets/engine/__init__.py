@@ -5,7 +5,7 @@ never imports TensorFlow; worker processes do.
 
 * :mod:`~tunewidgets.engine.search`: :class:`Search`, one search of one spec in one project folder;
 * :mod:`~tunewidgets.engine.pool`, :mod:`~tunewidgets.engine.warm`, :mod:`~tunewidgets.engine.relay`:
-  worker processes, warm workers, the event relay; :mod:`~tunewidgets.engine.checks`: settings checked
+  worker processes, warm workers, the event relay; :mod:`~tunewidgets.engine.machine_checks`: settings checked
   against this machine; :mod:`~tunewidgets.engine.results`: the user-facing results;
 * :mod:`~tunewidgets.engine.folder`: the project folder, shared with the workers (its files, the
   controller <-> worker protocol, the event log, the record, the folder's truth);

@@ -245,7 +245,7 @@ class Results:
         Written from the recorded hyperparameters: no Keras, no TensorFlow in this process.
         """
         from ..model.codegen import model_code
-        from ..model.space import values_from_hp
+        from ..model.hyperparameters import values_from_hp
         from ..spec.space import epochs_per_trial, steps_per_epoch
 
         trial = self._trial(trial_id or self._best().trial_id)

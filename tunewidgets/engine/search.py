@@ -14,15 +14,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..data import Dataset, file_issues, prepare
-from ..data.prepare import fold_issues
+from ..data import Dataset, file_issues
 from ..errors import ProjectError, SearchError, SpecError
 from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted, TrialEnded
 from ..progress import trial_number
 from ..spec import Spec
-from ..spec.datasets import output_units
-from ..spec.validate import objective_issues, size_issues
-from .checks import backend_issues, check_disk, disk_notes, worker_issues
 from .cluster import ClusterTarget, where_trials_train
 from .folder.eventlog import EventLog, write_tables
 from .folder.project import Project, ProjectLock
@@ -30,11 +26,12 @@ from .folder.protocol import pickle_callbacks
 from .folder.record import SearchRecord
 from .folder.store import SearchFiles, check_tuner_files, open_folder, read_record, rewrite_log
 from .from_tuner import from_tuner
-from .hypermodel import check_hypermodel, hypermodel_inputs, user_data
+from .machine_checks import backend_issues, disk_notes, worker_issues
 from .opened import results_of
+from .own_model import check_hypermodel, hypermodel_inputs
 from .pool import Job, WorkerPool, warm_up
 from .results import Results
-from .started import search_started
+from .started import nothing_to_train, prepared_data, search_started
 
 log = logging.getLogger(__name__)
 
@@ -248,18 +245,9 @@ class Search:
             resumed = self._prepare_directory()
             self.record, self.notes = read_record(self.project)
             self.record.mark_interrupted()
-            done = (EndReason.COMPLETED, EndReason.TARGET_REACHED)
-            if resumed and self.record.ended is not None and self.record.ended.reason in done:
-                n = len(self.record.trials)
-                reason = self.record.ended.reason
-                trials = f"{n} trial{'s' if n != 1 else ''}"
-                what = (
-                    f"reached its target ({trials})"
-                    if reason is EndReason.TARGET_REACHED
-                    else f"completed its {trials}"
-                )
-                message = f"nothing to train: this search already {what} (overwrite starts it afresh)"
-                return self._finish(reason, message), None  # told to the observers, not written to the log
+            ended = nothing_to_train(self.record) if resumed else None
+            if ended is not None:
+                return self._finish(*ended), None  # told to the observers, not written to the log
             if self.packed is not None:
                 self.space = check_hypermodel(self.project, self.packed, self.spec, resumed=resumed)
             if resumed:
@@ -285,7 +273,7 @@ class Search:
             if self.stop_requested:
                 self._pool.stop()
             self._pool.launch()  # they import TensorFlow while the data is prepared here
-            self.dataset = dataset = self._prepare_data()
+            self.dataset = dataset = prepared_data(self.project, self.spec, self.data, self.arrays)
             self.events.publish(self._started(dataset, resumed))
             reason, message, interrupt = self._pool.run()
             if self._write_error is not None:
@@ -370,23 +358,6 @@ class Search:
     def _prepare_directory(self) -> bool:
         """Checks the project directory; returns whether this resumes a search."""
         return open_folder(self.project, self.spec, overwrite=self.overwrite)
-
-    def _prepare_data(self) -> Any:
-        project = self.project
-        if self.arrays is not None:  # the user's arrays, as given: written once, read memory-mapped by workers
-            return user_data(project, self.arrays)
-        if project.has_data():
-            return Dataset.load(project.data_arrays, project.data_meta)
-        dataset = prepare(self.spec.data, self.data)
-        issues = objective_issues(self.spec, dataset.task)
-        # the size guard, now that the inputs are known (a CSV file's encoded columns, its classes)
-        issues = issues or size_issues(self.spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes))
-        issues = issues or fold_issues(self.spec, dataset)
-        if issues:
-            raise SpecError(issues)
-        check_disk(self.spec, dataset, self.directory)
-        dataset.save(project.data_arrays, project.data_meta)
-        return dataset
 
 
 def run(spec: Spec, directory: str | os.PathLike[str], **kwargs: Any) -> Results:

@@ -84,7 +84,7 @@ def plan_model(p: NetworkPlan) -> keras.Model:
 def trained_model(spec: Spec, dataset: Dataset, hyperparameters: dict[str, Any], checkpoint: Path) -> keras.Model:
     """A finished trial's model with its best epoch's weights, from its recorded hyperparameters."""
     from ..spec.space import epochs_per_trial
-    from .space import values_from_hp
+    from .hyperparameters import values_from_hp
 
     if not Path(checkpoint).exists():
         raise FileNotFoundError(f"this trial has no saved weights ({checkpoint})")

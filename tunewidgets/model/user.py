@@ -28,7 +28,7 @@ from ..spec import Fixed, Spec
 from ..spec.hyper import default_issues
 from ..spec.validate import resolve_objective
 from .build import load_trial_weights
-from .space import SpaceBuilder
+from .hyperparameters import SpaceBuilder
 
 BATCH_SIZE = "batch_size"
 

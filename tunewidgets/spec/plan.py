@@ -247,7 +247,7 @@ def network_plan(
     steps_per_epoch: int,
     epochs: int,
 ) -> NetworkPlan:
-    """The plan of the network a trial's build values (:func:`tunewidgets.model.space.declare`) describe."""
+    """The plan of the network a trial's build values (:func:`tunewidgets.model.hyperparameters.declare`) describe."""
     v = values
     shape = tuple(int(d) for d in input_shape)
     activation, batch_norm = str(v["activation"]), bool(v.get("batch_norm"))

@@ -1,7 +1,7 @@
 """The search-space rules, in one place: which knobs a spec searches, under which names, when each
 applies, what values it can take, how long a trial trains and how many steps an epoch has.
 
-The keras-tuner search space (:mod:`tunewidgets.model.space`), the budget
+The keras-tuner search space (:mod:`tunewidgets.model.hyperparameters`), the budget
 (:mod:`tunewidgets.spec.budget`), the size guard (:mod:`tunewidgets.spec.size`), the generated
 Keras code, the plots and the dashboard all read these; adding a knob means describing its field
 (:mod:`tunewidgets.spec.fields`) and, if its hyperparameter name differs, :data:`HP_NAMES`.

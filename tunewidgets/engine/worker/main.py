@@ -290,7 +290,7 @@ def _run_task(args: argparse.Namespace, *, may_stay: bool) -> tuple[int, bool]:
 def _train(ctx: WorkerContext, args: argparse.Namespace, cluster: Any) -> tuple[WorkerEnd, str, ChiefServer | None]:
     from .device import configure_gpu, limit_threads
     from .heap import frozen_heap
-    from .tuner import load_inputs
+    from .kt_tuner import load_inputs
 
     dataset, user = load_inputs(ctx.project, ctx.spec)  # the user's own hypermodel and arrays, or the spec's data
     import keras
@@ -306,11 +306,11 @@ def _train(ctx: WorkerContext, args: argparse.Namespace, cluster: Any) -> tuple[
         limit_threads(args.threads)
 
     from ...model.boundary import BoundaryGrid, applies
-    from ...model.hypermodel import SpecHyperModel
+    from ...model.spec_hypermodel import SpecHyperModel
     from ...model.user import UserHyperModel
+    from .kt_tuner import grouped, loop_settings, make_tuner, override_hyperparameters
     from .loop import TrialLoop
     from .outcomes import Retire, StopRequested, TooManyFailures
-    from .tuner import grouped, loop_settings, make_tuner, override_hyperparameters
 
     callbacks: list[Any] = []
     if ctx.files.callbacks.exists():

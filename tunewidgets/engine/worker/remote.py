@@ -153,10 +153,10 @@ class _Inputs:
         import keras
 
         from ...model.boundary import BoundaryGrid, applies
-        from ...model.hypermodel import SpecHyperModel
+        from ...model.spec_hypermodel import SpecHyperModel
         from ...model.user import UserHyperModel
         from ...spec import Spec
-        from .tuner import grouped, loop_settings
+        from .kt_tuner import grouped, loop_settings
 
         spec = Spec.from_json(session.spec_json)
         data = session.data

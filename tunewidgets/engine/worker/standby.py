@@ -25,8 +25,8 @@ def stand_by() -> tuple[int, bool]:
     """
     import_keras_tuner()
     # and what training a search imports next (the trial loop, the spec's hypermodel, the input pipelines)
-    from ...model import boundary, hypermodel, pipeline, user  # noqa: F401
-    from . import device, heap, loop, tuner  # noqa: F401
+    from ...model import boundary, pipeline, spec_hypermodel, user  # noqa: F401
+    from . import device, heap, kt_tuner, loop  # noqa: F401
 
     # what is alive now lives as long as the process: the collector's walk over it, which a search's start
     # would pay (about 0.2 s with TensorFlow loaded), is done now, and the search's own freeze finds it done

@@ -20,7 +20,7 @@ from .outcomes import TrialFailed
 
 @dataclass(frozen=True)
 class LoopSettings:
-    """How the loop trains: from the spec (``tunewidgets.engine.worker.tuner.loop_settings``)."""
+    """How the loop trains: from the spec (``tunewidgets.engine.worker.kt_tuner.loop_settings``)."""
 
     objective: Any  # keras_tuner.Objective
     epochs: int  # per trial (Hyperband sets each trial's own in its hyperparameters)

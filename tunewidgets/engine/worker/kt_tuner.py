@@ -101,7 +101,7 @@ def grouped(hypermodel: Any) -> bool:
     On TensorFlow and JAX, for the spec's own model (a hypermodel with a ``fit`` of its own keeps it, one
     trial at a time), unless ``TUNEWIDGETS_MODEL_FIT=1``.
     """
-    from ...model.hypermodel import SpecHyperModel
+    from ...model.spec_hypermodel import SpecHyperModel
     from ...model.user import UserHyperModel
 
     ours = isinstance(hypermodel, SpecHyperModel) and type(hypermodel).fit is SpecHyperModel.fit

@@ -15,7 +15,7 @@ from ..spec import Spec
 from ..spec.space import epochs_per_trial, folds
 from ..spec.validate import resolve_objective
 from .build import build_model
-from .space import declare
+from .hyperparameters import declare
 
 
 class SpecHyperModel(kt.HyperModel):
