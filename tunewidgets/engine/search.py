@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import Dataset, file_issues
+from ..data.arrays import UserData
 from ..errors import ProjectError, SearchError, SpecError
 from ..events import EndReason, Event, EventBus, SearchEnded, SearchStarted, TrialEnded
 from ..progress import trial_number
@@ -124,7 +125,7 @@ class Search:
         self.error: BaseException | None = None
         self.end_reason: EndReason | None = None
         self.results: Results | None = None
-        self.dataset: Dataset | None = None  # the prepared data, once the search has started
+        self.dataset: Dataset | UserData | None = None  # the prepared data, once the search has started
         #: your own hypermodel's hyperparameters (keras-tuner's configs), once the search has found them
         self.space: list[dict[str, Any]] | None = None
         #: what could not be read of the folder's record (a damaged event log), told at the start of a run

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..data import Dataset, prepare
+from ..data.arrays import UserData
 from ..data.prepare import fold_issues
 from ..errors import SpecError
 from ..events import EndReason, SearchStarted
@@ -18,7 +19,7 @@ from ..spec.validate import objective_issues, resolve_objective, size_issues
 from .folder.project import Project
 from .folder.record import SearchRecord
 from .machine_checks import check_disk
-from .own_model import UserData, user_data
+from .own_model import user_data
 
 
 def search_started(spec: Spec, dataset: Any, record: SearchRecord, *, resumed: bool, notes: list[str]) -> SearchStarted:
