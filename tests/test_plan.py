@@ -15,7 +15,7 @@ from tunewidgets.model.hyperparameters import RecordedValues, declare
 from tunewidgets.spec import Fixed, Range, Spec, choice, fields, plan
 from tunewidgets.spec.datasets import builtin_shape
 from tunewidgets.spec.size import OPTIMIZER_SLOTS, largest_model
-from tunewidgets.spec.space import steps_per_epoch
+from tunewidgets.spec.space import is_active, possible, steps_per_epoch
 
 from .test_codegen import BASE, describe
 
@@ -206,6 +206,151 @@ def test_the_largest_model_is_the_largest_plan_of_the_space(name):
         values = declare(spec, RecordedValues(dict(zip(grid, combo, strict=True))))
         largest = max(largest, plan.network_plan(values, shape, task, outputs, 1, 1).weights())
     assert largest_model(spec, shape, outputs).weights == largest
+
+
+#: Spaces where a narrower layer weighs more (a skip connection between equal widths has no weights, one
+#: between different widths a projection): every combination of their knobs' values is built.
+SKIP_SPACES = {
+    "free-a-narrower-width-wins": {
+        "data.name": "moons",
+        "model.layers": Fixed(3),
+        "model.units": choice(112, 128),
+        "model.shape": Fixed("free"),
+        "model.residual": Fixed(True),
+    },
+    "free-many-widths-the-input-width-among-them": {
+        "data.name": "iris",
+        "model.layers": Range(0, 3),
+        "model.units": Range(1, 7),
+        "model.shape": Fixed("free"),
+        "model.residual": choice(False, True),
+    },
+    "constant-or-funnel-the-input-width-among-many": {
+        "data.name": "iris",
+        "model.layers": Range(1, 4),
+        "model.units": Range(1, 9),
+        "model.shape": choice("constant", "funnel"),
+        "model.residual": choice(True, False),
+        "model.batch_norm": choice(False, True),
+    },
+    "constant-or-funnel-a-narrower-width-wins": {  # 16 inputs to 12 units: projected; to 16: added as they are
+        "data.name": "classification",
+        "data.features": 16,
+        "model.layers": Range(1, 2),
+        "model.units": choice(12, 16),
+        "model.shape": choice("constant", "funnel"),
+        "model.residual": Fixed(True),
+    },
+    "every-shape": {
+        "data.name": "iris",
+        "model.layers": Range(1, 3),
+        "model.units": choice(2, 3, 4, 5),
+        "model.shape": choice("constant", "funnel", "free"),
+        "model.residual": Fixed(True),
+        "model.batch_norm": choice(False, True),
+    },
+    "cnn-flat-width-equals-a-dense-width": {
+        "data.name": "digits",
+        "model.architecture": "cnn",
+        "model.conv_blocks": Range(1, 3),
+        "model.filters": choice(2, 4, 6),
+        "model.kernel_size": choice(1, 3),
+        "model.layers": Range(1, 2),
+        "model.units": choice(16, 24, 32),
+        "model.shape": choice("constant", "free"),
+        "model.residual": Fixed(True),
+    },
+    "cnn-fewer-filters-win": {  # 30 filters: 120 inputs projected to 128 units; 32: 128 added as they are
+        "data.name": "digits",
+        "model.architecture": "cnn",
+        "model.conv_blocks": Fixed(3),
+        "model.filters": choice(30, 32),
+        "model.kernel_size": Fixed(3),
+        "model.layers": Fixed(1),
+        "model.units": Fixed(128),
+        "model.residual": Fixed(True),
+    },
+}
+NETWORK_KNOBS = {
+    "layers": "int",
+    "units": "int",
+    "shape": "str",
+    "batch_norm": "bool",
+    "residual": "bool",
+    "conv_blocks": "int",
+    "filters": "int",
+    "kernel_size": "int",
+}
+
+
+def every_network(spec):
+    """The weights of every network of the space: each combination of its knobs' values (and of each free
+    layer's own width), declared as a trial declares it and planned."""
+    shape, outputs = builtin_shape(spec)
+    task = "binary" if outputs == 1 else "multiclass"
+    knobs = {n: possible(getattr(spec.model, n), k) for n, k in NETWORK_KNOBS.items() if is_active(spec, "model", n)}
+    for combo in itertools.product(*knobs.values()):
+        values = dict(zip(knobs, combo, strict=True))
+        later = int(values["layers"]) - 1 if values["shape"] == "free" else 0
+        for own in itertools.product(knobs["units"], repeat=max(0, later)):
+            recorded = {**values, **{f"units_{i}": u for i, u in enumerate(own, 1)}}
+            built = declare(spec, RecordedValues(recorded))
+            yield plan.network_plan(built, shape, task, outputs, 1, 1).weights()
+
+
+@pytest.mark.parametrize("name", sorted(SKIP_SPACES))
+def test_the_largest_model_counts_skip_connections_between_equal_widths(name):
+    spec = Spec().replace(**SKIP_SPACES[name])
+    shape, outputs = builtin_shape(spec)
+    assert largest_model(spec, shape, outputs).weights == max(every_network(spec))
+
+
+def heaviest_free_layers(width_in, widths, layers, batch_norm, residual, outputs):
+    """The most weights of free-shaped hidden layers (then the output layer) on ``width_in`` inputs: a
+    dynamic program over every width after every width, on arrays, with the plan's own rules."""
+    a, b = np.array(widths, dtype=np.int64)[:, None], np.array(widths, dtype=np.int64)[None, :]
+
+    def layer(inputs, units):
+        same = plan.Dense(units, batch_norm, "relu", 0.0, plan.skip_connection(1, 1, residual)).weights(inputs)
+        other = plan.Dense(units, batch_norm, "relu", 0.0, plan.skip_connection(1, 2, residual)).weights(inputs)
+        return np.where(inputs == units, same, other)
+
+    head = output_head(outputs)
+    best, largest = layer(np.int64(width_in), b[0]), 0
+    for _ in range(layers):
+        largest = max(largest, int((best + head.weights(b[0])).max()))
+        best = (best[:, None] + layer(a, b)).max(axis=0)
+    return largest
+
+
+def output_head(outputs):
+    return plan.output_head("binary" if outputs == 1 else "multiclass", outputs)
+
+
+@pytest.mark.parametrize(
+    "data,units,layers", [("iris", Range(1, 48), 6), ("moons", Range(8, 1024), 8), ("wine", choice(13, 12, 6), 5)]
+)
+def test_the_largest_model_of_a_wide_free_space_with_skip_connections(data, units, layers):
+    spec = Spec().replace(
+        **{
+            "data.name": data,
+            "model.units": units,
+            "model.layers": Range(1, layers),
+            "model.shape": Fixed("free"),
+            "model.residual": Fixed(True),
+        }
+    )
+    shape, outputs = builtin_shape(spec)
+    widths = possible(units, "int")
+    expected = heaviest_free_layers(shape[0], widths, layers, False, True, outputs)
+    assert largest_model(spec, shape, outputs).weights == expected
+    widest = dict(BASE, units_per_layer=[max(widths)] * layers, residual=True)
+    assert expected > plan.network_plan(widest, shape, "binary", outputs, 1, 1).weights()  # its skips weigh nothing
+
+
+def test_the_size_guards_example_of_a_narrower_width_that_weighs_more():
+    spec = Spec().replace(**SKIP_SPACES["free-a-narrower-width-wins"])
+    assert largest_model(spec, (2,), 1).weights == 58_353  # 128, 112, 128 wide: the top's 128 throughout has 33,793
 
 
 def one_more_layer(p):

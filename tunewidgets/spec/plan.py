@@ -56,6 +56,10 @@ class Conv:
     activation: str
     pool: bool
 
+    def weights(self, channels: int) -> int:
+        """Its weights on inputs of ``channels`` channels: kernel, bias, batch normalization."""
+        return self.kernel_size**2 * channels * self.filters + self.filters + _norm(self.batch_norm, self.filters)
+
 
 @dataclass(frozen=True)
 class Dense:
@@ -67,6 +71,18 @@ class Dense:
     dropout: float  # 0: no dropout layer
     skip: str | None  # None, "identity" (the input added as is), "projection" (through Dense(units, use_bias=False))
 
+    def weights(self, width_in: int) -> int:
+        """Its weights on ``width_in`` inputs: kernel, bias, batch normalization and the skip's projection."""
+        total = width_in * self.units + self.units + _norm(self.batch_norm, self.units)
+        return total + (width_in * self.units if self.skip == "projection" else 0)  # the projection has no bias
+
+
+def skip_connection(width_in: int, units: int, residual: bool) -> str | None:
+    """The skip connection of a hidden dense layer: none, the input as is (same width), or a projection."""
+    if not residual:
+        return None
+    return "identity" if width_in == units else "projection"
+
 
 @dataclass(frozen=True)
 class Head:
@@ -76,6 +92,10 @@ class Head:
     activation: str | None
     loss: str
     metrics: tuple[str, ...]
+
+    def weights(self, width_in: int) -> int:
+        """Its weights on ``width_in`` inputs: kernel and bias."""
+        return width_in * self.units + self.units
 
 
 @dataclass(frozen=True)
@@ -138,19 +158,19 @@ class NetworkPlan:
         """Inputs of the first dense layer."""
         return _flat_width(self.input_shape, self.convs)
 
-    def weights(self) -> int:
-        """Every weight of the model, trainable or not: what Keras' ``count_params`` gives."""
+    def conv_weights(self) -> int:
+        """The weights of the convolution blocks."""
         total, channels = 0, self.input_shape[-1]
         for conv in self.convs:
-            total += conv.kernel_size**2 * channels * conv.filters + conv.filters + _norm(conv.batch_norm, conv.filters)
-            channels = conv.filters
-        width = self.flat_width
+            total, channels = total + conv.weights(channels), conv.filters
+        return total
+
+    def weights(self) -> int:
+        """Every weight of the model, trainable or not: what Keras' ``count_params`` gives."""
+        total, width = self.conv_weights(), self.flat_width
         for layer in self.dense:
-            total += width * layer.units + layer.units + _norm(layer.batch_norm, layer.units)  # kernel, bias
-            if layer.skip == "projection":
-                total += width * layer.units  # no bias
-            width = layer.units
-        return total + width * self.head.units + self.head.units
+            total, width = total + layer.weights(width), layer.units
+        return total + self.head.weights(width)
 
 
 def _norm(batch_norm: bool, width: int) -> int:
@@ -265,7 +285,7 @@ def network_plan(
     dense: list[Dense] = []
     width = _flat_width(shape, convs)
     for units in (int(u) for u in v["units_per_layer"]):
-        skip = ("identity" if width == units else "projection") if v.get("residual") else None
+        skip = skip_connection(width, units, bool(v.get("residual")))
         dense.append(Dense(units, batch_norm, activation, float(v.get("dropout") or 0.0), skip))
         width = units
     return NetworkPlan(
@@ -297,4 +317,5 @@ __all__ = [
     "network_plan",
     "optimizer_plan",
     "output_head",
+    "skip_connection",
 ]

@@ -25,8 +25,10 @@ WEIGHT_BYTES = 4
 #: Extra copies of every weight an optimizer keeps (Adam: first and second moments), from the optimizers' table.
 OPTIMIZER_SLOTS = {name: kind.slots for name, kind in plan.OPTIMIZER_TABLE.items()}
 #: Numeric network knobs whose every value is tried: the weights do not only grow with them (more conv blocks
-#: pool more). The weights grow with every other numeric knob: its top is tried.
-EVERY_VALUE = {"conv_blocks"}
+#: pool more; fewer filters can flatten to a width a dense layer projects rather than adds as it is). The
+#: hidden layers' widths (``units``) are searched by :class:`_Stacks`. The weights grow with every other
+#: numeric knob (the kernel size): its top is tried.
+EVERY_VALUE = {"conv_blocks", "filters", "layers"}
 #: Build values that change no weight count, for the plans of the largest model.
 _UNCOUNTED = {
     "penalty": "none",
@@ -82,45 +84,131 @@ def max_parameters(spec: Spec) -> int:
     return int(limit) if limit is not None else default_max_parameters()
 
 
-def _top(k: Knob) -> Any:
-    return max(possible(k, "int")) if isinstance(k, Range) else max(k.values())
+def _drawn(k: Knob) -> tuple[int, ...]:
+    """Every whole number an integer knob can take: a log range without a step any between its ends, one with a
+    step its min times each power of the step (as keras-tuner draws them)."""
+    if isinstance(k, Range) and k.log:
+        if k.step is None:
+            return tuple(range(math.ceil(k.min), math.floor(k.max) + 1))
+        return tuple(int(k.min * k.step**i) for i in range(k.size() or 0))
+    return tuple(int(v) for v in possible(k, "int"))
 
 
 def _candidates(spec: Spec, input_shape: tuple[int, ...]) -> dict[str, tuple[Any, ...]]:
-    """The build values the largest model is looked for among: the top of a numeric network knob, every
-    value of the others (and of those in ``EVERY_VALUE``)."""
+    """The build values the largest model is looked for among, but the widths: the top of a numeric network knob,
+    every value of the others (and of those in ``EVERY_VALUE``)."""
     out: dict[str, tuple[Any, ...]] = {}
     for name, info in section_fields("model"):
-        if not info.tunable or not is_active(spec, "model", name):
+        if not info.tunable or not is_active(spec, "model", name) or name == "units":
             continue
         k = getattr(spec.model, name)
-        numeric = info.kind in ("int", "float") and name not in EVERY_VALUE
-        out[hp_name("model", name)] = (_top(k),) if numeric else tuple(possible(k, info.kind))
+        if info.kind == "int":
+            out[hp_name("model", name)] = _drawn(k) if name in EVERY_VALUE else (max(_drawn(k)),)
+        else:
+            out[hp_name("model", name)] = tuple(possible(k, info.kind))
     if len(input_shape) != 3:  # no convolutions on a table (validation says so)
         out.pop("conv_blocks", None)
     return out
 
 
+#: The most weights of some layers and the widths of those layers that have them.
+_Heaviest = tuple[int, tuple[int, ...]]
+
+
+class _Stacks:
+    """The heaviest hidden layers (as many as one of ``depths``) and output layer on each input width, for one shape,
+    batch normalization and skip setting, their widths drawn from ``widths``: for a free shape, a dynamic program
+    over the layers whose state is the width.
+
+    A layer weighs (:meth:`tunewidgets.spec.plan.Dense.weights`) more the wider its inputs and its units while its
+    skip connection stays of one kind; the output layer more the wider its inputs. So only the three widest widths
+    and the input width can be a layer's in a heaviest network: a layer as wide as neither neighbour can take the
+    widest width different from both, a run of equal widths (its skips added as they are) the widest different from
+    the run's two neighbours. A funnel's later layers only widen with its first (a projection only adds weights).
+    """
+
+    def __init__(self, form: tuple[str, bool, bool], widths: tuple[int, ...], depths: tuple[int, ...], head: plan.Head):
+        (self.shape, self.batch_norm, self.residual), self.depths, self.head = form, depths, head
+        self.widths = frozenset(widths)
+        self.widest = frozenset(sorted(self.widths)[-3:])
+        self._on: dict[int, _Heaviest] = {}
+        self._after: dict[int, _Heaviest] = {}
+        self._free: dict[tuple[int, int], _Heaviest] = {}
+
+    def layer(self, width_in: int, units: int) -> int:
+        """The weights of a hidden layer of ``units`` on ``width_in`` inputs."""
+        skip = plan.skip_connection(width_in, units, self.residual)
+        return plan.Dense(units, self.batch_norm, "relu", 0.0, skip).weights(width_in)
+
+    def _next(self, width_in: int) -> frozenset[int]:
+        """The widths a layer on ``width_in`` inputs can have in a heaviest network."""
+        return self.widest | ({width_in} & self.widths)
+
+    def heaviest_on(self, width_in: int) -> _Heaviest:
+        """The most weights of the hidden layers and the output layer on ``width_in`` inputs, and the widths."""
+        if width_in not in self._on:
+            found: list[_Heaviest] = [(self.head.weights(width_in), ())] if 0 in self.depths else []
+            for units in self._next(width_in) if max(self.depths) else ():
+                rest, after = self.after(units)
+                found.append((self.layer(width_in, units) + rest, (units, *after)))
+            self._on[width_in] = max(found)
+        return self._on[width_in]
+
+    def after(self, first: int) -> _Heaviest:
+        """The most weights of the layers after a first of width ``first`` and of the output layer, and the widths."""
+        if first not in self._after:
+            found: list[_Heaviest] = []
+            if self.shape == "free":  # each layer's width its own: the heaviest on the first's width
+                found = [self.free(first, layers - 1) for layers in self.depths if layers]
+            else:  # the first's width sets the others'
+                total, widths = 0, plan.layer_widths(self.shape, first, max(self.depths))
+                for n in range(1, len(widths) + 1):  # n layers: the first n of the most
+                    if n > 1:
+                        total += self.layer(widths[n - 2], widths[n - 1])
+                    if n in self.depths:
+                        found.append((total + self.head.weights(widths[n - 1]), tuple(widths[1:n])))
+            self._after[first] = max(found)
+        return self._after[first]
+
+    def free(self, width_in: int, layers: int) -> _Heaviest:
+        """The most weights of ``layers`` free hidden layers and the output layer on ``width_in`` inputs."""
+        key = (width_in, layers)
+        if key not in self._free:
+            found: list[_Heaviest] = [(self.head.weights(width_in), ())] if not layers else []
+            for units in self._next(width_in) if layers else ():
+                rest, after = self.free(units, layers - 1)
+                found.append((self.layer(width_in, units) + rest, (units, *after)))
+            self._free[key] = max(found)
+        return self._free[key]
+
+
 def largest_model(spec: Spec, input_shape: tuple[int, ...], outputs: int) -> ModelSize:
     """The most weights any trial of ``spec`` can build, for inputs of ``input_shape``.
 
-    Counts the plan of each worst case (:meth:`tunewidgets.spec.plan.NetworkPlan.weights`, what
-    :func:`tunewidgets.model.build.build_model` builds), without Keras: every count only grows with layers,
-    units and filters, so the largest model takes the top of each range and every one of the choices that
-    change its form.
+    Counts the plan of the worst case (:meth:`tunewidgets.spec.plan.NetworkPlan.weights`, what
+    :func:`tunewidgets.model.build.build_model` builds), without Keras. The weights do not only grow with the
+    widths: a skip connection between layers of one width has none, one between different widths a projection.
+    So every convolution part (each number of blocks and of filters, the widest kernel) feeds its flattened width
+    to the heaviest hidden layers on it (:class:`_Stacks`: of any layer count), for each shape and setting.
     """
     candidates = _candidates(spec, input_shape)
+    depths, widths = tuple(int(n) for n in candidates.pop("layers")), _drawn(spec.model.units)
     task, classes = ("multiclass", outputs) if outputs > 1 else ("regression", None)
-    best = 0
+    head = plan.output_head(task, classes)
+    stacks: dict[tuple[str, bool, bool], _Stacks] = {}
+    best, heaviest = -1, dict[str, Any](_UNCOUNTED)
     for combo in itertools.product(*candidates.values()):
-        values = {**_UNCOUNTED, **dict(zip(candidates, combo, strict=True))}
-        units, layers = int(values["units"]), int(values["layers"])
-        values["units_per_layer"] = plan.layer_widths(
-            str(values["shape"]), units, layers, dict.fromkeys(range(layers), units)
-        )
-        best = max(best, plan.network_plan(values, input_shape, task, classes, 1, 1).weights())
+        values = {**_UNCOUNTED, **dict(zip(candidates, combo, strict=True)), "units_per_layer": []}
+        convs = plan.network_plan(values, input_shape, task, classes, 1, 1)  # no hidden layer yet
+        form = (str(values["shape"]), bool(values.get("batch_norm")), bool(values.get("residual")))
+        if form not in stacks:
+            stacks[form] = _Stacks(form, widths, depths, head)
+        weights, units = stacks[form].heaviest_on(convs.flat_width)
+        if convs.conv_weights() + weights > best:
+            best, heaviest = convs.conv_weights() + weights, {**values, "layers": len(units), "units_per_layer": units}
+    size = plan.network_plan(heaviest, input_shape, task, classes, 1, 1).weights()
     slots = max(OPTIMIZER_SLOTS[str(name)] for name in spec.optimizer.name.values())
-    return ModelSize(best, slots)
+    return ModelSize(size, slots)
 
 
 def size_text(spec: Spec, input_shape: tuple[int, ...] | None = None, outputs: int | None = None) -> str:
