@@ -197,13 +197,15 @@ def test_a_waiting_worker_reads_its_next_search_from_its_input():
     os.close(read)
 
 
-def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch):
+def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch, capsys):
     from tunewidgets.engine.worker import standby as _worker
 
     read, write = os.pipe()
-    monkeypatch.setattr(_worker, "available_mb", lambda: _worker.WARM_MIN_FREE_MB - 1)
+    short = "Memory is short: this session has 2.0 GB of memory in all and 400 MB left."
+    monkeypatch.setattr(_worker, "memory_short", lambda need: short if need >= _worker.WARM_MIN_FREE_MB else None)
     monkeypatch.setattr(_worker.select, "select", lambda *a: pytest.fail("it went on waiting"))
     assert _worker.next_assignment(30, None, fd=read) is None
+    assert short in capsys.readouterr().out  # why it left, in its log
     os.close(read)
     os.close(write)
 

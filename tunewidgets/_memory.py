@@ -1,70 +1,238 @@
-"""Resident memory of a process and of its children (Linux ``/proc``; 0 elsewhere).
+"""Memory: resident memory of a process and of its children, and what the session has left (Linux ``/proc`` and
+``/sys/fs/cgroup``; 0 or inf elsewhere).
 
-Used by workers (to decide when to retire), by the benchmarks and by the notebook tests
-(a search's memory is the kernel's plus its worker processes').
+Used by workers (to decide when to retire, and when a waiting one gives its memory back), by the dashboard (to
+say before Run that memory is short, and what holds it), by the benchmarks and by the notebook tests (a search's
+memory is the kernel's plus its worker processes').
+
+The session's memory is its own cgroup's (``/proc/self/cgroup``: a Binder session's 2 GB, which every kernel of
+its Jupyter server shares), bound by every cgroup above it too. Its use leaves out the page cache the kernel can
+drop (``inactive_file``), as the kernel's OOM killer and ``docker stats`` do.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Where Linux shows processes and cgroups (a test points them at a fake tree).
+PROC = "/proc"
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+#: Memory pressure (PSI ``some avg10``: the share of the last 10 s in which some process waited for memory, in %)
+#: above which memory is short whatever is left: the session is already dropping its page cache or swapping.
+PRESSURE_SHORT = 10.0
+
+_NO_LIMIT = 1 << 60  # a larger limit is none (cgroup v1 writes 2**63 rounded down to a page; v2 writes "max")
+_MB = 2**20
+#: cgroup version -> its limit, use and dropped page cache (a memory.stat key, counted over the cgroups below)
+_FILES = {
+    1: ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"),
+    2: ("memory.max", "memory.current", "inactive_file"),
+}
 
 
 def rss_mb(pid: int | str = "self") -> float:
     """Resident memory of one process, MB."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    for line in _read(f"{PROC}/{pid}/status").splitlines():
+        if line.startswith("VmRSS"):
+            try:
+                return int(line.split()[1]) / 1024
+            except (ValueError, IndexError):
+                break
     return 0.0
 
 
 def available_mb() -> float:
-    """Memory this process's container (cgroup) or machine can still give, MB; inf where unknown."""
-    left = [_meminfo_available_mb()]
-    for limit_file, usage_file in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
-        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),  # v1
-    ):
-        try:
-            with open(limit_file) as f:
-                limit = f.read().strip()
-            with open(usage_file) as f:
-                usage = int(f.read().strip())
-        except (OSError, ValueError):
-            continue
-        if limit.isdigit() and int(limit) < 1 << 60:  # "max" or a huge number: no limit
-            left.append((int(limit) - usage) / 2**20)
-        break
-    return min(left)
+    """Memory this process's session (its cgroup and those above it) or machine can still give, MB; inf where
+    unknown."""
+    return _reading()[1]
 
 
 def total_mb() -> float:
-    """Memory this process's container (cgroup) or machine has in all, MB; inf where unknown."""
-    total = [_meminfo_mb("MemTotal:")]
-    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(limit_file) as f:
-                limit = f.read().strip()
-        except OSError:
+    """Memory this process's session (its cgroup and those above it) or machine has in all, MB; inf where unknown."""
+    return _reading()[0]
+
+
+def pressure() -> float | None:
+    """Memory pressure, PSI ``some avg10`` (%): this process's cgroup's (cgroup v2), else the machine's
+    (``/proc/pressure/memory``; cgroup v1 has none per cgroup); None where Linux keeps none."""
+    group = _cgroup()
+    own = [group.dirs[0] / "memory.pressure"] if group.version == 2 else []
+    for path in (*own, Path(PROC, "pressure", "memory")):
+        for line in _read(path).splitlines():
+            if line.startswith("some "):
+                fields = dict(f.partition("=")[::2] for f in line.split()[1:])
+                try:
+                    return float(fields["avg10"])
+                except (KeyError, ValueError):
+                    break
+    return None
+
+
+@dataclass(frozen=True)
+class SessionProcess:
+    """One process of the session: ``kind`` is "kernel" (a Jupyter kernel, ``kernel_id`` from its connection
+    file ``kernel-<id>.json``), "worker" (a tunewidgets worker process) or "other"."""
+
+    pid: int
+    rss_mb: float
+    kind: str = "other"
+    kernel_id: str = ""
+    command: str = ""
+
+
+def session_processes() -> list[SessionProcess]:
+    """The processes of this process's cgroup (those that share its memory), largest first; where that cannot
+    be read, this process and its children."""
+    listed = _read(_cgroup().dirs[0] / "cgroup.procs").split()
+    pids = {int(p) for p in listed if p.isdigit()} or {os.getpid(), *children(os.getpid())}
+    found = [_process(pid) for pid in pids]
+    return sorted((p for p in found if p is not None), key=lambda p: -p.rss_mb)
+
+
+def memory_short(need_mb: float) -> str | None:
+    """None while the session has ``need_mb`` left and is not under memory pressure (:data:`PRESSURE_SHORT`);
+    else a sentence for people: what the session has in all, what is left, and what holds it."""
+    total, left = _reading()
+    stalled = pressure()
+    pressed = stalled is not None and stalled > PRESSURE_SHORT
+    if left >= need_mb and not pressed:
+        return None
+    has = f"this session has {_size(total)} of memory in all and " if total < float("inf") else "this session has "
+    text = f"Memory is short: {has}{_size(left)} left"
+    text += f" (about {_size(need_mb)} needed)" if need_mb > left else ""
+    if pressed:
+        text += f"; its processes waited for memory {stalled:.0f}% of the last 10 s"
+    holders = _holders(session_processes())
+    return f"{text}. {holders}." if holders else f"{text}."
+
+
+def _holders(processes: list[SessionProcess]) -> str:
+    """What holds the session's memory: the other notebooks' kernels, this one, the workers, the rest."""
+    mine = {os.getpid(), os.getppid()}  # a worker's parent is its notebook's kernel
+    kernels = [p for p in processes if p.kind == "kernel" and p.pid not in mine]
+    parts = []
+    if kernels:
+        n = len(kernels)
+        whose = "1 other notebook's kernel holds" if n == 1 else f"{n} other notebooks' kernels hold"
+        parts.append(f"{whose} {_size(sum(p.rss_mb for p in kernels))}")
+    this = [p for p in processes if p.kind == "kernel" and p.pid in mine]
+    if this:
+        parts.append(f"this notebook's kernel {_size(this[0].rss_mb)}")
+    workers = [p for p in processes if p.kind == "worker"]
+    if workers:
+        n = len(workers)
+        parts.append(f"{n} tunewidgets worker{'s' if n > 1 else ''} {_size(sum(p.rss_mb for p in workers))}")
+    rest = sum(p.rss_mb for p in processes if p.kind == "other")
+    if rest >= 1 and parts:
+        parts.append(f"other processes {_size(rest)}")
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def _size(mb: float) -> str:
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{max(mb, 0):.0f} MB"
+
+
+@dataclass(frozen=True)
+class _Cgroup:
+    version: int
+    dirs: tuple[Path, ...]  # this process's memory cgroup, then each one above it, up to its hierarchy's root
+
+
+def _cgroup() -> _Cgroup:
+    """This process's memory cgroup, from ``/proc/self/cgroup``: cgroup v1's ``N:...memory...:/path`` line, or
+    v2's ``0::/path``; the root's where neither can be read."""
+    unified = None
+    for line in _read(f"{PROC}/self/cgroup").splitlines():
+        number, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if "memory" in controllers.split(","):
+            return _walk(1, Path(CGROUP_ROOT, "memory"), path)
+        if number == "0" and not controllers:
+            unified = path
+    if unified is not None:
+        return _walk(2, Path(CGROUP_ROOT), unified)
+    root = Path(CGROUP_ROOT)
+    return _Cgroup(2, (root,)) if (root / "memory.max").exists() else _Cgroup(1, (root / "memory",))
+
+
+def _walk(version: int, root: Path, path: str) -> _Cgroup:
+    own = root / path.strip("/")
+    if not own.is_dir():  # a path outside this cgroup namespace: the container's own cgroup is mounted as the root
+        own = root
+    dirs = [own]
+    while root in dirs[-1].parents:
+        dirs.append(dirs[-1].parent)
+    return _Cgroup(version, tuple(dirs))
+
+
+def _reading() -> tuple[float, float]:
+    """(total, available) MB: the smallest limit of this process's cgroup and those above it, and the least
+    any of them has left; the machine's (``/proc/meminfo``) where smaller or no cgroup limits it."""
+    group = _cgroup()
+    limit_file, usage_file, cache_key = _FILES[group.version]
+    total, left = _meminfo_mb("MemTotal:"), _meminfo_available_mb()
+    for directory in group.dirs:
+        limit = _number(directory / limit_file)
+        if limit is None or limit >= _NO_LIMIT:
             continue
-        if limit.isdigit() and int(limit) < 1 << 60:
-            total.append(int(limit) / 2**20)
-        break
-    return min(total)
+        total = min(total, limit / _MB)
+        usage = _number(directory / usage_file)
+        if usage is not None:
+            usage -= min(_stat(directory / "memory.stat", cache_key), usage)
+            left = min(left, (limit - usage) / _MB)
+    return total, left
+
+
+def _process(pid: int) -> SessionProcess | None:
+    try:
+        with open(f"{PROC}/{pid}/cmdline", "rb") as f:
+            args = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return None  # it ended
+    command = " ".join(args)
+    kind, kernel_id = "other", ""
+    if any(a == "-m" and b == "tunewidgets.engine.worker" for a, b in zip(args, args[1:], strict=False)):
+        kind = "worker"
+    elif any("ipykernel" in a for a in args):  # python -m ipykernel_launcher -f .../kernel-<id>.json
+        kind = "kernel"
+        found = re.search(r"kernel-([^/\s]+)\.json", command)
+        kernel_id = found.group(1) if found else ""
+    return SessionProcess(pid, rss_mb(pid), kind, kernel_id, command[:200])
+
+
+def _read(path: str | Path) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _number(path: Path) -> int | None:
+    text = _read(path).strip()
+    return int(text) if text.isdigit() else None
+
+
+def _stat(path: Path, key: str) -> int:
+    for line in _read(path).splitlines():
+        name, _, value = line.partition(" ")
+        if name == key and value.strip().isdigit():
+            return int(value)
+    return 0
 
 
 def _meminfo_mb(key: str) -> float:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith(key):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
+    for line in _read(f"{PROC}/meminfo").splitlines():
+        if line.startswith(key):
+            try:
+                return int(line.split()[1]) / 1024
+            except (ValueError, IndexError):
+                break
     return float("inf")
 
 
@@ -76,16 +244,15 @@ def children(pid: int) -> list[int]:
     """Direct children of a process."""
     out: list[int] = []
     try:
-        entries = os.listdir("/proc")
+        entries = os.listdir(PROC)
     except OSError:
         return out
     for entry in entries:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+            ppid = int(_read(f"{PROC}/{entry}/stat").rsplit(")", 1)[1].split()[1])
+        except (ValueError, IndexError):
             continue
         if ppid == pid:
             out.append(int(entry))

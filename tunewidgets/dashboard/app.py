@@ -182,14 +182,16 @@ class Dashboard:
     def warm_up(self) -> None:
         """Gets Run ready while the settings are read (what showing the dashboard does): spare worker
         processes import TensorFlow, and the views are made, all in the background. Spares that no
-        search takes exit after a few minutes; ``TUNEWIDGETS_KEEP_WARM=0`` starts none."""
+        search takes exit after a few minutes; ``TUNEWIDGETS_KEEP_WARM=0`` starts none, nor do settings that have
+        problems (Run could not start) or a session whose memory is short."""
         if self._busy():
             return
         hyper = self.form.hyper
         try:
             workers = 1 if self.cluster is not None else self.spec.tuner.workers  # the cluster's own: its oracle
         except SpecError:
-            workers = 1
+            workers = 0  # Run cannot start: no worker would be taken (the views are still made)
+        self._spares_held_back = workers == 0 and hyper is None  # started once the problems are fixed
         # a hypermodel's discovery already runs in a worker, which then stays warm for Run
         self.launcher.warm_up(0 if hyper is not None and hyper.discovering else workers)
 
@@ -212,10 +214,14 @@ class Dashboard:
         """Every problem of the controls' spec now (empty: Run is enabled)."""
         return self.form.issues
 
+    _spares_held_back = False
+
     def _on_form_refresh(self, issues: list[Issue]) -> None:
         if not self._busy():  # (the form's first check runs while it is made: the folder is said from the next)
             known = not issues and hasattr(self, "form")
             self.bar.ready(bool(issues), self._new_folder(self.spec.name, claim=False) if known else None)
+            if known and self._spares_held_back:
+                self.warm_up()
 
     # ---------------------------------------------------------------- running
     def _data_for(self, spec: Spec) -> Any:

@@ -8,16 +8,19 @@ is marked next to its control, the rest above the Run button.
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
+from .._memory import memory_short
 from ..data import file_issues, prepare, read_csv_header
 from ..engine.folder.project import safe_folder_name
-from ..engine.machine_checks import worker_issues
+from ..engine.machine_checks import WORKER_MB, worker_issues
 from ..engine.own_model import Packed
+from ..engine.warm import warm_workers
 from ..errors import Issue, SpecError
 from ..spec import SECTIONS, Spec, section_fields
 from ..spec.budget import budget_notes
@@ -29,6 +32,13 @@ from . import html as h
 from .controls import Control, ParseError, SettingControl, make_control, to_json_form
 from .hyper_form import HyperForm
 from .rows import row
+
+#: how to give the session's memory back, said when it is short (JupyterLab's and Notebook 7's menus)
+FREE_MEMORY = (
+    "To free it: close the notebooks you finished (File > Close and Shut Down Notebook), or shut every kernel "
+    "down, this one too (Kernel > Shut Down All Kernels...), and run this notebook again. Run still starts, "
+    "but a kernel or a worker may be killed for memory."
+)
 
 #: the sections a search of the user's own hypermodel shows (its model is the user's)
 OWN_MODEL_SECTIONS = ("training", "tuner")
@@ -107,10 +117,11 @@ class SpecForm:
         self.tabs = w.Tab(children=panels, titles=titles)
         self.summary = w.HTML()
         self.problems = w.HTML()
+        self.memory = w.HTML()  # the session's memory, when it is short for this search's workers (not a problem)
         self.notes = w.HTML(layout=w.Layout(display="none"))
         self.lesson = Lesson()
         self._apply_lesson(spec.lesson)
-        self.box = w.VBox([self.notes, self.name, self.tabs, self.summary, self.problems])
+        self.box = w.VBox([self.notes, self.name, self.tabs, self.summary, self.problems, self.memory])
         self.refresh()
         if self.hyper is not None:
             self.hyper.start()
@@ -237,6 +248,19 @@ class SpecForm:
 
     # ---------------------------------------------------------------- live validation
     _updating = False
+    #: seconds between two looks at the session's memory (reading /proc is cheap, not free)
+    memory_every = 5.0
+    _memory_read_at = -float("inf")
+
+    def check_memory(self, spec: Spec | None) -> None:
+        """Says above Run when the session's memory is short for this search's workers (Run stays enabled)."""
+        if time.monotonic() - self._memory_read_at < self.memory_every:
+            return
+        self._memory_read_at = time.monotonic()
+        workers = spec.tuner.workers if spec is not None and self.local else 1
+        # spare workers waiting for this kernel's next search (a dashboard shown) hold what they bring along
+        short = memory_short(max(workers - warm_workers.waiting(), 0) * WORKER_MB)
+        self.memory.value = h.notes([f"{short} {FREE_MEMORY}"]) if short else ""
 
     def _on_change(self, _source: Any = None) -> None:
         if not self._updating:
@@ -286,6 +310,7 @@ class SpecForm:
                     "(trials trained together need keras-tuner's default fit)"
                 )
             self.summary.value = f"<b>{html.escape(spec.describe())}</b> {size}{h.notes(notes)}"
+        self.check_memory(spec)
         self._on_refresh(issues)
 
     def _offer_columns(self, spec: Spec) -> None:
@@ -324,4 +349,4 @@ class SpecForm:
         self.refresh()
 
 
-__all__ = ["TAB_TITLES", "SpecForm"]
+__all__ = ["FREE_MEMORY", "TAB_TITLES", "SpecForm"]

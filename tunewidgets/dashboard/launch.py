@@ -16,7 +16,9 @@ from typing import Protocol
 
 import ipywidgets as w
 
+from .._memory import memory_short
 from ..engine import Results, Search, warm_up
+from ..engine.machine_checks import WORKER_MB
 from ..events import Event
 
 log = logging.getLogger(__name__)
@@ -51,13 +53,18 @@ class Launcher:
         self._stop_early = False
         #: spare worker processes started by :meth:`warm_up` (for tests and the curious)
         self.spares = 0
+        #: why the last warm-up started no spare though it was asked for some (the session's memory is short)
+        self.no_spares = ""
         #: what went wrong starting the last search's views (shown by the dashboard; the search still runs)
         self.error: BaseException | None = None
 
     # ---------------------------------------------------------------- before Run
     def warm_up(self, workers: int) -> threading.Thread:
         """Starts ``workers`` spare workers, imports the data preparation's libraries and makes the views,
-        on a background thread (the first call; later calls start spares again if those waited in vain)."""
+        on a background thread (the first call; later calls start spares again if those waited in vain).
+
+        No spare starts when the session's memory is already short for one worker (:attr:`no_spares` says so):
+        it would import TensorFlow only to give its memory back, or get a kernel killed for memory."""
         thread = threading.Thread(target=self._warm, args=(workers,), name="tunewidgets:warm-up", daemon=True)
         self._warming = thread
         thread.start()
@@ -65,7 +72,11 @@ class Launcher:
 
     def _warm(self, workers: int) -> None:
         try:
-            if workers:
+            short = memory_short(WORKER_MB) if workers else None
+            self.no_spares = short or ""
+            if short is not None:
+                log.info("no spare worker: %s", short)
+            elif workers:
                 self.spares += warm_up(workers)
             from ..data.prepare import preload
 

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -200,6 +201,16 @@ def _spawn(argv: list[str], env: dict[str, str], output: IO[bytes] | int, *, std
 #: Seconds a spare worker (:func:`start_spare`) waits for a search before it exits.
 SPARE_SECONDS = 180.0
 
+#: Past this size a spare's log (:func:`spare_log`) is begun anew.
+SPARE_LOG_BYTES = 1 << 20
+
+
+def spare_log() -> Path:
+    """Where spare workers write until a search takes them (why one gave its memory back): one file for this
+    user in the temporary folder, shared by every spare."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"tunewidgets-spares-{uid}.log"
+
 
 def start_spare(threads: int = 0, count: int = 1) -> int:
     """Starts worker processes that import Keras now and wait for this process's next search.
@@ -207,8 +218,8 @@ def start_spare(threads: int = 0, count: int = 1) -> int:
     A dashboard calls it when it is shown: by the time Run is pressed the worker has TensorFlow
     imported, and the first epoch comes at once. Nothing starts when as many are already waiting
     alike, or when warm workers are turned off (``TUNEWIDGETS_KEEP_WARM=0``). A spare no search takes
-    exits after :data:`SPARE_SECONDS` (or when memory runs short), as a finished warm worker does.
-    Returns how many were started.
+    exits after :data:`SPARE_SECONDS`, or as soon as the session's memory is short (it says why in
+    :func:`spare_log`), as a finished warm worker does. Returns how many were started.
     """
     if not keep_warm_seconds():
         return 0
@@ -218,8 +229,21 @@ def start_spare(threads: int = 0, count: int = 1) -> int:
     with _spare_lock:  # two dashboards shown at once start the spares once
         missing = max(0, count - warm_workers.waiting(key))
         for _ in range(missing):
-            warm_workers.put(key, _spawn(argv, env, subprocess.DEVNULL, stdin=True), SPARE_SECONDS)
+            with _open_spare_log() as log:
+                warm_workers.put(key, _spawn(argv, env, log, stdin=True), SPARE_SECONDS)
     return missing
+
+
+def _open_spare_log() -> IO[bytes]:
+    path = spare_log()
+    try:
+        big = path.stat().st_size > SPARE_LOG_BYTES
+    except OSError:
+        big = False
+    try:
+        return open(path, "wb" if big else "ab")  # noqa: SIM115 - the caller closes it once the spare has it
+    except OSError:
+        return open(os.devnull, "wb")  # noqa: SIM115
 
 
 _spare_lock = threading.Lock()
@@ -301,6 +325,7 @@ __all__ = [
     "keep_warm_seconds",
     "launch",
     "run_task",
+    "spare_log",
     "start_spare",
     "warm_workers",
 ]

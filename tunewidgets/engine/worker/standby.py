@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from ..._memory import available_mb
+from ..._memory import memory_short
 from .lean import import_keras_tuner
 
 
@@ -35,14 +35,18 @@ def stand_by() -> tuple[int, bool]:
     return 0, True
 
 
-#: A waiting worker gives its memory back once the machine or container has less than this left (MB):
-#: another notebook's search on the same Binder needs it more.
+#: A waiting worker gives its memory back once its session (its own cgroup, and those above it: a Binder
+#: session's 2 GB) has less than this left (MB), or is under memory pressure: another notebook's kernel or
+#: search in the same session needs it more, and the kernel's OOM killer would otherwise pick one silently.
 WARM_MIN_FREE_MB = 512.0
+
+#: Seconds between two looks at the session's memory while waiting.
+MEMORY_EVERY = 0.5
 
 
 def next_assignment(seconds: float, parent: int | None, fd: int = 0) -> dict[str, Any] | None:
     """Waits for the controller's next search on stdin; None when it closed the pipe, went away, time ran
-    out, or memory is short."""
+    out, or the session's memory is short (checked every :data:`MEMORY_EVERY` s; why is written to the log)."""
     sys.stdout.flush()
     sys.stderr.flush()
     deadline = time.monotonic() + seconds
@@ -50,10 +54,11 @@ def next_assignment(seconds: float, parent: int | None, fd: int = 0) -> dict[str
     while (left := deadline - time.monotonic()) > 0:
         if parent is not None and os.getppid() != parent:
             return None
-        if available_mb() < WARM_MIN_FREE_MB:
-            print(f"tunewidgets worker: less than {WARM_MIN_FREE_MB:.0f} MB of memory left; not waiting", flush=True)
+        short = memory_short(WARM_MIN_FREE_MB)
+        if short is not None:
+            print(f"tunewidgets worker {os.getpid()} gives its memory back, not waiting: {short}", flush=True)
             return None
-        ready, _, _ = select.select([fd], [], [], min(0.5, left))
+        ready, _, _ = select.select([fd], [], [], min(MEMORY_EVERY, left))
         if not ready:
             continue
         chunk = os.read(fd, 1 << 16)
@@ -75,4 +80,4 @@ def redirect_output(log: str) -> None:
     os.close(fd)
 
 
-__all__ = ["WARM_MIN_FREE_MB", "next_assignment", "redirect_output", "stand_by"]
+__all__ = ["MEMORY_EVERY", "WARM_MIN_FREE_MB", "next_assignment", "redirect_output", "stand_by"]
