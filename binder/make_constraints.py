@@ -2,9 +2,10 @@
 tests ran in (the venv that `bash .ci/run` made and tested), so that Binder installs what CI tested.
 
 Only what a Binder session uses is pinned: tunewidgets' own dependencies with the CPU build of TensorFlow,
-and JupyterLab, Notebook, Voila and ipykernel, each with everything it requires, walked through the installed
-packages' metadata. Test-only tools (pytest, playwright, ruff, mypy, hypothesis...), the JAX backend and
-tunewidgets itself and the packaging tools (pip, setuptools, wheel) are left out.
+and JupyterLab, Notebook, Voila, ipykernel and jupyter-resource-usage (the memory indicator in JupyterLab's
+status bar), each with everything it requires, walked through the installed packages' metadata. Test-only
+tools (pytest, playwright, ruff, mypy, hypothesis...), the JAX backend and tunewidgets itself and the
+packaging tools (pip, setuptools, wheel) are left out.
 
     . .venv/bin/activate && python binder/make_constraints.py
 """
@@ -20,7 +21,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 ROOTS = [("tunewidgets", {"tensorflow-cpu"}), ("jupyterlab", set()), ("notebook", set()), ("voila", set())]
-ROOTS += [("ipykernel", set())]
+ROOTS += [("ipykernel", set()), ("jupyter-resource-usage", set())]
 # packaging tools, not what a session runs: a pin here would also hold back the build of tunewidgets itself
 TOOLS = {"pip", "setuptools", "wheel"}
 OUT = Path(__file__).resolve().parent / "constraints.txt"
@@ -60,8 +61,8 @@ def closure() -> dict[str, str]:
 
 def main() -> None:
     pins = closure()
-    if "tensorflow-cpu" not in pins or "voila" not in pins:
-        sys.exit("run this in the tested venv (tunewidgets[test,tensorflow-cpu] installed)")
+    if not {"tensorflow-cpu", "voila", "jupyter-resource-usage"} <= pins.keys():
+        sys.exit("run this in the tested venv (tunewidgets[test,tensorflow-cpu] and jupyter-resource-usage installed)")
     lines = [f"{name}=={version}" for name, version in sorted(pins.items())]
     header = (
         "# The versions the tests ran with (the venv of `bash .ci/run`), restricted to what a Binder session needs.\n"
