@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from .folder.project import Project
-from .folder.protocol import Role, WorkerEnd, WorkerFiles
+from .folder.protocol import Role, WorkerEnd, WorkerEndRecord, WorkerFiles
 
 #: Seconds a finished worker stays alive, TensorFlow imported, for the next search of this process
 #: (the environment variable ``TUNEWIDGETS_KEEP_WARM`` overrides it; 0 turns it off). A search
@@ -273,22 +273,22 @@ def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None
     with contextlib.suppress(FileNotFoundError):
         files.end(worker_id).unlink()
     argv = [str(project.directory.resolve()), "--id", worker_id, "--role", Role.SOLO.value]
-    process, log_file, key = launch(files, worker_id, [*argv, "--parent", str(os.getpid()), *task], 0, keep_warm)
     deadline = time.monotonic() + timeout
+    for attempt in range(2):
+        process, log_file, key = launch(files, worker_id, [*argv, "--parent", str(os.getpid()), *task], 0, keep_warm)
+        ended = _task_end(files, worker_id, process, deadline)
+        if ended is not None or attempt or process.poll() != 0:
+            break
+        # a waiting worker that left (the session's memory was short) as the task was handed to it: a fresh one
+        if log_file is not None:
+            log_file.close()
+    if ended is None:
+        if log_file is not None:
+            log_file.close()
+        raise RuntimeError(
+            f"the worker process ended before its task did ({exit_text(process.poll())}){files.last_line(worker_id)}"
+        )
     try:
-        while True:
-            ended = files.read_end(worker_id)
-            if ended is not None and ended.pid == process.pid:
-                break
-            code = process.poll()
-            if code is not None or time.monotonic() > deadline:
-                if code is None:
-                    process.kill()
-                raise RuntimeError(
-                    f"the worker process ended before its task did ({exit_text(process.poll())})"
-                    f"{files.last_line(worker_id)}"
-                )
-            time.sleep(0.02)
         if ended.warm and process.poll() is None:
             warm_workers.put(key, process, keep_warm)
         else:
@@ -299,6 +299,23 @@ def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None
             log_file.close()
     if ended.reason is not WorkerEnd.DONE:
         raise RuntimeError(ended.message or "the task failed")
+
+
+def _task_end(
+    files: WorkerFiles, worker_id: str, process: subprocess.Popen[bytes], deadline: float
+) -> WorkerEndRecord | None:
+    """The task's end record; None when its process ended first (a waiting worker that had just left: exit
+    code 0) or, past the deadline, stopped answering (then killed)."""
+    while True:
+        ended = files.read_end(worker_id)
+        if ended is not None and ended.pid == process.pid:
+            return ended
+        code = process.poll()
+        if code is not None or time.monotonic() > deadline:
+            if code is None:
+                process.kill()
+            return None
+        time.sleep(0.02)
 
 
 def exit_text(code: int | None) -> str:

@@ -54,12 +54,12 @@ def next_assignment(seconds: float, parent: int | None, fd: int = 0) -> dict[str
     while (left := deadline - time.monotonic()) > 0:
         if parent is not None and os.getppid() != parent:
             return None
-        short = memory_short(WARM_MIN_FREE_MB)
-        if short is not None:
-            print(f"tunewidgets worker {os.getpid()} gives its memory back, not waiting: {short}", flush=True)
-            return None
         ready, _, _ = select.select([fd], [], [], min(MEMORY_EVERY, left))
-        if not ready:
+        if not ready:  # nothing handed over yet: the memory is looked at only then (a task handed over is done)
+            short = memory_short(WARM_MIN_FREE_MB)
+            if short is not None and not select.select([fd], [], [], 0)[0]:
+                print(f"tunewidgets worker {os.getpid()} gives its memory back, not waiting: {short}", flush=True)
+                return None
             continue
         chunk = os.read(fd, 1 << 16)
         if not chunk:
