@@ -180,6 +180,22 @@ def test_a_waiting_worker_leaves_when_its_session_is_short_and_says_why(tmp_path
     assert "gives its memory back" in capsys.readouterr().out
 
 
+def test_a_task_handed_over_is_taken_even_when_memory_is_short(tmp_path, monkeypatch, capsys):
+    """The controller wrote the task before the worker looked at the memory: the worker does it (leaving then
+    lost the task: 'the worker process ended before its task did' in a class's notebook 06)."""
+    from tunewidgets.engine.worker import standby
+
+    fake_session(tmp_path, monkeypatch, "0::/s\n", v2("s", 2048 * MB, 1700 * MB))
+    read, write = os.pipe()
+    try:
+        os.write(write, b'{"task": ["--evaluate", "03"]}\n')
+        assert standby.next_assignment(30, None, fd=read) == {"task": ["--evaluate", "03"]}
+    finally:
+        os.close(read)
+        os.close(write)
+    assert "gives its memory back" not in capsys.readouterr().out
+
+
 def test_a_waiting_worker_notices_memory_running_short_within_a_second(tmp_path, monkeypatch):
     from tunewidgets.engine.worker import standby
 
