@@ -254,7 +254,10 @@ async def run_cells(server: Server, kernel_id: str, cells: list[str], cell_limit
     from tornado.websocket import websocket_connect
 
     url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels"
-    ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {server.token}"}))
+    # a FigureWidget's first message carries plotly.js (about 5 MB); tornado's default limit is 10 MiB
+    ws = await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {server.token}"}), max_message_size=256 * 2**20
+    )
     session = uuid.uuid4().hex
     times: list[float] = []
     errors: list[str] = []
@@ -287,6 +290,15 @@ async def run_cells(server: Server, kernel_id: str, cells: list[str], cell_limit
             if isinstance(raw, bytes):
                 continue  # binary messages (widget buffers)
             msg = json.loads(raw)
+            if os.environ.get("BINDER_CLASS_DEBUG"):  # every message of the cell's kernel, to see where one stalls
+                print(
+                    msg.get("channel"),
+                    msg["msg_type"],
+                    msg.get("parent_header", {}).get("msg_id") == msg_id,
+                    len(raw),
+                    str(msg.get("content"))[:100],
+                    flush=True,
+                )
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, body = msg["msg_type"], msg["content"]
