@@ -89,7 +89,8 @@ def main() -> None:
     BestEpoch.on_epoch_end = timed("checkpointing", BestEpoch.on_epoch_end)
     BestEpoch.on_train_end = timed("checkpoint write", BestEpoch.on_train_end)
     EventBus.publish = timed("event handling", EventBus.publish)
-    from tunewidgets.model import hypermodel
+    from tunewidgets.engine.started import prepared_data
+    from tunewidgets.model import spec_hypermodel as hypermodel
 
     hypermodel.SpecHyperModel.build = timed("build", hypermodel.SpecHyperModel.build)
     fit_callbacks = hypermodel.SpecHyperModel.fit_callbacks
@@ -103,7 +104,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         search = Search(spec, d)
         search._prepare_directory()
-        search._prepare_data()
+        search.dataset = prepared_data(search.project, spec, None, None)
         files = WorkerFiles(Project(Path(d)).workers)
         files.dir.mkdir()
         files.go.write_text("go\n")  # the data is ready

@@ -161,7 +161,7 @@ def test_a_trial_caught_mid_write_or_still_running_is_shown_as_running(searched,
     assert snapshot(copy) == before
 
 
-def test_a_missing_oracle_file_is_said_in_load_watch_and_the_dashboard(searched, tmp_path):
+def test_a_missing_oracle_file_is_said_in_load_and_watch(searched, tmp_path):
     _, _, folder = searched
     import shutil
 

@@ -203,11 +203,13 @@ def test_a_waiting_worker_notices_memory_running_short_within_a_second(tmp_path,
     read, write = os.pipe()
     timer = threading.Timer(0.3, lambda: (root / "s" / "memory.current").write_text(f"{1900 * MB}\n"))
     timer.start()
+    got: list[object] = []
     try:
         ended = threading.Event()
-        waiter = threading.Thread(target=lambda: (standby.next_assignment(30, None, fd=read), ended.set()))
+        waiter = threading.Thread(target=lambda: (got.append(standby.next_assignment(30, None, fd=read)), ended.set()))
         waiter.start()
         assert ended.wait(2), "it went on waiting"
+        assert got == [None]  # it left (its input was neither written nor closed)
     finally:
         timer.cancel()
         os.close(write)
@@ -232,9 +234,10 @@ def test_the_dashboard_says_before_run_when_memory_is_short_and_how_to_free_it(t
     assert not dash.bar.run_button.disabled and dash.issues == []  # a warning, not a problem
     assert note not in dash.form.problems.value
 
+    dash.form.memory_every = 3600  # (a slow machine's refresh could come after the default's few seconds)
     (root / "s" / "memory.current").write_text(f"{500 * MB}\n")  # notebooks closed
     dash.form.refresh()
-    assert dash.form.memory.value == note  # read at most every few seconds
+    assert dash.form.memory.value == note  # read at most every memory_every seconds
     dash.form.memory_every = 0
     dash.form.refresh()
     assert dash.form.memory.value == ""

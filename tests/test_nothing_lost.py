@@ -373,7 +373,7 @@ def test_report_names_a_damaged_data_file_and_changes_nothing(halfway, tmp_path,
 def test_too_little_disk_is_refused_with_every_figure(quickstart, tmp_path, monkeypatch):
     import shutil as shutil_module
 
-    from tunewidgets.engine import checks as checks_module
+    from tunewidgets.engine import machine_checks as checks_module
 
     free = 10 * 10**6
     usage = shutil_module._ntuple_diskusage(10**9, 10**9 - free, free)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import Issue, ProjectError, SearchError, SpecError
+from .events import EndReason
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -135,8 +136,8 @@ def _run_search(spec: Any, directory: str, overwrite: bool, tensorboard: bool, c
             print(f"Best model on the test split: {results.test_summary()}")
         except (RuntimeError, OSError, LookupError) as e:
             print(f"The best model could not be scored on the test split: {e}", file=sys.stderr)
-    done = ("completed", "target_reached")
-    return EXIT_OK if search.end_reason is not None and search.end_reason.value in done else EXIT_FAILED
+    done = (EndReason.COMPLETED, EndReason.TARGET_REACHED)
+    return EXIT_OK if search.end_reason in done else EXIT_FAILED
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

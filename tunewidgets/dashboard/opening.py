@@ -12,6 +12,7 @@ from ..engine.folder.project import Project
 from ..engine.from_tuner import from_tuner as tuner_inputs
 from ..engine.from_tuner import split_options
 from ..engine.own_model import kept_hypermodel
+from ..engine.results import SearchStatus
 from ..errors import ProjectError
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def opened(cls: type[Dashboard], directory: str | os.PathLike[str], **kwargs: An
     view.progress.value = sum(1 for t in results.record.trials.values() if t.status.is_finished())
     said = "".join(f"<br>&#9888; {html.escape(note)}" for note in getattr(results, "notes", None) or [])
     view.status.value = f"Opened <code>{html.escape(str(results.directory))}</code>: search {results.status}.{said}"
-    dash.bar.resume_button.disabled = results.status not in ("stopped", "interrupted", "failed")
+    resumable = (SearchStatus.STOPPED, SearchStatus.INTERRUPTED, SearchStatus.FAILED)
+    dash.bar.resume_button.disabled = results.status not in resumable
     dash.results_panel.show(results)
     return dash
 

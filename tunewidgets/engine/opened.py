@@ -81,7 +81,8 @@ class KerasTunerResults(Results):
         checkpoint = folder.checkpoint(trial.trial_id)
         if not checkpoint.exists():
             raise FileNotFoundError(f"trial {trial_id} has no saved weights ({checkpoint})")
-        return rebuilt(build_model, kt.HyperParameters.from_config(raw["hyperparameters"]), checkpoint)
+        hp = kt.HyperParameters.from_config(raw["hyperparameters"])
+        return rebuilt(build_model, hp, checkpoint, folder.build_config(trial.trial_id))
 
     def best_model(self, build_model: Any = None) -> keras.Model:
         """The best trial's model (see :meth:`model`)."""
@@ -143,7 +144,7 @@ class HyperModelResults(Results):
             import cloudpickle
 
             build_model = cloudpickle.loads(self.project.hypermodel.read_bytes())
-        return rebuilt(build_model, trial.hyperparameters, checkpoint)
+        return rebuilt(build_model, trial.hyperparameters, checkpoint, self.project.tuner.build_config(trial.trial_id))
 
     def best_model(self, build_model: Any = None) -> keras.Model:
         """The best trial's model (see :meth:`model`)."""

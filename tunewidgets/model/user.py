@@ -282,18 +282,18 @@ def override_space(configs: list[dict[str, Any]]) -> Any:
     return hp
 
 
-def rebuilt(user: Any, values: Any, checkpoint: Any) -> Any:
+def rebuilt(user: Any, values: Any, checkpoint: Any, build_config: Any = None) -> Any:
     """A trial's model: built by the user's hypermodel from the trial's values (a dict, or keras-tuner's
-    ``HyperParameters``), its best epoch's weights loaded."""
+    ``HyperParameters``), its best epoch's weights loaded; ``build_config``: the file that says how training
+    built a model with no ``keras.Input`` (its input shapes), when there is one."""
     hp = values
     if not isinstance(values, kt.HyperParameters):
         hp = kt.HyperParameters()
         hp.values.update(values)  # the build declares its hyperparameters again and reads these values
     hypermodel = user_hypermodel(user)
     model = checked_model(hypermodel.build(hp), hypermodel.name, compiled=not own_fit(hypermodel))
-    config = os.path.join(os.path.dirname(str(checkpoint)), "build_config.json")
-    if not model.built and os.path.isfile(config):  # no keras.Input: built as training built it
-        with open(config, encoding="utf-8") as f:
+    if not model.built and build_config is not None and os.path.isfile(build_config):  # no keras.Input: as trained
+        with open(build_config, encoding="utf-8") as f:
             built = json.load(f)
         if built:
             model.build_from_config(built)

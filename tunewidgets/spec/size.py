@@ -29,6 +29,9 @@ OPTIMIZER_SLOTS = {name: kind.slots for name, kind in plan.OPTIMIZER_TABLE.items
 #: hidden layers' widths (``units``) are searched by :class:`_Stacks`. The weights grow with every other
 #: numeric knob (the kernel size): its top is tried.
 EVERY_VALUE = {"conv_blocks", "filters", "layers"}
+#: Network knobs whose values never change a weight count (an activation is a layer without weights): one value
+#: of each is enough for the plans of the largest model.
+WEIGHTLESS = {"activation"}
 #: Build values that change no weight count, for the plans of the largest model.
 _UNCOUNTED = {
     "penalty": "none",
@@ -105,7 +108,8 @@ def _candidates(spec: Spec, input_shape: tuple[int, ...]) -> dict[str, tuple[Any
         if info.kind == "int":
             out[hp_name("model", name)] = _drawn(k) if name in EVERY_VALUE else (max(_drawn(k)),)
         else:
-            out[hp_name("model", name)] = tuple(possible(k, info.kind))
+            values = tuple(possible(k, info.kind))
+            out[hp_name("model", name)] = values[:1] if name in WEIGHTLESS else values
     if len(input_shape) != 3:  # no convolutions on a table (validation says so)
         out.pop("conv_blocks", None)
     return out

@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from keras_tuner.engine.trial import TrialStatus as KerasTunerStatus
+from keras_tuner.engine.trial import TrialStatus as KtTrialStatus
 
 from ..._atomic import atomic_write_bytes, atomic_write_text
 from ...events import TrialStarted, TrialStatus, event_from_dict
@@ -163,10 +163,10 @@ class ClusterDriver:
         trials: list[Any] = []
         while len(trials) < k:
             trial = self.oracle.create_trial(slot_id(f"dask{slot}", len(trials)))
-            if trial.status == KerasTunerStatus.STOPPED:
+            if trial.status == KtTrialStatus.STOPPED:
                 self.more = False
                 break
-            if trial.status == KerasTunerStatus.IDLE:
+            if trial.status == KtTrialStatus.IDLE:
                 if not trials:
                     self._idle_until = time.monotonic() + 0.25
                 break

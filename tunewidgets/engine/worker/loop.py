@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from keras_tuner.engine.trial import TrialStatus as KerasTunerStatus
+from keras_tuner.engine.trial import TrialStatus as KtTrialStatus
 
 from ...events import TrialEnded, TrialStarted, TrialStatus
 from ..folder.tuner_files import TunerFolder
@@ -43,15 +43,15 @@ class OracleReferee:
 
     def prune(self, state: TrialState, value: float, step: int) -> bool:
         answer = self.oracle.update_trial(state.trial_id, {REPORT: value}, step=step)
-        return bool(answer.status == KerasTunerStatus.STOPPED)
+        return bool(answer.status == KtTrialStatus.STOPPED)
 
     def complete(self, state: TrialState, metrics: dict[str, float], step: int) -> None:
         self.oracle.update_trial(state.trial_id, metrics, step=step)
-        state.trial.status = KerasTunerStatus.COMPLETED
+        state.trial.status = KtTrialStatus.COMPLETED
         self._end(state)
 
     def fail(self, state: TrialState) -> None:
-        state.trial.status = KerasTunerStatus.FAILED
+        state.trial.status = KtTrialStatus.FAILED
         state.trial.message = state.trace or state.failure
         self._end(state)
 
@@ -72,7 +72,7 @@ class OracleReferee:
         self.oracle.end_trial(state.trial)
         self.tuner.save()
         ended = self.oracle.get_trial(state.trial_id)
-        if ended.status != KerasTunerStatus.COMPLETED:
+        if ended.status != KtTrialStatus.COMPLETED:
             message = state.failure or "the objective was not a number"
             self.failed_in_row.append(message)
             self.publish_end(state, ended, TrialStatus.FAILED, message)
@@ -180,9 +180,9 @@ class TrialLoop:
                 if polls:
                     time.sleep(min(0.5, 0.02 * polls))
             trial = self.oracle.create_trial(slot_id(self.tuner_id, len(trials)))
-            if trial.status == KerasTunerStatus.STOPPED:
+            if trial.status == KtTrialStatus.STOPPED:
                 return trials, False
-            if trial.status == KerasTunerStatus.IDLE:
+            if trial.status == KtTrialStatus.IDLE:
                 if trials:
                     return trials, True
                 polls += 1

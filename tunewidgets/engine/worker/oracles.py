@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 import keras_tuner as kt
 import optuna
-from keras_tuner.engine.trial import TrialStatus as KerasTunerStatus
+from keras_tuner.engine.trial import TrialStatus as KtTrialStatus
 
 from ...events import Direction
 from . import private
@@ -109,7 +109,7 @@ class PruningOracle:
                 pruner=pruner(self._tw_pruning, self._tw_min_epochs, self._tw_factor),
             )
             for trial in self.trials.values():
-                if trial.status != KerasTunerStatus.COMPLETED or trial.score is None:
+                if trial.status != KtTrialStatus.COMPLETED or trial.score is None:
                     continue
                 pruned = trial.trial_id in self._tw_pruned
                 params, distributions = self._tw_params(trial.hyperparameters.values)
@@ -154,7 +154,7 @@ class PruningOracle:
         if step < self._tw_last_step and live.should_prune():
             self._tw_pruned.add(trial_id)
             self._write_rule(trial_id, self._rule(trial_id, value, step))
-            trial.status = KerasTunerStatus.STOPPED  # the worker ends the trial after this epoch
+            trial.status = KtTrialStatus.STOPPED  # the worker ends the trial after this epoch
         return trial
 
     @kt.synchronized
@@ -167,7 +167,7 @@ class PruningOracle:
         study = self._study()
         if trial.trial_id in self._tw_pruned:
             study.tell(live, state=optuna.trial.TrialState.PRUNED)
-        elif ended.status == KerasTunerStatus.COMPLETED and ended.score is not None:
+        elif ended.status == KtTrialStatus.COMPLETED and ended.score is not None:
             study.tell(live, float(ended.score))
         else:
             study.tell(live, state=optuna.trial.TrialState.FAIL)
@@ -198,7 +198,7 @@ class PruningOracle:
         finished = [
             self._tw_curves.get(t.trial_id, {}).get(step)
             for t in self.trials.values()
-            if t.trial_id != trial_id and t.trial_id not in self._tw_pruned and t.status == KerasTunerStatus.COMPLETED
+            if t.trial_id != trial_id and t.trial_id not in self._tw_pruned and t.status == KtTrialStatus.COMPLETED
         ]
         values = [v for v in finished if v is not None]
         so_far = [v for s, v in self._tw_curves.get(trial_id, {}).items() if s <= step] or [value]
@@ -291,17 +291,17 @@ class TPEOracle(PruningOracle, kt.Oracle):
             values = self._suggest(live)
             if not private.duplicate(self, values):
                 self._tw_live[trial_id] = live
-                return {"status": KerasTunerStatus.RUNNING, "values": values}
+                return {"status": KtTrialStatus.RUNNING, "values": values}
             study.tell(live, state=optuna.trial.TrialState.FAIL)  # already tried: TPE does not learn from it
         drawn = private.random_values(self)  # TPE keeps proposing tried values (a small space): a new one at random
         if drawn is None:
-            return {"status": KerasTunerStatus.STOPPED, "values": None}
+            return {"status": KtTrialStatus.STOPPED, "values": None}
         values = drawn
         study.enqueue_trial(self._tw_params(values)[0])
         live = study.ask()
         self._suggest(live)
         self._tw_live[trial_id] = live
-        return {"status": KerasTunerStatus.RUNNING, "values": values}
+        return {"status": KtTrialStatus.RUNNING, "values": values}
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()

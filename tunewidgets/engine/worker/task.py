@@ -53,7 +53,8 @@ def _user_model(project: Project, values: dict[str, Any], trial_id: str) -> tupl
     from ..folder.travel import loads
 
     user = loads(project.hypermodel.read_bytes(), "the hypermodel")
-    return rebuilt(user, values, project.checkpoint(trial_id)), UserData.load(project.arrays)
+    model = rebuilt(user, values, project.checkpoint(trial_id), project.tuner.build_config(trial_id))
+    return model, UserData.load(project.arrays)
 
 
 def discover(directory: Path) -> None:
