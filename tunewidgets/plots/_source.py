@@ -9,13 +9,15 @@ The views follow a running :class:`~tunewidgets.engine.Search` (its live record)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..engine.folder.record import SearchRecord
 from ..engine.results import Results
-from ..engine.search import Search
 from ..spec.hyper import space_scales
 from ..spec.space import categorical, log_scaled
+
+if TYPE_CHECKING:
+    from ..engine.search import Search
 
 
 @runtime_checkable
@@ -124,6 +126,8 @@ def view_source(source: Any) -> ViewSource:
         return RecordSource(source)
     if isinstance(source, Results):
         return ResultsSource(source)
+    from ..engine.search import Search  # (imported already where a Search exists: not at the views' import)
+
     if isinstance(source, Search):
         return SearchSource(source)
     if isinstance(source, ViewSource):
