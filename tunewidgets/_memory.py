@@ -76,7 +76,8 @@ def pressure() -> float | None:
 @dataclass(frozen=True)
 class SessionProcess:
     """One process of the session: ``kind`` is "kernel" (a Jupyter kernel, ``kernel_id`` from its connection
-    file ``kernel-<id>.json``), "worker" (a tunewidgets worker process) or "other"."""
+    file ``kernel-<id>.json``), "worker" (a tunewidgets process: ``python -m tunewidgets.…``, a worker or
+    the scikit-learn helper) or "other"."""
 
     pid: int
     rss_mb: float
@@ -196,7 +197,7 @@ def _process(pid: int) -> SessionProcess | None:
         return None  # it ended
     command = " ".join(args)
     kind, kernel_id = "other", ""
-    if any(a == "-m" and b == "tunewidgets.engine.worker" for a, b in zip(args, args[1:], strict=False)):
+    if any(a == "-m" and b.startswith("tunewidgets.") for a, b in zip(args, args[1:], strict=False)):
         kind = "worker"
     elif any("ipykernel" in a for a in args):  # python -m ipykernel_launcher -f .../kernel-<id>.json
         kind = "kernel"

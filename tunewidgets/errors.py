@@ -23,6 +23,10 @@ class SpecError(ValueError):
         self.issues = [issues] if isinstance(issues, Issue) else list(issues)
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def __reduce__(self) -> tuple[type, tuple[list[Issue]]]:
+        """Pickled with its issues (the data helper sends it back whole)."""
+        return type(self), (self.issues,)
+
     def for_path(self, prefix: str) -> list[Issue]:
         """The issues of one field or section (``"model.units"``, ``"tuner"``)."""
         return [i for i in self.issues if i.path == prefix or i.path.startswith(prefix + ".")]

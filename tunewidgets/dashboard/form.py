@@ -15,8 +15,9 @@ from typing import Any
 
 import ipywidgets as w
 
+from .. import sklearn_helper
 from .._memory import memory_short
-from ..data import file_issues, prepare, read_csv_header
+from ..data import file_issues, read_csv_header
 from ..engine.folder.project import safe_folder_name
 from ..engine.machine_checks import WORKER_MB, worker_issues
 from ..engine.own_model import Packed
@@ -181,7 +182,8 @@ class SpecForm:
         """Loads the data as a search would and shows what was inferred (no training, no TensorFlow)."""
         try:
             spec = self.spec
-            dataset = prepare(spec.data, self.data if spec.data.source == "dataframe" else None)
+            data = self.data if spec.data.source == "dataframe" else None
+            dataset = sklearn_helper.call(sklearn_helper.PREPARE, spec.data, data)
         except SpecError as e:
             self.data_report.value = h.problems([str(i) for i in e.issues])
             return None

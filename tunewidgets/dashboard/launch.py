@@ -60,7 +60,7 @@ class Launcher:
 
     # ---------------------------------------------------------------- before Run
     def warm_up(self, workers: int) -> threading.Thread:
-        """Starts ``workers`` spare workers, imports the data preparation's libraries and makes the views,
+        """Starts ``workers`` spare workers and the scikit-learn helper (:mod:`..sklearn_helper`) and makes the views,
         on a background thread (the first call; later calls start spares again if those waited in vain).
 
         No spare starts when the session's memory is already short for one worker (:attr:`no_spares` says so):
@@ -78,9 +78,9 @@ class Launcher:
                 log.info("no spare worker: %s", short)
             elif workers:
                 self.spares += warm_up(workers)
-            from ..data.prepare import preload
+            from .. import sklearn_helper
 
-            preload()
+            sklearn_helper.start()  # the data is prepared there: scikit-learn is not imported into this kernel
             self.views()
         except Exception:  # noqa: BLE001 - a head start only: Run does it all again and says what is wrong
             log.debug("the dashboard's warm-up failed", exc_info=True)

@@ -73,8 +73,8 @@ def fold_issues(spec: Spec, dataset: Dataset) -> list[Issue]:
 
 
 def preload() -> None:
-    """Imports what :func:`prepare` uses (scikit-learn, pandas: a second or two), so that a search
-    started later prepares its data at once (a dashboard calls this on a background thread when shown)."""
+    """Imports what :func:`prepare` uses (scikit-learn, pandas: a second or two); the scikit-learn helper
+    (:mod:`..sklearn_helper`) does as it starts, so that a search started later prepares its data at once."""
     import pandas  # noqa: F401
     import sklearn.datasets  # noqa: F401
     import sklearn.model_selection  # noqa: F401

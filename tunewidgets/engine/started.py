@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data import Dataset, prepare
+from .. import sklearn_helper
+from ..data import Dataset
 from ..data.arrays import UserData
 from ..data.prepare import fold_issues
 from ..errors import SpecError
@@ -48,12 +49,13 @@ def search_started(spec: Spec, dataset: Any, record: SearchRecord, *, resumed: b
 
 def prepared_data(project: Project, spec: Spec, data: Any, arrays: Any) -> Dataset | UserData:
     """A run's data: the user's arrays as given, the data prepared by an earlier run of this folder, or the spec's
-    data prepared now, checked against the spec (the objective, the size guard, the folds, the disk) and saved."""
+    data prepared now (in the scikit-learn helper, :mod:`..sklearn_helper`), checked against the spec (the
+    objective, the size guard, the folds, the disk) and saved."""
     if arrays is not None:  # the user's arrays, as given: written once, read memory-mapped by workers
         return user_data(project, arrays)
     if project.has_data():
         return Dataset.load(project.data_arrays, project.data_meta)
-    dataset = prepare(spec.data, data)
+    dataset = sklearn_helper.call(sklearn_helper.PREPARE, spec.data, data)  # not in a notebook's kernel
     issues = objective_issues(spec, dataset.task)
     # the size guard, now that the inputs are known (a CSV file's encoded columns, its classes)
     issues = issues or size_issues(spec, dataset.input_shape, output_units(dataset.task, dataset.n_classes))

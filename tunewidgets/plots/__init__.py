@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _nbformat  # noqa: F401  # isort: skip - nbformat made lazy before plotly loads (see _nbformat.py)
 import plotly.graph_objects as go
 
 from . import _data, _figures

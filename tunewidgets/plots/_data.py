@@ -311,8 +311,8 @@ def importance_data(
         )
         return ImportanceData((), (), IMPORTANCE_METHOD, len(trials), why)
     import numpy as np
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.inspection import permutation_importance
+
+    from .. import sklearn_helper
 
     columns = [
         _encode(n, [t.tuned_values().get(n) for t in trials], n in log_names, n in categorical_names).values
@@ -324,15 +324,25 @@ def importance_data(
         return ImportanceData(
             tuple(names), (0.0,) * len(names), IMPORTANCE_METHOD, len(trials), "every trial scored the same"
         )
-    forest = RandomForestRegressor(n_estimators=50, random_state=seed).fit(x, y)
-    result = permutation_importance(forest, x, y, n_repeats=5, random_state=seed)
-    raw = np.clip(result.importances_mean, 0, None)
+    raw = sklearn_helper.call(sklearn_helper.FOREST_IMPORTANCE, x, y, seed)
     total = raw.sum()
     shares = raw / total if total > 0 else raw
     order = np.argsort(-shares, kind="stable")
     return ImportanceData(
         tuple(names[i] for i in order), tuple(float(shares[i]) for i in order), IMPORTANCE_METHOD, len(trials), ""
     )
+
+
+def forest_importance(x: Any, y: Any, seed: int) -> Any:
+    """Each column's permutation importance (at least 0) for a random forest that learns ``y`` from ``x``
+    (run in the scikit-learn helper, :mod:`..sklearn_helper`)."""
+    import numpy as np
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.inspection import permutation_importance
+
+    forest = RandomForestRegressor(n_estimators=50, random_state=seed).fit(x, y)
+    result = permutation_importance(forest, x, y, n_repeats=5, random_state=seed)
+    return np.clip(result.importances_mean, 0, None)
 
 
 TABLE_COLUMNS = ("number", "status", "score", "epochs", "duration")

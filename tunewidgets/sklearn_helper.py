@@ -1,0 +1,169 @@
+"""scikit-learn in a helper process, so that it (and SciPy under it, about 60 MB) is not imported into the
+notebook's kernel, where it would stay for as long as the kernel lives.
+
+A dashboard starts a helper when it is shown (:func:`start`): it imports what preparing data needs and waits.
+:func:`call` hands it a function of tunewidgets that uses scikit-learn and its arguments, and returns what the
+function returned there, or raises what it raised (a :class:`~.errors.DataError` naming the field): a search's
+start and Preview data prepare the data there (:func:`~.data.prepare.prepare`), the live views estimate the
+hyperparameters' importance there. A waiting helper leaves after :data:`IDLE_SECONDS` without a request, when the
+session's memory is short or when its parent ended; the next call starts a fresh one (a second or so, while a
+search's workers import TensorFlow).
+
+Where scikit-learn is imported already (the notebook's own code imported it; a worker; a test), the function runs
+in this process: a helper would save nothing there.
+
+The helper is ``python -m tunewidgets.sklearn_helper PARENT_PID``: requests and answers are pickles on its
+standard input and output (not :mod:`multiprocessing`, whose spawned children re-run a script that has no
+``if __name__ == "__main__"`` guard).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import pickle
+import select
+import subprocess
+import sys
+import threading
+import time
+from typing import IO, Any
+
+from ._memory import memory_short
+
+#: A waiting helper leaves after this many seconds without a request.
+IDLE_SECONDS = 120.0
+
+#: ... or once the session has less than this left (MB): a kernel or a search needs the memory more.
+HELPER_MIN_FREE_MB = 256.0
+
+#: Seconds between two looks at the session's memory (and at the parent) while waiting.
+LOOK_EVERY = 0.5
+
+#: What a helper may be asked to run: ``module:function`` of tunewidgets.
+PREPARE = "tunewidgets.data.prepare:prepare"
+FOREST_IMPORTANCE = "tunewidgets.plots._data:forest_importance"
+TARGETS = frozenset({PREPARE, FOREST_IMPORTANCE})
+
+_lock = threading.Lock()
+_waiting: _Helper | None = None
+
+
+class HelperGone(RuntimeError):
+    """The helper process ended before it answered."""
+
+
+class _Helper:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tunewidgets.sklearn_helper", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def ask(self, target: str, args: tuple[Any, ...]) -> Any:
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            pickle.dump((os.getcwd(), target, args), process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.flush()
+            answer = pickle.load(process.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError) as e:
+            self.close()
+            raise HelperGone(f"the scikit-learn helper ended before it answered (exit code {process.poll()})") from e
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+
+
+def start() -> None:
+    """Starts a helper now (it imports scikit-learn), unless one is waiting or scikit-learn is imported here."""
+    global _waiting
+    if "sklearn" in sys.modules:
+        return
+    with _lock:
+        if _waiting is None or not _waiting.alive():
+            _waiting = _Helper()
+
+
+def call(target: str, *args: Any) -> Any:
+    """``target(*args)`` (one of :data:`TARGETS`) in the waiting helper (started now if there is none), or in
+    this process where scikit-learn is imported already. A helper that ended before it answered is replaced once."""
+    global _waiting
+    if target not in TARGETS:
+        raise ValueError(f"the scikit-learn helper runs only {sorted(TARGETS)}, not {target!r}")
+    if "sklearn" in sys.modules:
+        return _function(target)(*args)
+    for attempt in (1, 2):
+        with _lock:  # one request at a time: a helper answers in order
+            if _waiting is None or not _waiting.alive():
+                _waiting = _Helper()
+            try:
+                return _waiting.ask(target, args)
+            except HelperGone:
+                _waiting = None
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _function(target: str) -> Any:
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# ---------------------------------------------------------------- the helper process
+def _wait_for_request(stream: IO[bytes], parent: int) -> bool:
+    """True once a request arrives; False when the helper should leave (idle, memory short, parent gone)."""
+    deadline = time.monotonic() + IDLE_SECONDS
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([stream], [], [], min(LOOK_EVERY, left))[0]:
+            return True
+        if os.getppid() != parent:
+            return False
+        short = memory_short(HELPER_MIN_FREE_MB)
+        if short is not None and not select.select([stream], [], [], 0)[0]:
+            print(f"tunewidgets scikit-learn helper {os.getpid()} gives its memory back: {short}", file=sys.stderr)
+            return False
+    return False
+
+
+def main(parent: int) -> None:
+    requests = sys.stdin.buffer
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever prints goes to stderr: standard output carries only the answers
+    from .data.prepare import preload
+
+    preload()
+    while _wait_for_request(requests, parent):
+        try:
+            cwd, target, args = pickle.load(requests)
+        except EOFError:
+            return  # the parent closed the pipe
+        answer: Any
+        try:
+            os.chdir(cwd)  # a CSV file's path is relative to the notebook's folder
+            answer = _function(target)(*args) if target in TARGETS else ValueError(f"not a target: {target!r}")
+        except Exception as e:  # noqa: BLE001 - sent back and raised there
+            answer = e
+        try:
+            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - an exception that does not pickle: its words do
+            payload = pickle.dumps(RuntimeError(f"{type(answer).__name__}: {answer}"))
+        answers.write(payload)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
