@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tunewidgets"
 
 #: Layers from the bottom up: a module may import its own layer and the ones below, never above.
 LAYERS = [
-    {"errors", "events", "progress", "_atomic", "_memory", "_backend", "_kt_frames"},
+    {"errors", "events", "progress", "_atomic", "_memory", "_backend", "_kt_frames", "sklearn_helper"},
     {"spec"},
     {"data"},
     {"model"},

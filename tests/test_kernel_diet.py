@@ -47,7 +47,7 @@ def test_a_dashboards_search_leaves_scikit_learn_and_nbformat_out_of_the_kernel(
         results = dash.wait()
         dash.preview_data()
         figure = tw.plots.training_curves(results)
-        assert dash.views()  # the live views (FigureWidgets) were made and drawn
+        assert dash.views  # the live views (FigureWidgets) were made and drawn
         loaded = {{m.split(".")[0] for m in sys.modules}}
         print(json.dumps({{
             "trials": len(results.trials), "rows": len(results.dataset.x_train),

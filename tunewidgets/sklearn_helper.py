@@ -46,6 +46,9 @@ PREPARE = "tunewidgets.data.prepare:prepare"
 FOREST_IMPORTANCE = "tunewidgets.plots._data:forest_importance"
 TARGETS = frozenset({PREPARE, FOREST_IMPORTANCE})
 
+#: What a helper imports as it starts (a second or two), so that a search started later prepares its data at once.
+PRELOAD = ("pandas", "sklearn.datasets", "sklearn.model_selection", "sklearn.preprocessing", "tunewidgets.data.prepare")
+
 _lock = threading.Lock()
 _waiting: _Helper | None = None
 
@@ -143,9 +146,8 @@ def main(parent: int) -> None:
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever prints goes to stderr: standard output carries only the answers
-    from .data.prepare import preload
-
-    preload()
+    for module in PRELOAD:  # what preparing data imports, before it is asked
+        importlib.import_module(module)
     while _wait_for_request(requests, parent):
         try:
             cwd, target, args = pickle.load(requests)

@@ -72,15 +72,6 @@ def fold_issues(spec: Spec, dataset: Dataset) -> list[Issue]:
     return [Issue("tuner.folds", f"{k} folds, but {what} only {rows} training rows; use at most {rows} folds")]
 
 
-def preload() -> None:
-    """Imports what :func:`prepare` uses (scikit-learn, pandas: a second or two); the scikit-learn helper
-    (:mod:`..sklearn_helper`) does as it starts, so that a search started later prepares its data at once."""
-    import pandas  # noqa: F401
-    import sklearn.datasets  # noqa: F401
-    import sklearn.model_selection  # noqa: F401
-    import sklearn.preprocessing  # noqa: F401
-
-
 def prepare(spec: DataSpec, data: Any = None) -> Dataset:
     """Loads, encodes, splits and scales the data a spec names.
 
