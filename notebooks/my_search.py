@@ -1,4 +1,5 @@
 
+import json, sys, warnings
 import numpy as np, keras, keras_tuner as kt
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
@@ -16,11 +17,18 @@ def build_model(hp):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
-def make_tuner(project_name):
-    return kt.RandomSearch(build_model, objective="val_accuracy", max_trials=10, seed=1,
-                           directory="runs", project_name=project_name)
-
 if __name__ == "__main__":
+    project = sys.argv[1]
     keras.utils.set_random_seed(1)
-    tuner = make_tuner("elsewhere")
-    tuner.search(x_train, y_train, epochs=10, validation_split=0.2, verbose=0)
+    tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=2, seed=1,
+                            directory="runs", project_name=project, overwrite=True)
+    callbacks = []
+    if "--live" in sys.argv:  # the one line tunewidgets adds
+        import tunewidgets as tw
+        callbacks = [tw.live()]
+    tuner.search(x_train, y_train, epochs=2, validation_split=0.2, verbose=0, callbacks=callbacks)
+    with warnings.catch_warnings():  # the checkpoint holds the optimizer's state too; only the weights are used
+        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+        best = tuner.get_best_models()[0]
+    # the test set, never used during the search
+    print(json.dumps(best.evaluate(x_test, y_test, verbose=0, return_dict=True)))
