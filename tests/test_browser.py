@@ -304,7 +304,8 @@ def test_quickstart_in_jupyterlab_runs_live_and_stops(lab, page):
 
 def test_your_keras_tuner_code_watched_then_live_in_jupyterlab(workspace, page):
     """Notebook 08 cell by cell: a plain keras-tuner search in another process, watched from its folder; the same
-    search in the notebook with callbacks=[tw.live()], its curves drawn while it runs; the best model's score."""
+    search with callbacks=[tw.live()] in another process, its curves drawn by the watcher while it runs; the best
+    model's score. The kernel never imports TensorFlow."""
     path = "lab/tree/notebooks/08_your_keras_tuner_code_live.ipynb"
     with _jupyter(workspace, "lab", path, "--LabApp.news_url=", trials=3, epochs=40) as url:
         page.goto(url)
@@ -321,14 +322,14 @@ def test_your_keras_tuner_code_watched_then_live_in_jupyterlab(workspace, page):
         assert cells.nth(3).locator("table tbody tr").count() == 3  # the finished search's trials, from its folder
 
         live = cells.nth(4)
-        _run_cell_started(page, live)
+        _run_cell(page, live)  # the script started, its folder watched: the cell returns at once
         curves = live.locator(".js-plotly-plot").first
         drawn = lambda: curves.evaluate(FIGURE_POINTS_JS) if curves.count() else 0  # noqa: E731
         first = _poll(page, drawn, 180, "the curves to show points")
         _poll(page, lambda: drawn() > first, 180, "the curves to gain points while it searches")
         page.screenshot(path=str(ARTIFACTS / "keras-tuner-code-live.png"))
-        live.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=300_000)
-        _run_cell(page, cells.nth(5))
+        _run_cell_started(page, cells.nth(5))  # it waits for the script's end
+        cells.nth(5).locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]:")).wait_for(timeout=300_000)
         assert cells.nth(5).get_by_text(re.compile(r"test accuracy 0\.\d{4}")).is_visible()
 
 
