@@ -180,3 +180,24 @@ def test_nbformat_loads_when_read_and_plotly_reads_it(tmp_path):
         tmp_path,
     )
     assert found == {"before": False, "version": found["version"], "real": "module", "same": True}
+
+
+def test_a_kernels_interrupt_leaves_the_waiting_helper_alone(tmp_path):
+    # Jupyter interrupts a kernel by signalling its process group, the helper included
+    found = fresh_python(
+        """
+        import json, os, signal, time
+        from tunewidgets import sklearn_helper
+        from tunewidgets.spec import Spec
+
+        sklearn_helper.start()
+        helper = sklearn_helper._waiting.process
+        time.sleep(3)  # its imports under way or done
+        os.kill(helper.pid, signal.SIGINT)
+        time.sleep(0.5)
+        dataset = sklearn_helper.call(sklearn_helper.PREPARE, Spec().data, None)
+        print(json.dumps({"same": sklearn_helper._waiting.process.pid == helper.pid, "rows": len(dataset.x_train)}))
+        """,
+        tmp_path,
+    )
+    assert found["same"] is True and found["rows"] > 0

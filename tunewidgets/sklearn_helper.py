@@ -24,6 +24,7 @@ import importlib
 import os
 import pickle
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -75,6 +76,10 @@ class _Helper:
         except (OSError, EOFError, pickle.UnpicklingError) as e:
             self.close()
             raise HelperGone(f"the scikit-learn helper ended before it answered (exit code {process.poll()})") from e
+        except BaseException:  # interrupted while it works: its answer would reach the next request, so it goes
+            process.kill()
+            self.close()
+            raise
         if isinstance(answer, BaseException):
             raise answer
         return answer
@@ -143,6 +148,7 @@ def _wait_for_request(stream: IO[bytes], parent: int) -> bool:
 
 
 def main(parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel's interrupt reaches its process group: not for us
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever prints goes to stderr: standard output carries only the answers
