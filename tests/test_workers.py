@@ -198,13 +198,14 @@ def test_a_waiting_worker_reads_its_next_search_from_its_input():
 
 
 def test_a_waiting_worker_gives_its_memory_back_when_memory_runs_short(monkeypatch, capsys):
+    from tunewidgets import _memory
     from tunewidgets.engine.worker import standby as _worker
 
     read, write = os.pipe()
     short = "Memory is short: this session has 2.0 GB of memory in all and 400 MB left."
-    monkeypatch.setattr(_worker, "memory_short", lambda need: short if need >= _worker.WARM_MIN_FREE_MB else None)
+    monkeypatch.setattr(_memory, "memory_short", lambda need: short if need >= _worker.WARM_MIN_FREE_MB else None)
     looks: list[float] = []  # each look at its input (nothing there): it leaves after its first wait
-    monkeypatch.setattr(_worker.select, "select", lambda r, w, x, t: looks.append(t) or ([], [], []))
+    monkeypatch.setattr(_memory.select, "select", lambda r, w, x, t: looks.append(t) or ([], [], []))
     assert _worker.next_assignment(30, None, fd=read) is None
     assert looks == [_worker.MEMORY_EVERY, 0]  # one wait, then a last look before leaving
     assert short in capsys.readouterr().out  # why it left, in its log

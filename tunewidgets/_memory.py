@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +112,24 @@ def memory_short(need_mb: float) -> str | None:
         text += f"; its processes waited for memory {stalled:.0f}% of the last 10 s"
     holders = _holders(session_processes())
     return f"{text}. {holders}." if holders else f"{text}."
+
+
+def wait_for_input(fd: int, seconds: float, parent: int | None, need_mb: float, every: float) -> tuple[bool, str]:
+    """How a process that waits for work gives its memory back: waits until ``fd`` has input, ``(True, "")``;
+    ``(False, "")`` when ``seconds`` ran out or its parent (``parent``'s pid; None: not looked at) went away;
+    ``(False, why)`` when the session's memory is short for ``need_mb`` (:func:`memory_short`'s sentence, looked
+    at every ``every`` s while nothing has arrived). Input already there is taken even then: work handed over
+    is done."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if parent is not None and os.getppid() != parent:
+            return False, ""
+        if select.select([fd], [], [], min(every, left))[0]:
+            return True, ""
+        short = memory_short(need_mb)
+        if short is not None and not select.select([fd], [], [], 0)[0]:
+            return False, short
+    return False, ""
 
 
 def _holders(processes: list[SessionProcess]) -> str:

@@ -23,15 +23,13 @@ import contextlib
 import importlib
 import os
 import pickle
-import select
 import signal
 import subprocess
 import sys
 import threading
-import time
 from typing import IO, Any
 
-from ._memory import memory_short
+from ._memory import wait_for_input
 
 #: A waiting helper leaves after this many seconds without a request.
 IDLE_SECONDS = 120.0
@@ -95,10 +93,15 @@ class _Helper:
             self.process.wait(5)
 
 
+def _here() -> bool:
+    """Whether scikit-learn is imported in this process already (a helper would save nothing)."""
+    return "sklearn" in sys.modules
+
+
 def start() -> None:
     """Starts a helper now (it imports scikit-learn), unless one is waiting or scikit-learn is imported here."""
     global _waiting
-    if "sklearn" in sys.modules:
+    if _here():
         return
     with _lock:
         if _waiting is None or not _waiting.alive():
@@ -111,7 +114,7 @@ def call(target: str, *args: Any) -> Any:
     global _waiting
     if target not in TARGETS:
         raise ValueError(f"the scikit-learn helper runs only {sorted(TARGETS)}, not {target!r}")
-    if "sklearn" in sys.modules:
+    if _here():
         return _function(target)(*args)
     for attempt in (1, 2):
         with _lock:  # one request at a time: a helper answers in order
@@ -134,17 +137,10 @@ def _function(target: str) -> Any:
 # ---------------------------------------------------------------- the helper process
 def _wait_for_request(stream: IO[bytes], parent: int) -> bool:
     """True once a request arrives; False when the helper should leave (idle, memory short, parent gone)."""
-    deadline = time.monotonic() + IDLE_SECONDS
-    while (left := deadline - time.monotonic()) > 0:
-        if select.select([stream], [], [], min(LOOK_EVERY, left))[0]:
-            return True
-        if os.getppid() != parent:
-            return False
-        short = memory_short(HELPER_MIN_FREE_MB)
-        if short is not None and not select.select([stream], [], [], 0)[0]:
-            print(f"tunewidgets scikit-learn helper {os.getpid()} gives its memory back: {short}", file=sys.stderr)
-            return False
-    return False
+    ready, short = wait_for_input(stream.fileno(), IDLE_SECONDS, parent, HELPER_MIN_FREE_MB, LOOK_EVERY)
+    if short:
+        print(f"tunewidgets scikit-learn helper {os.getpid()} gives its memory back: {short}", file=sys.stderr)
+    return ready
 
 
 def main(parent: int) -> None:

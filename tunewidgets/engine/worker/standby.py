@@ -9,12 +9,11 @@ from __future__ import annotations
 import gc
 import json
 import os
-import select
 import sys
 import time
 from typing import Any
 
-from ..._memory import memory_short
+from ..._memory import wait_for_input
 from .lean import import_keras_tuner
 
 
@@ -51,23 +50,18 @@ def next_assignment(seconds: float, parent: int | None, fd: int = 0) -> dict[str
     sys.stderr.flush()
     deadline = time.monotonic() + seconds
     received = b""
-    while (left := deadline - time.monotonic()) > 0:
-        if parent is not None and os.getppid() != parent:
-            return None
-        ready, _, _ = select.select([fd], [], [], min(MEMORY_EVERY, left))
-        if not ready:  # nothing handed over yet: the memory is looked at only then (a task handed over is done)
-            short = memory_short(WARM_MIN_FREE_MB)
-            if short is not None and not select.select([fd], [], [], 0)[0]:
+    while True:
+        ready, short = wait_for_input(fd, deadline - time.monotonic(), parent, WARM_MIN_FREE_MB, MEMORY_EVERY)
+        if not ready:
+            if short:
                 print(f"tunewidgets worker {os.getpid()} gives its memory back, not waiting: {short}", flush=True)
-                return None
-            continue
+            return None
         chunk = os.read(fd, 1 << 16)
         if not chunk:
             return None
         received += chunk
         if b"\n" in received:
             return json.loads(received.split(b"\n", 1)[0])
-    return None
 
 
 def redirect_output(log: str) -> None:
