@@ -1,13 +1,13 @@
 """A class on Binder: the nine notebooks, one after another, every kernel left running, in one 2 GB session.
 
-What a student's Binder launch does, on this machine: the environment built from ``binder/`` as repo2docker
-builds it (a fresh virtual environment, ``binder/requirements.txt`` with its constraints, then
-``binder/postBuild``, in a copy of the repository that is the session's home), JupyterLab started through
-``binder/start`` inside a memory cgroup of 2 GiB (cgroup v1 or v2; run as root) with ``MEM_LIMIT`` set as
-Binder sets it, then notebooks 01 to 09 (``--all``: 10 too) opened as a student opens them (a session each, through Jupyter
-Server's REST API) and run cell by cell over the kernel's websocket at their own budgets. No kernel is shut
-down. Afterwards: was any process of the session killed by the OOM killer, did any kernel die or restart, did
-any cell take longer than ``--cell-limit`` seconds, did any cell fail or print a TensorFlow start-up warning.
+What a student's Binder launch does, on this machine: the environment built from ``binder/`` as repo2docker builds it
+(a fresh virtual environment, ``binder/requirements.txt`` with its constraints, then ``binder/postBuild``, in a copy
+of the repository that is the session's home), JupyterLab started through ``binder/start`` inside a memory cgroup of 2
+GiB (cgroup v1 or v2; run as root) with ``MEM_LIMIT`` set as Binder sets it, then notebooks 01 to 09 (``--all``: 10
+too) opened as a student opens them (a session each, through Jupyter Server's REST API) and run cell by cell over the
+kernel's websocket at their own budgets. No kernel is shut down. Afterwards: was any process of the session killed by
+the OOM killer, did any kernel die or restart, did any cell take longer than ``--cell-limit`` seconds, did any cell
+fail or print a TensorFlow start-up warning.
 
 Printed and written (``--json``): the session's peak memory, each kernel's resident memory after its notebook
 and at the end, the session's memory after each notebook, each notebook's time and longest cell.
