@@ -351,12 +351,13 @@ class Dashboard:
         assert search is not None  # events come from the search
         self.progress_view.ended()
         following = None if self.issues else self._new_folder(self.spec.name, claim=False)
-        self.progress_view.status.value = ended_text(event, search.record, search.directory, following)
-        # the settings stay folded: the curves and the best trial are what the screen shows now
+        # the buttons first: by the time the status line says "Resume continues it", Resume does
         self.bar.stop_button.disabled = True
         self.bar.stop_button.description = "Stop"
         self.bar.resume_button.disabled = event.reason not in (EndReason.STOPPED, EndReason.FAILED)
         self.bar.ready(bool(self.issues), following)
+        self.progress_view.status.value = ended_text(event, search.record, search.directory, following)
+        # the settings stay folded: the curves and the best trial are what the screen shows now
         self.results = search.results  # set before the search published its end
         if self.results is not None:
             self.results_panel.show(self.results)
