@@ -260,6 +260,9 @@ def _open_dashboard_once(page, url: str, kernel_ready):
         # (ipywidgets#3823, seen once in Notebook 7 here); a person runs the cell again, and so does this.
         _run_cell(page, cells.nth(1))
     run.wait_for(timeout=120_000)
+    # and the settings column beside it: the page draws the dashboard's parts one by one (in CI, Run was seen
+    # drawn before the settings' summary)
+    page.get_by_text("Search space:").first.wait_for(timeout=60_000)
     return run
 
 
@@ -654,12 +657,18 @@ def test_your_own_models_dashboard_has_no_cut_label_at_a_laptops_size(workspace,
         for index in (0, 1):
             _run_cell(page, cells.nth(index))
         _button(page, "Run").wait_for(timeout=120_000)
-        finding = page.locator(".tunewidgets-dashboard").get_by_text(re.compile("Finding the hyperparameters"))
-        _poll(page, lambda: finding.count() == 0, 180, "the hyperparameters to be found")
-        page.wait_for_timeout(500)
-        page.locator(".tunewidgets-dashboard").first.evaluate("e => e.scrollIntoView({block: 'start'})")
-        tabs = page.evaluate(TABS_JS)
-        settings = [label for label, _ in tabs if label not in VIEW_TABS]
-        assert "Hyperparameters" in settings or len(settings) >= 3, tabs
+        # once its hyperparameters are found the summary says what the search does (until then it says it is
+        # finding them); the page draws the dashboard's parts one by one, so each is waited for, not assumed
+        dashboard = page.locator(".tunewidgets-dashboard")
+        dashboard.get_by_text(re.compile("^Search space: what build_model declares")).first.wait_for(timeout=180_000)
+        assert dashboard.get_by_text(re.compile("Finding the hyperparameters")).count() == 0
+        dashboard.first.evaluate("e => e.scrollIntoView({block: 'start'})")
+
+        def settings_tabs() -> list[str] | None:
+            tabs = page.evaluate(TABS_JS)
+            settings = [label for label, _ in tabs if label not in VIEW_TABS]
+            return settings if "Hyperparameters" in settings or len(settings) >= 3 else None
+
+        settings = _poll(page, settings_tabs, 60, "the settings' tabs")
         _nothing_cut_in_any_tab(page, tuple(settings), "in your own model's dashboard")
         page.screenshot(path=str(ARTIFACTS / "own-model-1366x768.png"))
