@@ -143,18 +143,20 @@ def test_what_holds_the_memory_is_named(tmp_path, monkeypatch):
         103: (KERNEL.format("c1"), 220),
         104: (WORKER, 500),
         105: ("/opt/conda/bin/python\0/opt/conda/bin/jupyter-lab\0", 150),
+        107: ("/opt/conda/bin/python\0-m\0tunewidgets.sklearn_helper\x00101\0", 90),
     }
-    files = {**v2("s", 2048 * MB, 1800 * MB), "s/cgroup.procs": "101\n102\n103\n104\n105\n106"}  # 106 ended
+    files = {**v2("s", 2048 * MB, 1800 * MB), "s/cgroup.procs": "101\n102\n103\n104\n105\n106\n107"}  # 106 ended
     fake_session(tmp_path, monkeypatch, "0::/s\n", files, processes=processes)
     found = session_processes()
-    assert [p.pid for p in found] == [104, 101, 102, 103, 105]  # largest first
-    assert [p.kind for p in found] == ["worker", "kernel", "kernel", "kernel", "other"]
+    assert [p.pid for p in found] == [104, 101, 102, 103, 105, 107]  # largest first
+    assert [p.kind for p in found] == ["worker", "kernel", "kernel", "kernel", "other", "helper"]
     assert found[1].kernel_id == "3f2a-11" and found[1].rss_mb == 300
     short = memory_short(600)
     assert short is not None
     assert "this session has 2.0 GB of memory in all and 248 MB left (about 600 MB needed)" in short
     assert "3 other notebooks' kernels hold 780 MB" in short
     assert "1 tunewidgets worker 500 MB" in short and "other processes 150 MB" in short
+    assert "tunewidgets' scikit-learn helper 90 MB" in short
 
 
 def test_without_its_cgroup_s_process_list_a_process_and_its_children_are_the_session(tmp_path, monkeypatch):

@@ -78,8 +78,8 @@ def pressure() -> float | None:
 @dataclass(frozen=True)
 class SessionProcess:
     """One process of the session: ``kind`` is "kernel" (a Jupyter kernel, ``kernel_id`` from its connection
-    file ``kernel-<id>.json``), "worker" (a tunewidgets process: ``python -m tunewidgets.…``, a worker or
-    the scikit-learn helper) or "other"."""
+    file ``kernel-<id>.json``), "worker" (a tunewidgets worker: ``python -m tunewidgets.…``), "helper"
+    (tunewidgets' scikit-learn helper, :mod:`.sklearn_helper`) or "other"."""
 
     pid: int
     rss_mb: float
@@ -148,6 +148,11 @@ def _holders(processes: list[SessionProcess]) -> str:
     if workers:
         n = len(workers)
         parts.append(f"{n} tunewidgets worker{'s' if n > 1 else ''} {_size(sum(p.rss_mb for p in workers))}")
+    helpers = [p for p in processes if p.kind == "helper"]
+    if helpers:  # (one per kernel that showed a dashboard, for two minutes after its last use)
+        n = len(helpers)
+        what = "tunewidgets' scikit-learn helper" if n == 1 else f"{n} scikit-learn helpers of tunewidgets"
+        parts.append(f"{what} {_size(sum(p.rss_mb for p in helpers))}")
     rest = sum(p.rss_mb for p in processes if p.kind == "other")
     if rest >= 1 and parts:
         parts.append(f"other processes {_size(rest)}")
@@ -217,7 +222,10 @@ def _process(pid: int) -> SessionProcess | None:
         return None  # it ended
     command = " ".join(args)
     kind, kernel_id = "other", ""
-    if any(a == "-m" and b.startswith("tunewidgets.") for a, b in zip(args, args[1:], strict=False)):
+    modules = [b for a, b in zip(args, args[1:], strict=False) if a == "-m"]
+    if any(m == "tunewidgets.sklearn_helper" for m in modules):
+        kind = "helper"
+    elif any(m.startswith("tunewidgets.") for m in modules):
         kind = "worker"
     elif any("ipykernel" in a for a in args):  # python -m ipykernel_launcher -f .../kernel-<id>.json
         kind = "kernel"
