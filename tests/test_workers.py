@@ -11,6 +11,7 @@ import pytest
 
 import tunewidgets as tw
 from tunewidgets.engine import Search
+from tunewidgets.engine.folder.protocol import LEFT_WAITING
 from tunewidgets.engine.warm import warm_workers
 from tunewidgets.events import EndReason, EpochEnded, TrialEnded, TrialStarted, TrialStatus
 
@@ -171,11 +172,45 @@ def test_a_warm_worker_that_died_while_waiting_is_replaced(tmp_path, quickstart)
 
 
 @pytest.mark.slow
+def test_a_warm_worker_that_left_as_a_search_was_handed_over_is_replaced_not_a_crash(tmp_path, quickstart):
+    # what a waiting worker does when the session's memory runs short as a search is handed to it: it ends with
+    # LEFT_WAITING, the search unread. Here it is the chief of two: a crash of the chief ends a search in error.
+    from tunewidgets.engine.pool import worker_threads
+    from tunewidgets.engine.warm import _environment
+
+    spec = tiny(quickstart, trials=2, epochs=1).replace(**{"tuner.workers": 2})
+    leaving = subprocess.Popen(
+        [sys.executable, "-c", f"import sys; sys.stdin.readline(); sys.exit({LEFT_WAITING})"], stdin=subprocess.PIPE
+    )
+    warm_workers.put(_environment(worker_threads(2))[1], leaving, 60)
+    search = Search(spec, tmp_path, keep_warm=60)
+    results = search.run()
+    assert leaving.wait(10) == LEFT_WAITING  # it was handed the chief's part, and left
+    assert search.end_reason is EndReason.COMPLETED
+    assert results.trials["status"].tolist() == ["completed"] * 2
+    assert search.worker_processes == 3  # the chief twice, the client once
+
+
+@pytest.mark.slow
+def test_a_task_handed_to_a_warm_worker_that_left_is_done_by_a_fresh_one(tmp_path, quickstart):
+    from tunewidgets.engine.warm import _environment
+
+    tw.run(tiny(quickstart, trials=1, epochs=1), tmp_path, keep_warm=0)
+    leaving = subprocess.Popen(
+        [sys.executable, "-c", f"import sys; sys.stdin.readline(); sys.exit({LEFT_WAITING})"], stdin=subprocess.PIPE
+    )
+    warm_workers.put(_environment(0)[1], leaving, 60)
+    scores = tw.load(tmp_path).evaluate()  # a task in a worker process (--evaluate)
+    assert leaving.wait(10) == LEFT_WAITING
+    assert sorted(scores) == ["accuracy", "loss"]
+
+
+@pytest.mark.slow
 def test_a_warm_worker_exits_when_its_time_is_up(tmp_path, quickstart):
     Search(tiny(quickstart, trials=1, epochs=1), tmp_path, keep_warm=1).run()
     (pid,) = worker_pids(tmp_path)
     (process,) = [p for p in warm_workers.parked() if p.pid == pid]
-    assert process.wait(30) == 0
+    assert process.wait(30) == LEFT_WAITING  # it took no other search
 
 
 def test_keep_warm_setting_is_checked(monkeypatch, tmp_path, quickstart):

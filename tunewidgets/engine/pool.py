@@ -30,7 +30,7 @@ from typing import IO
 
 from ..events import EndReason, Event, TrialEnded, TrialStarted, TrialStatus
 from .folder.project import Project
-from .folder.protocol import Role, WorkerEnd, WorkerEndRecord, WorkerFiles
+from .folder.protocol import LEFT_WAITING, Role, WorkerEnd, WorkerEndRecord, WorkerFiles
 from .relay import Relay
 from .warm import exit_text, keep_warm_seconds, launch, start_spare, warm_workers
 
@@ -216,6 +216,13 @@ class WorkerPool:
                 ended = None  # left by an earlier process of the same name
             code = worker.process.poll() if worker.process else None
             if ended is None and code is None:
+                continue
+            if ended is None and code == LEFT_WAITING and not self.running.get(worker.worker_id):
+                # a warm worker that left (the session's memory was short) as this search was handed to it:
+                # it began nothing; a fresh one starts in its place
+                self.relay()
+                self._reap(worker)
+                self._start(worker.worker_id, worker.role)
                 continue
             if ended is None:  # died without saying why: a crash (killed, out of memory, ...)
                 self.relay()

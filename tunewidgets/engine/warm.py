@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from .folder.project import Project
-from .folder.protocol import Role, WorkerEnd, WorkerEndRecord, WorkerFiles
+from .folder.protocol import LEFT_WAITING, Role, WorkerEnd, WorkerEndRecord, WorkerFiles
 
 #: Seconds a finished worker stays alive, TensorFlow imported, for the next search of this process
 #: (the environment variable ``TUNEWIDGETS_KEEP_WARM`` overrides it; 0 turns it off). A search
@@ -277,7 +277,7 @@ def run_task(directory: Path, task: list[str], *, keep_warm: float | None = None
     for attempt in range(2):
         process, log_file, key = launch(files, worker_id, [*argv, "--parent", str(os.getpid()), *task], 0, keep_warm)
         ended = _task_end(files, worker_id, process, deadline)
-        if ended is not None or attempt or process.poll() != 0:
+        if ended is not None or attempt or process.poll() != LEFT_WAITING:
             break
         # a waiting worker that left (the session's memory was short) as the task was handed to it: a fresh one
         if log_file is not None:
@@ -305,7 +305,7 @@ def _task_end(
     files: WorkerFiles, worker_id: str, process: subprocess.Popen[bytes], deadline: float
 ) -> WorkerEndRecord | None:
     """The task's end record; None when its process ended first (a waiting worker that had just left: exit
-    code 0) or, past the deadline, stopped answering (then killed)."""
+    code :data:`LEFT_WAITING`) or, past the deadline, stopped answering (then killed)."""
     while True:
         ended = files.read_end(worker_id)
         if ended is not None and ended.pid == process.pid:

@@ -34,6 +34,11 @@ STOP_FILE = "STOP"
 CHIEF_FILE = "chief.json"
 CALLBACKS_FILE = "callbacks.pkl"
 
+#: A worker's exit code when it ended while waiting between searches (its wait ran out, its input was closed, or
+#: the session's memory was short) and took no search: one handed to it just then was never begun, and a fresh
+#: worker takes it in its place (no crash).
+LEFT_WAITING = 75
+
 
 class Role(str, enum.Enum):
     """What a worker process does."""
@@ -182,4 +187,4 @@ def pickle_callbacks(callbacks: list[Any]) -> bytes:
         return cloudpickle.dumps(list(callbacks))
 
 
-__all__ = ["SECURITY_ENV", "Role", "WorkerEnd", "WorkerEndRecord", "WorkerFiles", "pickle_callbacks"]
+__all__ = ["LEFT_WAITING", "SECURITY_ENV", "Role", "WorkerEnd", "WorkerEndRecord", "WorkerFiles", "pickle_callbacks"]

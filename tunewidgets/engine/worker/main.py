@@ -46,7 +46,7 @@ from ...events import EventBus
 from ...spec import Spec
 from ..folder.eventlog import EventLog
 from ..folder.project import Project
-from ..folder.protocol import Role, WorkerEnd, WorkerEndRecord, WorkerFiles
+from ..folder.protocol import LEFT_WAITING, Role, WorkerEnd, WorkerEndRecord, WorkerFiles
 from .chief import ChiefServer, wait_for_chief
 from .lean import import_keras_tuner
 from .standby import next_assignment, redirect_output, stand_by
@@ -169,6 +169,7 @@ def run(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
         signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # while it waits, SIGTERM ends the process
         assignment = next_assignment(args.keep_warm, args.parent)
         if assignment is None:
+            code = LEFT_WAITING  # (a search handed over as it left is started afresh by its controller)
             break
         redirect_output(assignment["log"])
         os.environ.clear()
