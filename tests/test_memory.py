@@ -159,6 +159,28 @@ def test_what_holds_the_memory_is_named(tmp_path, monkeypatch):
     assert "tunewidgets' scikit-learn helper 90 MB" in short
 
 
+def test_tw_live_says_before_a_search_in_this_kernel_that_memory_is_short(tmp_path, monkeypatch):
+    import warnings
+
+    import tunewidgets as tw
+
+    processes = {101: (KERNEL.format("3f2a-11"), 300), 102: (KERNEL.format("77b0"), 260)}
+    files = {**v2("s", 2048 * MB, 1900 * MB), "s/cgroup.procs": "101\n102"}
+    fake_session(tmp_path, monkeypatch, "0::/s\n", files, processes=processes)
+    with pytest.warns(tw.MemoryWarning) as warned:
+        callback = tw.live(show=False)
+    assert callback is not None  # made all the same
+    (message,) = [str(w.message) for w in warned]
+    assert "this session has 2.0 GB of memory in all and 148 MB left (about 256 MB needed)" in message
+    assert "2 other notebooks' kernels hold 560 MB" in message
+    assert "File > Close and Shut Down Notebook" in message and "may kill this kernel" in message
+    # with memory to spare: nothing said
+    fake_session(tmp_path / "b", monkeypatch, "0::/s\n", v2("s", 2048 * MB, 1000 * MB))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tw.live(show=False)
+
+
 def test_without_its_cgroup_s_process_list_a_process_and_its_children_are_the_session(tmp_path, monkeypatch):
     monkeypatch.setattr(_memory, "CGROUP_ROOT", str(tmp_path))
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .errors import DataError, Issue, ProjectError, SearchError, SpecError
+from .errors import DataError, Issue, MemoryWarning, ProjectError, SearchError, SpecError
 from .spec import Choice, Fixed, Range, Spec, choice
 
 __version__ = "0.1.0"
@@ -50,6 +50,7 @@ __all__ = [
     "DataError",
     "Fixed",
     "Issue",
+    "MemoryWarning",
     "ProjectError",
     "Range",
     "Results",

@@ -75,6 +75,14 @@ def pressure() -> float | None:
     return None
 
 
+#: How to give the session's memory back, said after :func:`memory_short`'s sentence (JupyterLab's and Notebook 7's
+#: menus).
+FREE_MEMORY = (
+    "To free it: close the notebooks you finished (File > Close and Shut Down Notebook), or shut every kernel "
+    "down, this one too (Kernel > Shut Down All Kernels...), and run this notebook again."
+)
+
+
 @dataclass(frozen=True)
 class SessionProcess:
     """One process of the session: ``kind`` is "kernel" (a Jupyter kernel, ``kernel_id`` from its connection

@@ -42,3 +42,8 @@ class ProjectError(RuntimeError):
 
 class SearchError(RuntimeError):
     """A search could not go on (a worker process broke); the trials that ended before are kept."""
+
+
+class MemoryWarning(UserWarning):
+    """The session's memory is short for what is about to run in this kernel (the system may kill a process for
+    memory, this kernel too): a search given ``callbacks=[tw.live()]`` trains here."""

@@ -20,13 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from ._kt_frames import running_trial
+from ._memory import FREE_MEMORY, memory_short
 from .engine.folder.eventlog import EventLog
 from .engine.folder.record import SearchRecord
 from .engine.folder.tuner_files import KerasTunerStatus
 from .engine.ktproject import tuner_kind, watched_events
+from .errors import MemoryWarning
 from .events import Direction, EpochEnded, Event, SearchStarted, TrialEnded, TrialStarted, TrialStatus
 
 _CLASS: Any = None
+
+#: What a keras-tuner search training in this kernel needs beside what it imported (MB): the guide's program of
+#: notebook 10 (3 trials x 2 runs) grew its kernel by about 70 MB of its own after Keras was imported; more for a
+#: larger model.
+IN_KERNEL_SEARCH_MB = 256.0
 
 
 def live(tuner: Any = None, *, show: bool = True, interval: float = 0.5) -> Any:
@@ -36,6 +43,10 @@ def live(tuner: Any = None, *, show: bool = True, interval: float = 0.5) -> Any:
         tuner: the keras-tuner tuner running the search; found from the running search when not given.
         show: display the live views (in a notebook; elsewhere only the curves are recorded).
         interval: seconds between redraws of the views.
+
+    Warns:
+        MemoryWarning: when the session's memory is short for a search in this kernel (what it has, what holds
+            it, how to free it); the callback is made all the same.
 
     Example:
         >>> tuner.search(x, y, epochs=10, validation_split=0.2, callbacks=[tunewidgets.live()])  # doctest: +SKIP
@@ -52,6 +63,14 @@ def live(tuner: Any = None, *, show: bool = True, interval: float = 0.5) -> Any:
         _CLASS = type("LiveSearch", (_LiveSearch, keras.callbacks.Callback), {})
     callback = _CLASS()
     callback.setup(tuner, show=show, interval=interval)
+    short = memory_short(IN_KERNEL_SEARCH_MB)
+    if short is not None:  # said before the search starts, as a dashboard says it above Run
+        warnings.warn(
+            f"{short} {FREE_MEMORY} The search trains in this kernel: it still starts, but the system may kill "
+            "this kernel for memory (its trials so far stay in the tuner's folder).",
+            MemoryWarning,
+            stacklevel=2,
+        )
     return callback
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as w
 
 from .. import sklearn_helper
-from .._memory import memory_short
+from .._memory import FREE_MEMORY, memory_short
 from ..data import file_issues, read_csv_header
 from ..engine.folder.project import safe_folder_name
 from ..engine.machine_checks import WORKER_MB, worker_issues
@@ -34,12 +34,8 @@ from .controls import Control, ParseError, SettingControl, make_control, to_json
 from .hyper_form import HyperForm
 from .rows import row
 
-#: how to give the session's memory back, said when it is short (JupyterLab's and Notebook 7's menus)
-FREE_MEMORY = (
-    "To free it: close the notebooks you finished (File > Close and Shut Down Notebook), or shut every kernel "
-    "down, this one too (Kernel > Shut Down All Kernels...), and run this notebook again. Run still starts, "
-    "but a kernel or a worker may be killed for memory."
-)
+#: what the form says after the session's memory is short (Run stays enabled)
+MEMORY_SHORT_ADVICE = f"{FREE_MEMORY} Run still starts, but a kernel or a worker may be killed for memory."
 
 #: the sections a search of the user's own hypermodel shows (its model is the user's)
 OWN_MODEL_SECTIONS = ("training", "tuner")
@@ -262,7 +258,7 @@ class SpecForm:
         workers = spec.tuner.workers if spec is not None and self.local else 1
         # spare workers waiting for this kernel's next search (a dashboard shown) hold what they bring along
         short = memory_short(max(workers - warm_workers.waiting(), 0) * WORKER_MB)
-        self.memory.value = h.notes([f"{short} {FREE_MEMORY}"]) if short else ""
+        self.memory.value = h.notes([f"{short} {MEMORY_SHORT_ADVICE}"]) if short else ""
 
     def _on_change(self, _source: Any = None) -> None:
         if not self._updating:
@@ -351,4 +347,4 @@ class SpecForm:
         self.refresh()
 
 
-__all__ = ["FREE_MEMORY", "TAB_TITLES", "SpecForm"]
+__all__ = ["MEMORY_SHORT_ADVICE", "TAB_TITLES", "SpecForm"]
