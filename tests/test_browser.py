@@ -105,14 +105,35 @@ def _env(root: Path, trials: int, epochs: int, theme: str | None = None) -> dict
     return env
 
 
+# the text of every widget the page could not draw (ipywidgets' error box shows it when clicked)
+WIDGET_ERRORS_JS = """() => Array.from(document.querySelectorAll('.jupyter-widgets-error-widget')).map(e => {
+  e.click();
+  return e.innerText.slice(0, 2000);
+})"""
+
+
 @pytest.fixture
 def page(browser, request) -> Iterator:
-    """A page that leaves a screenshot in artifacts/ when its test fails."""
+    """A page that leaves a screenshot in artifacts/ when its test fails, and prints what the page logged as an
+    error (its console, uncaught errors, failed requests, widgets it could not draw) into the test's output."""
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    logged: list[str] = []
+    start = time.monotonic()
+
+    def log(what: str) -> None:
+        logged.append(f"{time.monotonic() - start:7.1f}s {what}"[:1500])
+
+    page.on("console", lambda m: m.type in ("error", "warning") and log(f"console.{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: log(f"uncaught: {e}"))
+    page.on("requestfailed", lambda r: log(f"request failed: {r.method} {r.url.split('?')[0]} {r.failure}"))
+    page.on("websocket", lambda ws: ws.on("close", lambda _: log(f"websocket closed: {ws.url.split('?')[0]}")))
     yield page
     if getattr(request.node, "failed", False):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"), full_page=True)
+        with contextlib.suppress(Exception):
+            logged += [f"widget not drawn: {text}" for text in page.evaluate(WIDGET_ERRORS_JS)]
+        print("what the page logged:\n" + "\n".join(logged[-80:]))
     page.close()
 
 
