@@ -360,6 +360,8 @@ def run_class(env: Path, home: Path, cell_limit: float, notebooks: list[Path]) -
                 "session_anon_mb": round(cgroup.anon_mb(), 0),
                 "errors": ran["errors"],
                 "tf_warnings": [line for line in ran["stderr"] if TF_WARNINGS.search(line)],
+                # what told the student the session's memory is short (tw.live() before a search in the kernel)
+                "memory_warnings": [line[:300] for line in ran["stderr"] if "MemoryWarning" in line],
             }
             out["notebooks"].append(row)
             print(json.dumps(row), flush=True)
