@@ -86,7 +86,7 @@ FREE_MEMORY = (
 @dataclass(frozen=True)
 class SessionProcess:
     """One process of the session: ``kind`` is "kernel" (a Jupyter kernel, ``kernel_id`` from its connection
-    file ``kernel-<id>.json``), "worker" (a tunewidgets worker: ``python -m tunewidgets.…``), "helper"
+    file ``kernel-<id>.json``), "worker" (a tunewidgets worker: ``python -m tunewidgets.engine.worker``), "helper"
     (tunewidgets' scikit-learn helper, :mod:`.sklearn_helper`) or "other"."""
 
     pid: int
@@ -222,6 +222,10 @@ def _reading() -> tuple[float, float]:
     return total, left
 
 
+#: The processes tunewidgets starts, by the module they run (``python -m MODULE``), and their kind.
+_TUNEWIDGETS_PROCESSES = {"tunewidgets.engine.worker": "worker", "tunewidgets.sklearn_helper": "helper"}
+
+
 def _process(pid: int) -> SessionProcess | None:
     try:
         with open(f"{PROC}/{pid}/cmdline", "rb") as f:
@@ -231,10 +235,9 @@ def _process(pid: int) -> SessionProcess | None:
     command = " ".join(args)
     kind, kernel_id = "other", ""
     modules = [b for a, b in zip(args, args[1:], strict=False) if a == "-m"]
-    if any(m == "tunewidgets.sklearn_helper" for m in modules):
-        kind = "helper"
-    elif any(m.startswith("tunewidgets.") for m in modules):
-        kind = "worker"
+    ours = [_TUNEWIDGETS_PROCESSES[m] for m in modules if m in _TUNEWIDGETS_PROCESSES]
+    if ours:
+        kind = ours[0]
     elif any("ipykernel" in a for a in args):  # python -m ipykernel_launcher -f .../kernel-<id>.json
         kind = "kernel"
         found = re.search(r"kernel-([^/\s]+)\.json", command)
