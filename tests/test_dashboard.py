@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import subprocess
 import sys
 import time
 
+import comm
 import numpy as np
 import pytest
+from comm.base_comm import BaseComm
 
 import tunewidgets as tw
 from tunewidgets.dashboard import Dashboard, safe_folder_name
@@ -333,3 +336,49 @@ def test_run_from_a_cell_says_a_search_is_running_and_run_again_says_where_it_go
     )
     dash.form.name.value = "another"  # the folder said follows the settings
     assert str(tmp_path / "another") in dash.bar.run_button.tooltip
+
+
+class _CountingComm(BaseComm):
+    """A comm that counts what a widget would send to the page (opens and updates), and sends nothing."""
+
+    sent: list[str] = []
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        model = (data or {}).get("state", {}).get("_model_name", "") if msg_type == "comm_open" else ""
+        _CountingComm.sent.append(f"{msg_type} {model}")
+
+
+@pytest.mark.parametrize("path", [None, *sorted(SPECS.glob("*.json"))], ids=lambda p: p.stem if p else "default")
+def test_a_dashboard_reaches_the_page_in_fewer_messages_than_the_kernel_queues(path, monkeypatch):
+    """Each widget opens its model with a message, and a layout or a style of its own is one more. The kernel's
+    IOPub socket queues about 1,000 messages for a Jupyter server that reads them slowly and drops the rest: a
+    dashboard sent as 2,000 lost widget models on a busy machine (its settings column not drawn in JupyterLab). Its
+    widgets share their layouts and styles, and a knob's range and choices inputs are made when first shown."""
+    monkeypatch.setattr(comm, "create_comm", _CountingComm)
+    monkeypatch.setattr(_CountingComm, "sent", [])
+    dash = Dashboard(Spec.from_file(path) if path else Spec())
+    sent = _CountingComm.sent
+    assert len(sent) < 900, collections.Counter(sent).most_common(8)
+    layouts = sum(m == "comm_open LayoutModel" for m in sent)
+    controls = len(dash.controls)
+    assert layouts <= controls + 40, f"{layouts} layouts for {controls} controls"  # a control's own, for hiding it
+    # and every knob in range, then choices, makes its inputs once: a few messages each
+    before = len(sent)
+    for control in dash.controls.values():
+        if control.info.tunable:
+            control.mode.value = "range" if control.info.kind in ("int", "float") else "choices"
+            control.mode.value = "choices"
+    per_knob = (len(sent) - before) / sum(c.info.tunable for c in dash.controls.values())
+    assert per_knob < 15, per_knob
+
+
+def test_a_shared_layout_refuses_a_change_that_would_move_every_widget_sharing_it():
+    from tunewidgets.dashboard import widgets as w
+
+    a, b = w.HTML("a", layout={"width": "10px"}), w.HTML("b", layout={"width": "10px"})
+    assert a.layout is b.layout and a.style is b.style
+    with pytest.raises(TypeError, match="shared by many widgets, its display is not changed"):
+        a.layout.display = "none"
+    own = w.HTML("c", layout=w.Layout(width="10px"))
+    own.layout.display = "none"  # a widget shown and hidden has a layout of its own
+    assert b.layout.display is None

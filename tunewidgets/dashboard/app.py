@@ -15,8 +15,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
-
 from ..engine import Results, Search
 from ..engine.cluster import where_trials_train
 from ..engine.folder.project import claim_folder, next_folder, safe_folder_name
@@ -27,6 +25,7 @@ from ..progress import trial_number
 from ..spec import Spec
 from ..spec.parse import did_you_mean
 from . import html as h
+from . import widgets as w
 from .controls import Control, KnobControl, SettingControl
 from .form import SpecForm
 from .history import HistoryPanel
@@ -126,7 +125,7 @@ class Dashboard:
         bar.stop_trial_button.on_click(lambda _: self.stop_trial())
         form.add_tab("Files", self.spec_files.box)
         form.add_tab("History", self.history.box, on_open=self.history.refresh)
-        progress = w.HBox([view.progress, view.text], layout=w.Layout(flex_flow="row wrap"))
+        progress = w.HBox([view.progress, view.text], layout=w.shared_layout(flex_flow="row wrap"))
         main = [bar.box, view.status, progress, view.best_so_far, self.launcher.box]
         main += [self.history.figure_box, self.results_panel.box]
         return Screen(form.box, main, self._settings_line)

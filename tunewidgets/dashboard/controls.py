@@ -13,10 +13,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets as w
-
 from ..spec.fields import FieldInfo
 from ..spec.knobs import Choice, Fixed, Knob, Range
+from . import widgets as w
 from .rows import row
 
 LABEL_WIDTH = "190px"
@@ -33,15 +32,15 @@ def _label(info: FieldInfo, name: str) -> w.HTML:
         f'<span title="{tip}" style="cursor:help">{text} <span style="display:inline-block;width:13px;height:13px;'
         'line-height:13px;border-radius:50%;border:1px solid #999;color:#777;font-size:9px;text-align:center">'
         "?</span></span>",
-        layout=w.Layout(width=LABEL_WIDTH, min_width=LABEL_WIDTH),
+        layout=w.shared_layout(width=LABEL_WIDTH, min_width=LABEL_WIDTH),
         tooltip=info.help,
     )
 
 
 def _scalar_input(info: FieldInfo, value: Any, tip: str, width: str = "140px") -> w.Widget:
-    layout = w.Layout(width=width)
+    layout = w.shared_layout(width=width)
     if info.kind == "bool":
-        return w.Checkbox(value=bool(value), indent=False, tooltip=tip, layout=w.Layout(width="auto"))
+        return w.Checkbox(value=bool(value), indent=False, tooltip=tip, layout=w.shared_layout(width="auto"))
     if info.kind == "str" and info.options:
         return w.Dropdown(
             options=list(info.options),
@@ -54,7 +53,10 @@ def _scalar_input(info: FieldInfo, value: Any, tip: str, width: str = "140px") -
     if info.kind == "float":
         return w.FloatText(value=float(value) if _is_number(value) else 0.0, tooltip=tip, layout=layout)
     return w.Text(
-        value="" if value is None else str(value), tooltip=tip, layout=w.Layout(width="320px"), continuous_update=False
+        value="" if value is None else str(value),
+        tooltip=tip,
+        layout=w.shared_layout(width="320px"),
+        continuous_update=False,
     )
 
 
@@ -81,12 +83,13 @@ class Control:
     """Base: a row with a label, inputs and a message line."""
 
     path: str
+    #: the control's row and message: its layout is its own (the control is shown and hidden)
     widget: w.Widget
 
     def __init__(self, section: str, name: str, info: FieldInfo):
         self.section, self.name, self.info = section, name, info
         self.path = f"{section}.{name}"
-        self.error = w.HTML("", layout=w.Layout(margin="0 0 0 " + LABEL_WIDTH))
+        self.error = w.HTML("", layout=w.shared_layout(margin="0 0 0 " + LABEL_WIDTH))
         self.lock_note = w.HTML("")
         self._callbacks: list[Callable[[Control], None]] = []
 
@@ -162,56 +165,102 @@ class KnobControl(Control):
         )
         tip = info.help
         self.mode = w.ToggleButtons(
-            options=modes, value="fixed", tooltip=tip, style={"button_width": "74px"}, layout=w.Layout(width="auto")
+            options=modes,
+            value="fixed",
+            tooltip=tip,
+            style={"button_width": "74px"},
+            layout=w.shared_layout(width="auto"),
         )
         self.fixed = _scalar_input(info, _first(value), tip)
-        self.min = _scalar_input(info, 0, "smallest value") if numeric else None
-        self.max = _scalar_input(info, 0, "largest value") if numeric else None
-        self.step = w.Text(
-            value="",
-            placeholder="none",
-            tooltip="distance between values (a factor on a log scale); empty for any value",
-            layout=w.Layout(width="80px"),
-            continuous_update=False,
-        )
-        self.log = w.Checkbox(
-            value=False,
-            description="log scale",
-            indent=False,
-            tooltip="sample evenly in orders of magnitude (1e-4, 1e-3, 1e-2...)",
-            layout=w.Layout(width="auto"),
-        )
-        self.choices = self._choices_widget(info)
-        self._range_box = (
-            row(w.Label("min"), self.min, w.Label("max"), self.max, w.Label("step"), self.step, self.log)
-            if numeric
-            else w.HBox([])
-        )
+        self._numeric = numeric
+        # the range's and the choices' inputs are made when first shown or read: most knobs stay fixed, and a
+        # dashboard's widgets are each a message to the page (widgets.py)
+        self._range: tuple[w.Widget, w.Widget, w.Text, w.Checkbox, w.HBox] | None = None
+        self._choices: w.Widget | None = None
         self._inputs = w.HBox([])
-        self.widget = w.VBox([row(_label(info, name), self.mode, self._inputs, self.lock_note), self.error])
+        self.widget = w.VBox(
+            [row(_label(info, name), self.mode, self._inputs, self.lock_note), self.error], layout=w.Layout()
+        )
         self.set(value)
         self.mode.observe(self._mode_changed, names="value")
-        self._watch(self.fixed, self.step, self.log, self.choices)
-        if numeric:
-            self._watch(self.min, self.max)
+        self._watch(self.fixed)
+
+    def _range_inputs(self) -> tuple[w.Widget, w.Widget, w.Text, w.Checkbox, w.HBox]:
+        if self._range is None:
+            if not self._numeric:
+                raise AttributeError(f"{self.path} is not a number: it has no range")
+            low = _scalar_input(self.info, 0, "smallest value")
+            high = _scalar_input(self.info, 0, "largest value")
+            step = w.Text(
+                value="",
+                placeholder="none",
+                tooltip="distance between values (a factor on a log scale); empty for any value",
+                layout=w.shared_layout(width="80px"),
+                continuous_update=False,
+            )
+            log = w.Checkbox(
+                value=False,
+                description="log scale",
+                indent=False,
+                tooltip="sample evenly in orders of magnitude (1e-4, 1e-3, 1e-2...)",
+                layout=w.shared_layout(width="auto"),
+            )
+            box = row(w.Label("min"), low, w.Label("max"), high, w.Label("step"), step, log)
+            self._range = (low, high, step, log, box)
+            self._made(low, high, step, log)
+        return self._range
+
+    def _made(self, *widgets: w.Widget) -> None:
+        for widget in widgets:
+            widget.disabled = self.locked
+        self._watch(*widgets)
+
+    @property
+    def min(self) -> w.Widget | None:
+        """The range's smallest value (``None`` for a knob that is not a number)."""
+        return self._range_inputs()[0] if self._numeric else None
+
+    @property
+    def max(self) -> w.Widget | None:
+        """The range's largest value (``None`` for a knob that is not a number)."""
+        return self._range_inputs()[1] if self._numeric else None
+
+    @property
+    def step(self) -> w.Text:
+        """The range's step, as typed (empty: any value)."""
+        return self._range_inputs()[2]
+
+    @property
+    def log(self) -> w.Checkbox:
+        """Whether the range is searched on a log scale."""
+        return self._range_inputs()[3]
+
+    @property
+    def choices(self) -> w.Widget:
+        """The values to choose from."""
+        if self._choices is None:
+            self._choices = self._choices_widget(self.info)
+            self._made(self._choices)
+        return self._choices
 
     def inputs(self) -> list[w.Widget]:
-        return [
-            x for x in (self.mode, self.fixed, self.min, self.max, self.step, self.log, self.choices) if x is not None
-        ]
+        made = list(self._range[:4]) if self._range is not None else []
+        return [self.mode, self.fixed, *made, *([self._choices] if self._choices is not None else [])]
 
     def _choices_widget(self, info: FieldInfo) -> w.Widget:
         tip = info.help
         if info.kind == "int":
-            return w.IntsInput(value=[], tooltip=tip, layout=w.Layout(width="320px"))
+            return w.IntsInput(value=[], tooltip=tip, layout=w.shared_layout(width="320px"))
         if info.kind == "float":
-            return w.FloatsInput(value=[], format=".4g", tooltip=tip, layout=w.Layout(width="320px"))
+            return w.FloatsInput(value=[], format=".4g", tooltip=tip, layout=w.shared_layout(width="320px"))
         if info.kind == "bool":
             return w.SelectMultiple(
-                options=[("true", True), ("false", False)], rows=2, tooltip=tip, layout=w.Layout(width="140px")
+                options=[("true", True), ("false", False)], rows=2, tooltip=tip, layout=w.shared_layout(width="140px")
             )
         options = list(info.options or ())
-        return w.SelectMultiple(options=options, rows=min(len(options), 5), tooltip=tip, layout=w.Layout(width="180px"))
+        return w.SelectMultiple(
+            options=options, rows=min(len(options), 5), tooltip=tip, layout=w.shared_layout(width="180px")
+        )
 
     def _mode_changed(self, _change: Any = None) -> None:
         self._show_mode()
@@ -220,7 +269,7 @@ class KnobControl(Control):
     def _show_mode(self) -> None:
         mode = self.mode.value
         self._inputs.children = (
-            [self.fixed] if mode == "fixed" else [self._range_box] if mode == "range" else [self.choices]
+            [self.fixed] if mode == "fixed" else [self._range_inputs()[4]] if mode == "range" else [self.choices]
         )
 
     def get(self) -> Knob:
@@ -261,14 +310,14 @@ class SettingControl(Control):
                 allowed_tags=[],
                 allow_duplicates=False,
                 tooltip=tip,
-                layout=w.Layout(width="420px"),
+                layout=w.shared_layout(width="420px"),
             )
         elif info.nullable and info.kind in ("int", "float"):
             self.input = w.Text(
                 value="" if value is None else str(value),
                 placeholder="empty",
                 tooltip=tip,
-                layout=w.Layout(width="140px"),
+                layout=w.shared_layout(width="140px"),
                 continuous_update=False,
             )
         elif name == "target":
@@ -278,15 +327,15 @@ class SettingControl(Control):
                 placeholder="column name",
                 ensure_option=False,
                 tooltip=tip,
-                layout=w.Layout(width="320px"),
+                layout=w.shared_layout(width="320px"),
                 continuous_update=False,
             )
         elif info.kind == "int":  # a number box that keeps what is typed: 2.7 epochs is marked, not read as 2
             self.input = w.FloatText(value=float(value) if _is_number(value) else 0.0, step=1, tooltip=tip,
-                                     layout=w.Layout(width="140px"))  # fmt: skip
+                                     layout=w.shared_layout(width="140px"))  # fmt: skip
         else:
             self.input = _scalar_input(info, value, tip)
-        self.widget = w.VBox([row(_label(info, name), self.input, self.lock_note), self.error])
+        self.widget = w.VBox([row(_label(info, name), self.input, self.lock_note), self.error], layout=w.Layout())
         self._watch(self.input)
 
     def inputs(self) -> list[w.Widget]:

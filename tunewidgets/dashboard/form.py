@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
-
 from .. import sklearn_helper
 from .._memory import FREE_MEMORY, memory_short
 from ..data import file_issues, read_csv_header
@@ -30,6 +28,7 @@ from ..spec.lesson import Lesson
 from ..spec.size import size_text
 from ..spec.space import is_active
 from . import html as h
+from . import widgets as w
 from .controls import Control, ParseError, SettingControl, make_control, to_json_form
 from .hyper_form import HyperForm
 from .rows import row
@@ -90,6 +89,7 @@ class SpecForm:
             tooltip="Names the search and its folder.",
             style={"description_width": "initial"},
             continuous_update=False,
+            layout=w.Layout(),  # its own: a lesson hides it
         )
         self.name.observe(self._on_change, names="value")
         self.controls: dict[str, Control] = {}
@@ -103,7 +103,7 @@ class SpecForm:
                 rows.append(control.widget)
             if section == "data":
                 rows.append(self._upload_row())
-            panels.append(w.VBox(rows, layout=w.Layout(padding="6px")))
+            panels.append(w.VBox(rows, layout=w.shared_layout(padding="6px")))
         self.panels = dict(zip(SECTIONS, panels, strict=True))
         titles = [TAB_TITLES[s] for s in SECTIONS]
         if self.hyper is not None:  # the model is the user's: its hyperparameters, then how to train and search

@@ -6,12 +6,11 @@ import html
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
-
 from ..engine import Results, load
 from ..engine.folder.project import Project
 from ..errors import ProjectError, SpecError
 from . import html as h
+from . import widgets as w
 from .rows import row
 
 
@@ -36,7 +35,7 @@ class HistoryPanel:
         self.searches = w.SelectMultiple(
             options=[],
             rows=8,
-            layout=w.Layout(width="100%"),
+            layout=w.shared_layout(width="100%"),
             tooltip="Pick two or more searches (Ctrl or Shift) to compare them",
         )
         self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="Look for new searches")

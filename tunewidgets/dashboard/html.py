@@ -71,8 +71,9 @@ def markdown(text: str) -> str:
 
 def theme_style() -> Any:
     """A style sheet for the dashboard: the plots' backgrounds and text follow the JupyterLab theme (light or
-    dark) through its CSS variables, as the widgets around them do; tabs show their whole labels."""
-    import ipywidgets as w
+    dark) through its CSS variables, as the widgets around them do; tabs show their whole labels; a row's children
+    keep their width."""
+    from . import widgets as w
 
     return w.HTML(
         "<style>"
@@ -88,6 +89,10 @@ def theme_style() -> Any:
         ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-content{flex-wrap:wrap;row-gap:2px}"
         ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-tab{flex:0 0 auto;min-width:0;max-width:none}"
         ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-tabLabel{overflow:visible;text-overflow:clip}"
+        # a row's children keep their width, buttons and labels their text's, unless their layout says (rows.py)
+        ".tunewidgets-dashboard .tunewidgets-row>*{flex:0 0 auto}"
+        ".tunewidgets-dashboard .tunewidgets-row>.widget-button,.tunewidgets-dashboard .tunewidgets-row>.widget-upload,"
+        ".tunewidgets-dashboard .tunewidgets-row>.widget-label{width:auto}"
         "</style>",
-        layout=w.Layout(display="none"),
+        layout=w.shared_layout(display="none"),
     )

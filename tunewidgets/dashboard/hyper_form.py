@@ -16,13 +16,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets as w
-
 from ..engine.own_model import Packed, discover_space
 from ..errors import Issue, SpecError
 from ..spec.fields import FieldInfo
 from ..spec.hyper import HyperModelSpec, conditions_text, override_issues
 from ..spec.knobs import Choice, Fixed, Knob, Range
+from . import widgets as w
 from .controls import KnobControl, ParseError
 
 #: the section name of the controls' paths (``hypermodel.hyperparameters.units``)
@@ -79,7 +78,7 @@ class HyperForm:
             f"Finding the hyperparameters of <code>{html.escape(packed.name)}</code> "
             "(building it once in a worker process)..."
         )
-        self.box = w.VBox([self.status], layout=w.Layout(padding="6px"))
+        self.box = w.VBox([self.status], layout=w.shared_layout(padding="6px"))
         self._thread = threading.Thread(target=self._discover, name="tunewidgets:discover", daemon=True)
 
     def start(self) -> None:

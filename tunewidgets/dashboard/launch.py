@@ -14,12 +14,11 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-import ipywidgets as w
-
 from .._memory import memory_short
 from ..engine import Results, Search, warm_up
 from ..engine.machine_checks import WORKER_MB
 from ..events import Event
+from . import widgets as w
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,10 @@ import html
 import time
 from typing import TYPE_CHECKING
 
-import ipywidgets as w
-
 from ..events import EpochEnded, Event, SearchStarted, TrialEnded, TrialStarted
 from ..progress import ProgressState, duration_text
 from . import html as h
+from . import widgets as w
 
 if TYPE_CHECKING:
     from ..engine.folder.record import SearchRecord
@@ -22,7 +21,7 @@ class ProgressView:
     def __init__(self) -> None:
         self.status = w.HTML("Ready.")
         self.progress = w.IntProgress(
-            value=0, min=0, max=1, description="Trials", bar_style="info", layout=w.Layout(width="420px")
+            value=0, min=0, max=1, description="Trials", bar_style="info", layout=w.shared_layout(width="420px")
         )
         self.text = w.HTML()
         self.best_so_far = w.HTML()

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..engine.results import Results
 
-import ipywidgets as w
-
 from . import html as h
+from . import widgets as w
 from .rows import row
 
 
@@ -26,7 +25,7 @@ class ResultsPanel:
         self.results: Results | None = None
         self.best_box = w.HTML()
         self.evaluate_button = w.Button(
-            description="Evaluate on test split", icon="check", disabled=True, layout=w.Layout(width="auto")
+            description="Evaluate on test split", icon="check", disabled=True, layout=w.shared_layout(width="auto")
         )
         self.evaluate_button.on_click(lambda _: self.evaluate())
         self.model_path = w.Text(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import html
 
-import ipywidgets as w
-
 from ..engine.folder.record import SearchRecord
 from ..events import EndReason, SearchEnded
 from ..progress import trial_number
 from . import html as h
+from . import widgets as w
 
 
 class RunBar:
@@ -37,7 +36,7 @@ class RunBar:
             tooltip="Continue the stopped search where it ended",
         )
         self.trial_choice = w.Dropdown(
-            options=[], description="Trial", layout=w.Layout(width="150px"), style={"description_width": "40px"}
+            options=[], description="Trial", layout=w.shared_layout(width="150px"), style={"description_width": "40px"}
         )
         self.stop_trial_button = w.Button(
             description="Stop this trial",
@@ -48,7 +47,7 @@ class RunBar:
         )
         self.box = w.HBox(
             [self.run_button, self.stop_button, self.resume_button, self.trial_choice, self.stop_trial_button],
-            layout=w.Layout(flex_flow="row wrap"),
+            layout=w.shared_layout(flex_flow="row wrap"),
         )
 
     def running(self) -> None:

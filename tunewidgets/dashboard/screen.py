@@ -7,9 +7,8 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-import ipywidgets as w
-
 from . import html as h
+from . import widgets as w
 
 
 class Screen:
@@ -28,20 +27,22 @@ class Screen:
         self.settings = w.VBox(
             [settings], layout=w.Layout(flex="0 1 440px", min_width="340px", max_height="720px", overflow="auto")
         )
-        self.main = w.VBox(main, layout=w.Layout(flex="1 1 480px", min_width="0"))
+        self.main = w.VBox(main, layout=w.shared_layout(flex="1 1 480px", min_width="0"))
         header = w.HBox(
             [
-                w.HTML("<b style='font-size:115%'>tunewidgets</b>", layout=w.Layout(margin="0 12px 0 0")),
+                w.HTML("<b style='font-size:115%'>tunewidgets</b>", layout=w.shared_layout(margin="0 12px 0 0")),
                 self.toggle,
                 self.line,
             ],
-            layout=w.Layout(align_items="center"),
+            layout=w.shared_layout(align_items="center"),
         )
         self.widget = w.VBox(
             [
                 h.theme_style(),
                 header,
-                w.HBox([self.settings, self.main], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
+                w.HBox(
+                    [self.settings, self.main], layout=w.shared_layout(flex_flow="row wrap", align_items="flex-start")
+                ),
             ]
         )
         self.widget.add_class("tunewidgets-dashboard")

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
-
 from ..errors import SpecError
 from ..spec import Spec
 from . import html as h
+from . import widgets as w
 from .rows import row
 
 
@@ -35,10 +34,10 @@ class SpecFiles:
         self.share_text = w.Textarea(
             value="",
             placeholder="Share gives this setup as text (tw1....)",
-            layout=w.Layout(width="98%", height="56px"),
+            layout=w.shared_layout(width="98%", height="56px"),
         )
         self.paste = w.Text(
-            value="", placeholder="paste a setup here (tw1....) or a spec's JSON", layout=w.Layout(width="70%")
+            value="", placeholder="paste a setup here (tw1....) or a spec's JSON", layout=w.shared_layout(width="70%")
         )
         self.open_text_button = w.Button(description="Open", icon="folder-open", tooltip="Fill the controls from it")
         self.share_button.on_click(lambda _: self.share())

@@ -6,9 +6,8 @@ from __future__ import annotations
 import html
 import threading
 
-import ipywidgets as w
-
 from ..engine.cluster import ClusterTarget, describe
+from . import widgets as w
 
 
 class WhereTrialsRun:
@@ -16,7 +15,7 @@ class WhereTrialsRun:
 
     def __init__(self, cluster: ClusterTarget | None):
         self.cluster = cluster
-        self.widget = w.HTML(layout=w.Layout(margin="4px 0 0 0"))
+        self.widget = w.HTML(layout=w.shared_layout(margin="4px 0 0 0"))
         self.refresh()
 
     def refresh(self) -> None:
