@@ -372,13 +372,15 @@ def test_a_dashboard_reaches_the_page_in_fewer_messages_than_the_kernel_queues(p
     assert per_knob < 15, per_knob
 
 
-def test_a_shared_layout_refuses_a_change_that_would_move_every_widget_sharing_it():
+def test_a_shared_layout_or_style_refuses_a_change_that_would_move_every_widget_sharing_it():
     from tunewidgets.dashboard import widgets as w
 
     a, b = w.HTML("a", layout={"width": "10px"}), w.HTML("b", layout={"width": "10px"})
     assert a.layout is b.layout and a.style is b.style
     with pytest.raises(TypeError, match="shared by many widgets, its display is not changed"):
         a.layout.display = "none"
+    with pytest.raises(TypeError, match="style is shared by many widgets, its font_size is not changed"):
+        a.style.font_size = "20px"
     own = w.HTML("c", layout=w.Layout(width="10px"))
     own.layout.display = "none"  # a widget shown and hidden has a layout of its own
-    assert b.layout.display is None
+    assert b.layout.display is None and b.style.font_size is None

@@ -9,7 +9,8 @@ the Jupyter server fell behind reading them (a busy 2-core machine) the kernel's
 - with no ``layout``, or a ``layout`` given as a dict, it shares a frozen :class:`SharedLayout` with every widget of
   the same look; a widget whose layout changes later (shown and hidden through ``display``) gets one of its own,
   ``layout=Layout(...)``; changing a shared one raises ``TypeError`` instead of changing every widget that shares it;
-- with no ``style``, or a ``style`` given as a dict, it shares one style of its kind with the same properties.
+- with no ``style``, or a ``style`` given as a dict, it shares one style of its kind with the same properties,
+  frozen as well.
 
 Use it as ipywidgets is used: ``from . import widgets as w``; ``w.HTML(...)``, ``w.VBox(...)``, ``w.Layout(...)``.
 """
@@ -28,35 +29,53 @@ _lock = threading.Lock()
 _shared: dict[tuple[Any, ...], Widget] = {}
 
 
-class SharedLayout(Layout):
-    """A layout many widgets share: frozen once made (a change would move every widget that shares it)."""
+class _Shared:
+    """A layout or style that many widgets share: frozen once made (a change would move every widget sharing it)."""
 
     _frozen = False
 
-    def __init__(self, **props: Any):
-        super().__init__(**props)
-        self._frozen = True
-
     def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen and name in self.keys and not name.startswith("_"):  # its look, not its comm
+        if self._frozen and name in getattr(self, "keys", ()) and not name.startswith("_"):  # its look, not its comm
+            what = "layout" if isinstance(self, Layout) else "style"
             raise TypeError(
-                f"this layout is shared by many widgets, its {name} is not changed: give the widget a layout of its "
-                "own (layout=Layout(...)) where it changes"
+                f"this {what} is shared by many widgets, its {name} is not changed: give the widget a {what} of its "
+                f"own ({what}={type(self).__mro__[2].__name__}(...)) where it changes"
             )
         super().__setattr__(name, value)
 
 
-def _one(key: tuple[Any, ...], make: Any) -> Any:
+class SharedLayout(_Shared, Layout):
+    """A layout that many widgets share (``shared_layout``)."""
+
+
+_shared_classes: dict[type[Widget], type[Widget]] = {Layout: SharedLayout}
+
+
+def _shared_class(cls: type[W]) -> type[W]:
+    """``cls``, frozen once made: a subclass with the same model (the page sees ipywidgets' own)."""
+    if cls not in _shared_classes:
+        meta: Any = type(cls)
+        _shared_classes[cls] = meta(f"Shared{cls.__name__}", (_Shared, cls), {"__module__": __name__})
+    return _shared_classes[cls]
+
+
+def _one(cls: type[W], **props: Any) -> W:
+    """The one shared ``cls`` with these props."""
+    key = (cls, *sorted(props.items()))
     with _lock:
         widget = _shared.get(key)
         if widget is None or widget.comm is None:  # none yet, or closed (Widget.close_all())
-            widget = _shared[key] = make()
+            widget = _shared_class(cls)(**props)
+            widget._frozen = True
+            _shared[key] = widget
         return widget
 
 
 def shared_layout(**props: Any) -> SharedLayout:
     """The layout of this look that widgets share (the same props give the same layout)."""
-    return _one(("layout", *sorted(props.items())), lambda: SharedLayout(**props))
+    layout = _one(Layout, **props)
+    assert isinstance(layout, SharedLayout)
+    return layout
 
 
 def _style_class(cls: type[Widget]) -> type[Widget] | None:
@@ -69,7 +88,7 @@ def shared_style(cls: type[Widget], **props: Any) -> Widget:
     style = _style_class(cls)
     if style is None:
         raise TypeError(f"{cls.__name__} has no style")
-    return _one(("style", style, *sorted(props.items())), lambda: style(**props))
+    return _one(style, **props)
 
 
 def _lean(cls: type[W]) -> type[W]:
