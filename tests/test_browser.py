@@ -112,10 +112,15 @@ WIDGET_ERRORS_JS = """() => Array.from(document.querySelectorAll('.jupyter-widge
 })"""
 
 
+#: what the page's console says of a widget whose model never reached it (ipywidgets' manager)
+WIDGET_LOST = ("widget model not found", "can not be instantiated")
+
+
 @pytest.fixture
 def page(browser, request) -> Iterator:
     """A page that leaves a screenshot in artifacts/ when its test fails, and prints what the page logged as an
-    error (its console, uncaught errors, failed requests, widgets it could not draw) into the test's output."""
+    error (its console, uncaught errors, failed requests, widgets it could not draw) into the test's output. A test
+    whose page lost a widget model fails, whatever it checked."""
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     logged: list[str] = []
@@ -129,12 +134,18 @@ def page(browser, request) -> Iterator:
     page.on("requestfailed", lambda r: log(f"request failed: {r.method} {r.url.split('?')[0]} {r.failure}"))
     page.on("websocket", lambda ws: ws.on("close", lambda _: log(f"websocket closed: {ws.url.split('?')[0]}")))
     yield page
-    if getattr(request.node, "failed", False):
+    failed = getattr(request.node, "failed", False)
+    # a widget whose model never reached the page is drawn as an error box, or its parent is not drawn at all: a
+    # test that passed beside it would say nothing of the part of the page it did not look at
+    lost = [line for line in logged if any(text in line for text in WIDGET_LOST)]
+    if failed or lost:
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"), full_page=True)
         with contextlib.suppress(Exception):
             logged += [f"widget not drawn: {text}" for text in page.evaluate(WIDGET_ERRORS_JS)]
         print("what the page logged:\n" + "\n".join(logged[-80:]))
     page.close()
+    if lost and not failed:
+        pytest.fail("the page lost widget models: " + "; ".join(line.split("\n")[0] for line in lost[:5]))
 
 
 @pytest.fixture(scope="module")
