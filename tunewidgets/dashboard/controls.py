@@ -9,74 +9,14 @@ its tooltip.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..spec.fields import FieldInfo
 from ..spec.knobs import Choice, Fixed, Knob, Range
 from . import widgets as w
+from .inputs import LABEL_WIDTH, is_number, label, parse_number, scalar_input
 from .rows import row
-
-LABEL_WIDTH = "190px"
-
-
-class ParseError(ValueError):
-    """A control holds text that is not a value (a step that is not a number...)."""
-
-
-def _label(info: FieldInfo, name: str) -> w.HTML:
-    text = html.escape(info.label or name.replace("_", " ").capitalize())
-    tip = html.escape(info.help, quote=True)
-    return w.HTML(
-        f'<span title="{tip}" style="cursor:help">{text} <span style="display:inline-block;width:13px;height:13px;'
-        'line-height:13px;border-radius:50%;border:1px solid #999;color:#777;font-size:9px;text-align:center">'
-        "?</span></span>",
-        layout=w.shared_layout(width=LABEL_WIDTH, min_width=LABEL_WIDTH),
-        tooltip=info.help,
-    )
-
-
-def _scalar_input(info: FieldInfo, value: Any, tip: str, width: str = "140px") -> w.Widget:
-    layout = w.shared_layout(width=width)
-    if info.kind == "bool":
-        return w.Checkbox(value=bool(value), indent=False, tooltip=tip, layout=w.shared_layout(width="auto"))
-    if info.kind == "str" and info.options:
-        return w.Dropdown(
-            options=list(info.options),
-            value=value if value in info.options else info.options[0],
-            tooltip=tip,
-            layout=layout,
-        )
-    if info.kind == "int":
-        return w.IntText(value=int(value) if _is_number(value) else 0, tooltip=tip, layout=layout)
-    if info.kind == "float":
-        return w.FloatText(value=float(value) if _is_number(value) else 0.0, tooltip=tip, layout=layout)
-    return w.Text(
-        value="" if value is None else str(value),
-        tooltip=tip,
-        layout=w.shared_layout(width="320px"),
-        continuous_update=False,
-    )
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _parse_number(text: str, kind: str, what: str) -> float | int | None:
-    text = text.strip()
-    if not text or text.lower() == "none":
-        return None
-    try:
-        number = float(text)
-    except ValueError:
-        raise ParseError(f"{what}: '{text}' is not a number") from None
-    if kind == "int":
-        if not number.is_integer():
-            raise ParseError(f"{what}: '{text}' is not a whole number")
-        return int(number)
-    return number
 
 
 class Control:
@@ -152,6 +92,16 @@ class Control:
         raise NotImplementedError
 
 
+class _RangeInputs(NamedTuple):
+    """A knob's range: its inputs and the row that holds them."""
+
+    low: w.Widget
+    high: w.Widget
+    step: w.Text
+    log: w.Checkbox
+    box: w.HBox
+
+
 class KnobControl(Control):
     """A tunable knob: fixed value, range (min, max, step, log) or choices."""
 
@@ -171,26 +121,26 @@ class KnobControl(Control):
             style={"button_width": "74px"},
             layout=w.shared_layout(width="auto"),
         )
-        self.fixed = _scalar_input(info, _first(value), tip)
+        self.fixed = scalar_input(info, _first(value), tip)
         self._numeric = numeric
         # the range's and the choices' inputs are made when first shown or read: most knobs stay fixed, and a
         # dashboard's widgets are each a message to the page (widgets.py)
-        self._range: tuple[w.Widget, w.Widget, w.Text, w.Checkbox, w.HBox] | None = None
+        self._range: _RangeInputs | None = None
         self._choices: w.Widget | None = None
         self._inputs = w.HBox([])
         self.widget = w.VBox(
-            [row(_label(info, name), self.mode, self._inputs, self.lock_note), self.error], layout=w.Layout()
+            [row(label(info, name), self.mode, self._inputs, self.lock_note), self.error], layout=w.Layout()
         )
         self.set(value)
         self.mode.observe(self._mode_changed, names="value")
         self._watch(self.fixed)
 
-    def _range_inputs(self) -> tuple[w.Widget, w.Widget, w.Text, w.Checkbox, w.HBox]:
+    def _range_inputs(self) -> _RangeInputs:
         if self._range is None:
             if not self._numeric:
                 raise AttributeError(f"{self.path} is not a number: it has no range")
-            low = _scalar_input(self.info, 0, "smallest value")
-            high = _scalar_input(self.info, 0, "largest value")
+            low = scalar_input(self.info, 0, "smallest value")
+            high = scalar_input(self.info, 0, "largest value")
             step = w.Text(
                 value="",
                 placeholder="none",
@@ -206,7 +156,7 @@ class KnobControl(Control):
                 layout=w.shared_layout(width="auto"),
             )
             box = row(w.Label("min"), low, w.Label("max"), high, w.Label("step"), step, log)
-            self._range = (low, high, step, log, box)
+            self._range = _RangeInputs(low, high, step, log, box)
             self._made(low, high, step, log)
         return self._range
 
@@ -218,22 +168,22 @@ class KnobControl(Control):
     @property
     def min(self) -> w.Widget | None:
         """The range's smallest value (``None`` for a knob that is not a number)."""
-        return self._range_inputs()[0] if self._numeric else None
+        return self._range_inputs().low if self._numeric else None
 
     @property
     def max(self) -> w.Widget | None:
         """The range's largest value (``None`` for a knob that is not a number)."""
-        return self._range_inputs()[1] if self._numeric else None
+        return self._range_inputs().high if self._numeric else None
 
     @property
     def step(self) -> w.Text:
         """The range's step, as typed (empty: any value)."""
-        return self._range_inputs()[2]
+        return self._range_inputs().step
 
     @property
     def log(self) -> w.Checkbox:
         """Whether the range is searched on a log scale."""
-        return self._range_inputs()[3]
+        return self._range_inputs().log
 
     @property
     def choices(self) -> w.Widget:
@@ -244,7 +194,8 @@ class KnobControl(Control):
         return self._choices
 
     def inputs(self) -> list[w.Widget]:
-        made = list(self._range[:4]) if self._range is not None else []
+        r = self._range
+        made = [r.low, r.high, r.step, r.log] if r is not None else []
         return [self.mode, self.fixed, *made, *([self._choices] if self._choices is not None else [])]
 
     def _choices_widget(self, info: FieldInfo) -> w.Widget:
@@ -269,7 +220,7 @@ class KnobControl(Control):
     def _show_mode(self) -> None:
         mode = self.mode.value
         self._inputs.children = (
-            [self.fixed] if mode == "fixed" else [self._range_inputs()[4]] if mode == "range" else [self.choices]
+            [self.fixed] if mode == "fixed" else [self._range_inputs().box] if mode == "range" else [self.choices]
         )
 
     def get(self) -> Knob:
@@ -278,7 +229,7 @@ class KnobControl(Control):
             return Fixed(self.fixed.value)
         if mode == "range":
             assert self.min is not None and self.max is not None  # a range is offered for numbers only
-            step = _parse_number(self.step.value, self.info.kind if not self.log.value else "float", "step")
+            step = parse_number(self.step.value, self.info.kind if not self.log.value else "float", "step")
             return Range(self.min.value, self.max.value, step, bool(self.log.value))
         return Choice(tuple(self.choices.value))
 
@@ -331,11 +282,11 @@ class SettingControl(Control):
                 continuous_update=False,
             )
         elif info.kind == "int":  # a number box that keeps what is typed: 2.7 epochs is marked, not read as 2
-            self.input = w.FloatText(value=float(value) if _is_number(value) else 0.0, step=1, tooltip=tip,
+            self.input = w.FloatText(value=float(value) if is_number(value) else 0.0, step=1, tooltip=tip,
                                      layout=w.shared_layout(width="140px"))  # fmt: skip
         else:
-            self.input = _scalar_input(info, value, tip)
-        self.widget = w.VBox([row(_label(info, name), self.input, self.lock_note), self.error], layout=w.Layout())
+            self.input = scalar_input(info, value, tip)
+        self.widget = w.VBox([row(label(info, name), self.input, self.lock_note), self.error], layout=w.Layout())
         self._watch(self.input)
 
     def inputs(self) -> list[w.Widget]:
@@ -346,7 +297,7 @@ class SettingControl(Control):
         if info.kind == "strlist":
             return tuple(value) or None
         if info.nullable and info.kind in ("int", "float"):
-            return _parse_number(value, info.kind, "value")
+            return parse_number(value, info.kind, "value")
         if info.nullable and info.kind == "str":
             return value.strip() or None
         return value

@@ -29,8 +29,9 @@ from ..spec.size import size_text
 from ..spec.space import is_active
 from . import html as h
 from . import widgets as w
-from .controls import Control, ParseError, SettingControl, make_control, to_json_form
+from .controls import Control, SettingControl, make_control, to_json_form
 from .hyper_form import HyperForm
+from .inputs import ParseError
 from .rows import row
 
 #: what the form says after the session's memory is short (Run stays enabled)

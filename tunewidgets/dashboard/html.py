@@ -74,7 +74,9 @@ def theme_style() -> Any:
     dark) through its CSS variables, as the widgets around them do; tabs show their whole labels; a row's children
     keep their width."""
     from . import widgets as w
+    from .rows import ROW_CLASS
 
+    row = f".tunewidgets-dashboard .{ROW_CLASS}"
     return w.HTML(
         "<style>"
         ".tunewidgets-dashboard .js-plotly-plot .main-svg{background:transparent !important}"
@@ -90,9 +92,8 @@ def theme_style() -> Any:
         ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-tab{flex:0 0 auto;min-width:0;max-width:none}"
         ".tunewidgets-dashboard .widget-tab>.lm-TabBar .lm-TabBar-tabLabel{overflow:visible;text-overflow:clip}"
         # a row's children keep their width, buttons and labels their text's, unless their layout says (rows.py)
-        ".tunewidgets-dashboard .tunewidgets-row>*{flex:0 0 auto}"
-        ".tunewidgets-dashboard .tunewidgets-row>.widget-button,.tunewidgets-dashboard .tunewidgets-row>.widget-upload,"
-        ".tunewidgets-dashboard .tunewidgets-row>.widget-label{width:auto}"
+        f"{row}>*{{flex:0 0 auto}}"
+        f"{row}>.widget-button,{row}>.widget-upload,{row}>.widget-label{{width:auto}}"
         "</style>",
         layout=w.shared_layout(display="none"),
     )

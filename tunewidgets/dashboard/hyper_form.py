@@ -22,7 +22,8 @@ from ..spec.fields import FieldInfo
 from ..spec.hyper import HyperModelSpec, conditions_text, override_issues
 from ..spec.knobs import Choice, Fixed, Knob, Range
 from . import widgets as w
-from .controls import KnobControl, ParseError
+from .controls import KnobControl
+from .inputs import ParseError
 
 #: the section name of the controls' paths (``hypermodel.hyperparameters.units``)
 PREFIX = "hypermodel.hyperparameters"
